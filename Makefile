@@ -1,0 +1,61 @@
+# The README's commands. Everything a fresh Debian machine lacks is installed here.
+VENV    ?= .venv
+PYTHON  ?= python3
+PY      := $(VENV)/bin/python
+FLASK   := $(VENV)/bin/flask --app portal
+PORT    ?= 5000
+STAMP   := $(VENV)/.installed-stamp
+MO      := portal/translations/zh/LC_MESSAGES/messages.mo
+
+.PHONY: run test test-sqlite test-postgres test-browser lint translations extract-messages bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(MO): portal/translations/zh/LC_MESSAGES/messages.po $(STAMP)
+	$(VENV)/bin/pybabel compile --use-fuzzy -d portal/translations -D messages --statistics 2>&1 | tail -1
+
+translations: $(MO)
+
+instance/config.py:
+	@mkdir -p instance
+	@$(PYTHON) -c "import secrets; print('SECRET_KEY = ' + repr(secrets.token_hex(32)))" > $@
+	@echo "Wrote a random SECRET_KEY to $@ (git-ignored)."
+
+run: $(STAMP) $(MO) instance/config.py
+	@scripts/ensure-system-packages.sh run || true
+	$(FLASK) db upgrade
+	$(FLASK) init-data
+	$(FLASK) seed-demo --if-empty
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+# The whole suite: SQLite with the browser tests, then the same suite on a throw-away PostgreSQL.
+test: $(STAMP) $(MO)
+	@scripts/ensure-system-packages.sh test
+	$(MAKE) --no-print-directory test-sqlite test-postgres
+
+test-sqlite: $(STAMP) $(MO)
+	PORTAL_TEST_DATABASE=sqlite $(VENV)/bin/pytest -q
+
+test-postgres: $(STAMP) $(MO)
+	PORTAL_TEST_DATABASE=postgresql $(VENV)/bin/pytest -q -m "not browser"
+
+test-browser: $(STAMP) $(MO)
+	PORTAL_TEST_DATABASE=sqlite $(VENV)/bin/pytest -q -m browser
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check portal tests
+	$(VENV)/bin/mypy
+
+extract-messages: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o portal/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i portal/translations/messages.pot -d portal/translations -l zh --no-fuzzy-matching
+
+bench: $(STAMP) $(MO)
+	$(PY) -m tests.bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,61 @@
+"""The Key Account Service Portal."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: layered config, extensions, blueprints, error pages, CLI. No side effects."""
+    from portal import config as portal_config
+    from portal import errors, i18n, security
+    from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+
+    app = Flask(__name__, instance_path=os.environ.get("PORTAL_INSTANCE_PATH") or None, instance_relative_config=True)
+    app.config.update(portal_config.DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(portal_config.environment_overrides())
+    app.config.update(config or {})
+    portal_config.finalise(app.config, app.instance_path)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError(
+            "No secret key: set PORTAL_SECRET_KEY or SECRET_KEY in instance/config.py "
+            "(`make run` writes a random one there on the first start)."
+        )
+    if app.config["PROXY_FIX"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    security.init_app(app)
+    i18n.init_app(app)
+    errors.init_app(app)
+
+    from portal import database
+
+    database.init_app(app)
+
+    from portal.admin.views import bp as admin_bp
+    from portal.auth.views import bp as auth_bp
+    from portal.customer.views import bp as customer_bp
+    from portal.finance.views import bp as finance_bp
+    from portal.internal.views import bp as internal_bp
+    from portal.manager.views import bp as manager_bp
+
+    for blueprint in (auth_bp, customer_bp, internal_bp, finance_bp, manager_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+    from portal import cli
+
+    cli.init_app(app)
+    return app

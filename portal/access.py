@@ -1,0 +1,90 @@
+"""Who may see what, in one place: role checks for views and the scoped lookups every customer-facing
+view goes through, so that no view can forget to filter by the current user's account."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import abort, current_app, session, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal.extensions import db, htmx, login_manager
+from portal.models import Contract, ServiceRequest, User
+from portal.services.auth import load_signed_in_user
+from portal.services.overview import visible_requests
+
+F = TypeVar("F", bound=Callable[..., Any])
+M = TypeVar("M")
+
+HOME_ENDPOINTS = {
+    "customer_admin": "customer.home",
+    "customer": "customer.home",
+    "agent": "internal.home",
+    "lead": "internal.home",
+    "finance": "finance.home",
+    "manager": "manager.home",
+    "admin": "admin.home",
+}
+
+
+def home_url(user: User) -> str:
+    return url_for(HOME_ENDPOINTS[user.role])
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    return load_signed_in_user(session.get("sid"), user_id)
+
+
+@login_manager.unauthorized_handler
+def _unauthorized() -> Any:
+    from flask import redirect, request
+
+    from portal.auth.redirects import login_url_for
+
+    target = login_url_for(request.full_path if request.method == "GET" and not htmx else None)
+    if htmx:
+        # A redirect inside an htmx swap would paint the login page into a fragment: send the browser there.
+        return current_app.response_class(status=401, headers={"HX-Redirect": target})
+    return redirect(target)
+
+
+def roles_required(*roles: str) -> Callable[[F], F]:
+    """Only signed-in users with one of these roles; others are sent to sign in or told 403."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+customer_required = roles_required("customer_admin", "customer")
+staff_required = roles_required("agent", "lead")
+
+
+def request_for_customer(request_id: int) -> ServiceRequest:
+    """A request the signed-in customer may see, or 404 — the same answer for missing and foreign ids."""
+    found = db.session.scalar(visible_requests(current_user).where(ServiceRequest.id == request_id))
+    if found is None:
+        abort(404)
+    return found
+
+
+def contract_for_customer(contract_id: int) -> Contract:
+    found = db.session.scalar(
+        select(Contract).where(Contract.id == contract_id, Contract.account_id == current_user.account_id)
+    )
+    if found is None:
+        abort(404)
+    return found

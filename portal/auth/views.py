@@ -1,0 +1,105 @@
+"""Signing in and out, and the language switch. One login page for every role."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from portal.access import home_url
+from portal.auth.forms import LanguageForm, SignInForm
+from portal.auth.redirects import safe_next
+from portal.extensions import limiter
+from portal.rendering import render
+from portal.services import auth
+from portal.services.errors import SignInRefused
+
+bp = Blueprint("auth", __name__)
+
+
+def _throttle_policy() -> auth.ThrottlePolicy:
+    from datetime import timedelta
+
+    config = current_app.config
+    return auth.ThrottlePolicy(
+        max_failures=int(config["LOGIN_MAX_FAILURES"]),
+        window=timedelta(minutes=float(config["LOGIN_FAILURE_WINDOW_MINUTES"])),
+        lockout=timedelta(minutes=float(config["LOCKOUT_MINUTES"])),
+    )
+
+
+@bp.get("/")
+def index() -> Response:
+    if current_user.is_authenticated:
+        return redirect(home_url(current_user))
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/login")
+def login() -> Response:
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")) or home_url(current_user))
+    form = SignInForm(next=safe_next(request.args.get("next")) or "")
+    return render("auth/login.html", form=form)
+
+
+@bp.post("/login")
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])
+def login_submit() -> Response:
+    form = SignInForm()
+    if not form.validate_on_submit():
+        return render("auth/login.html", form=form, status=422)
+    try:
+        user, login_session = auth.sign_in(
+            form.email.data or "",
+            form.password.data or "",
+            ip_address=request.remote_addr or "",
+            user_agent=request.user_agent.string,
+            policy=_throttle_policy(),
+        )
+    except SignInRefused as refused:
+        message = (
+            _("Too many failed sign-ins. This address is locked for a few minutes; try again later.")
+            if refused.locked
+            else _("The email or password is not correct, or the account is locked.")
+        )
+        return render("auth/login.html", form=form, error=message, status=422)
+
+    # A fresh session on every sign-in: nothing a visitor held before carries over (session fixation).
+    chosen_language = session.get("locale")
+    session.clear()
+    session["sid"] = login_session.id
+    if chosen_language and user.locale is None:
+        auth.set_locale(user, chosen_language)
+    session.permanent = True
+    login_user(user)
+    return redirect(safe_next(form.next.data) or home_url(user), code=303)
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    auth.sign_out(
+        session.get("sid"),
+        user=current_user if current_user.is_authenticated else None,
+        ip_address=request.remote_addr or "",
+    )
+    language = session.get("locale")
+    logout_user()
+    session.clear()
+    if language:
+        session["locale"] = language
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("auth.login"), code=303)
+
+
+@bp.post("/language")
+def set_language() -> Response:
+    form = LanguageForm()
+    if form.validate_on_submit():
+        language = form.language.data or current_app.config["DEFAULT_LOCALE"]
+        session["locale"] = language
+        if current_user.is_authenticated:
+            auth.set_locale(current_user, language)
+    target = safe_next(form.next.data) or (home_url(current_user) if current_user.is_authenticated else url_for("auth.login"))
+    return redirect(target, code=303)

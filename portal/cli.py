@@ -1,0 +1,88 @@
+"""Flask commands: seed-demo, create-user, init-data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import Account, Department
+from portal.models.accounts import DEPARTMENTS, ROLES
+from portal.services import auth, demo
+from portal.services.errors import InvalidInput
+from portal.services.reference_data import ensure_reference_data
+
+
+def upload_dir() -> Path:
+    return Path(current_app.config.get("UPLOAD_FOLDER") or Path(current_app.instance_path) / "uploads")
+
+
+@click.command("init-data")
+def init_data_command() -> None:
+    """Create the departments, default routing rules, SLA policies, calendar and survey templates."""
+    ensure_reference_data()
+    click.echo("Reference data is in place.")
+
+
+@click.command("seed-demo")
+@click.option("--seed", default=2026, show_default=True, help="Random seed; the same seed gives the same data.")
+@click.option("--password", default=demo.DEMO_PASSWORD, show_default=True, help="Password of every demo user.")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Pretend it is this day (default: today).")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
+def seed_demo_command(seed: int, password: str, today: object, if_empty: bool) -> None:
+    """Load the demo company: twelve logins, three accounts, six months of requests."""
+    if not demo.database_is_empty():
+        if if_empty:
+            click.echo("The database already has users; demo data not loaded.")
+            return
+        raise click.ClickException("The database already has users; seed-demo only fills an empty database.")
+    day = today.date() if today is not None else None  # type: ignore[attr-defined]
+    summary = demo.seed_demo(seed=seed, password=password, today=day, upload_dir=upload_dir())
+    click.echo(
+        f"Demo data loaded: {summary.users} users, {summary.accounts} accounts, "
+        f"{summary.contracts} contracts, {summary.requests} requests."
+    )
+
+
+@click.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", "full_name", required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--account", "account_name", help="The account's name (customers only).")
+@click.option("--department", "department_codes", multiple=True, type=click.Choice(DEPARTMENTS))
+@click.option("--language", type=click.Choice(["zh", "en"]))
+@click.password_option(help="At least 10 characters; asked for when not given.")
+def create_user_command(
+    email: str, full_name: str, role: str, account_name: str | None, department_codes: tuple[str, ...],
+    language: str | None, password: str,
+) -> None:
+    """Create a user of any role."""
+    ensure_reference_data()
+    account = None
+    if account_name:
+        account = db.session.scalar(
+            select(Account).where((Account.name == account_name) | (Account.name_en == account_name))
+        )
+        if account is None:
+            raise click.ClickException(f"No account is called {account_name!r}.")
+    departments = list(db.session.scalars(select(Department).where(Department.code.in_(department_codes))))
+    try:
+        user = auth.create_user(
+            email=email, password=password, full_name=full_name, role=role, account=account,
+            departments=departments, locale=language,
+        )
+    except InvalidInput as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+
+
+def init_app(app: Flask) -> None:
+    for command in (init_data_command, seed_demo_command, create_user_command):
+        app.cli.add_command(command)
+
+

@@ -1,0 +1,73 @@
+"""Configuration in layers: these defaults, then ``instance/config.py``, then ``PORTAL_*`` environment
+variables, then the mapping a caller (a test) passes to ``create_app``.
+
+Every ``PORTAL_<NAME>`` variable overrides the setting ``<NAME>``; values are parsed as JSON where they
+look like it (numbers, ``true``/``false``) so booleans and integers arrive typed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import timedelta
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # SQLite in instance/ unless DATABASE_URL is given (PORTAL_DATABASE_URL=postgresql+psycopg://...).
+    "DATABASE_URL": None,
+    "SECRET_KEY": None,
+    "DEFAULT_LOCALE": "zh",
+    "DEFAULT_TIMEZONE": "Asia/Shanghai",
+    "LANGUAGES": ("zh", "en"),
+    # Sign-in protection: this many failures within the window lock the address for LOCKOUT_MINUTES.
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_FAILURE_WINDOW_MINUTES": 15,
+    "LOCKOUT_MINUTES": 15,
+    "LOGIN_RATE_LIMIT": "20 per minute",
+    "RATELIMIT_ENABLED": True,
+    "REDIS_URL": None,
+    "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+    "PROXY_FIX": False,
+    "SESSION_LIFETIME_HOURS": 12,
+}
+
+_ENV_PREFIX = "PORTAL_"
+
+
+def _parse_env_value(raw: str) -> Any:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return raw
+    return value if isinstance(value, bool | int | float) else raw
+
+
+def environment_overrides(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    environ = dict(os.environ) if environ is None else environ
+    return {
+        key[len(_ENV_PREFIX) :]: _parse_env_value(value)
+        for key, value in environ.items()
+        if key.startswith(_ENV_PREFIX) and len(key) > len(_ENV_PREFIX)
+    }
+
+
+def finalise(config: dict[str, Any], instance_path: str) -> None:
+    """Derive the Flask/extension settings from the portal's own names."""
+    url = config.get("DATABASE_URL") or "sqlite:///" + os.path.join(instance_path, "portal.sqlite3")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    config["SQLALCHEMY_DATABASE_URI"] = url
+    if url.startswith("sqlite"):
+        # A web request that meets a writer waits instead of failing at once.
+        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 15}})
+    else:
+        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    config["BABEL_DEFAULT_LOCALE"] = config["DEFAULT_LOCALE"]
+    config["BABEL_DEFAULT_TIMEZONE"] = "UTC"
+    config["SESSION_COOKIE_HTTPONLY"] = True
+    config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    config["REMEMBER_COOKIE_HTTPONLY"] = True
+    config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=float(config["SESSION_LIFETIME_HOURS"]))
+    config["WTF_CSRF_TIME_LIMIT"] = None  # the token lives as long as the session
+    config["RATELIMIT_STORAGE_URI"] = config.get("REDIS_URL") or "memory://"
+    config["RATELIMIT_HEADERS_ENABLED"] = True

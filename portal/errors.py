@@ -1,0 +1,48 @@
+"""Error pages in both languages; htmx requests get a fragment swapped into the page's message area."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from portal.extensions import db, htmx
+
+MESSAGES = {
+    400: (_l("Bad request"), _l("The request could not be understood. Please go back and try again.")),
+    403: (_l("Not allowed"), _l("Your role does not give you access to this page.")),
+    404: (_l("Not found"), _l("There is nothing here, or it is not yours to see.")),
+    405: (_l("Not allowed"), _l("This address does not accept that kind of request.")),
+    413: (_l("Too large"), _l("The upload is larger than the portal accepts.")),
+    429: (_l("Too many attempts"), _l("Too many requests in a short time. Please wait a minute and try again.")),
+    500: (_l("Something went wrong"), _l("The portal hit an error. Nothing was saved; please try again.")),
+}
+CSRF_MESSAGE = _l("Your form expired or did not come from this site. Reload the page and try again.")
+
+
+def render_error(code: int, detail: str | None = None) -> tuple[str, int, dict[str, str]]:
+    title, message = MESSAGES.get(code, MESSAGES[500])
+    context = {"code": code, "title": title, "message": detail or message}
+    if htmx:
+        headers = {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML", "Vary": "HX-Request"}
+        return render_template("errors/_message.html", **context), code, headers
+    return render_template("errors/error.html", **context), code, {"Vary": "HX-Request"}
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> tuple[str, int, dict[str, str]]:
+        return render_error(400, str(CSRF_MESSAGE))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> object:
+        if error.code is None or error.code < 400 or error.code in (401,):
+            return error
+        return render_error(error.code if error.code in MESSAGES else 400)
+
+    @app.errorhandler(InternalServerError)
+    def server_error(error: InternalServerError) -> tuple[str, int, dict[str, str]]:
+        db.session.rollback()
+        app.logger.error("unhandled error on %s %s", request.method, request.path, exc_info=error.original_exception)
+        return render_error(500)

@@ -1,0 +1,50 @@
+"""Language and time zone: the user's choice, else the browser's, else the account's; times shown in the
+user's zone (Asia/Shanghai by default)."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+from portal import labels
+
+
+def available_languages() -> tuple[str, ...]:
+    return tuple(current_app.config["LANGUAGES"])
+
+
+def select_locale() -> str:
+    languages = available_languages()
+    if current_user.is_authenticated and current_user.locale in languages:
+        return str(current_user.locale)
+    if session.get("locale") in languages:
+        return str(session["locale"])
+    browser = request.accept_languages.best_match(languages)
+    if browser:
+        return browser
+    if current_user.is_authenticated and current_user.account is not None:
+        return current_user.account.preferred_language
+    return str(current_app.config["DEFAULT_LOCALE"])
+
+
+def select_timezone() -> str:
+    if current_user.is_authenticated and current_user.timezone:
+        return str(current_user.timezone)
+    return str(current_app.config["DEFAULT_TIMEZONE"])
+
+
+def current_language() -> str:
+    return str(get_locale() or current_app.config["DEFAULT_LOCALE"])
+
+
+def init_app(app: Flask) -> None:
+    @app.context_processor
+    def language_context() -> dict[str, object]:
+        lang = current_language()
+        return {
+            "lang": lang,
+            "html_lang": "zh-CN" if lang == "zh" else "en",
+            "languages": available_languages(),
+            "label": labels.label,
+        }

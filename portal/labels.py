@@ -1,0 +1,98 @@
+"""Human names of the domain's codes, in the current language."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+LABELS = {
+    "role": {
+        "customer_admin": _l("Account administrator"),
+        "customer": _l("Account user"),
+        "agent": _l("Agent"),
+        "lead": _l("Department lead"),
+        "finance": _l("Finance"),
+        "manager": _l("Service manager"),
+        "admin": _l("System administrator"),
+    },
+    "tier": {"strategic": _l("Strategic partner"), "key": _l("Key account"), "ordinary": _l("Ordinary account")},
+    "size": {"large": _l("Large enterprise"), "medium": _l("Medium enterprise"), "small": _l("Small enterprise")},
+    "industry": {
+        "finance": _l("Finance"),
+        "energy": _l("Energy"),
+        "manufacturing": _l("Manufacturing"),
+        "telecom": _l("Telecommunications"),
+        "public": _l("Government and public utilities"),
+        "healthcare": _l("Healthcare"),
+        "retail": _l("Retail"),
+        "other": _l("Other"),
+    },
+    "category": {
+        "pre_sale": _l("Pre-sale service"),
+        "on_site": _l("On-site service"),
+        "after_sale": _l("After-sale service"),
+        "value_added": _l("Value-added service"),
+    },
+    "subtype": {
+        "consultation": _l("Product consultation"),
+        "solution_design": _l("Solution design"),
+        "technical_support": _l("Technical support"),
+        "quotation": _l("Quotation"),
+        "delivery": _l("Delivery"),
+        "installation": _l("Installation"),
+        "commissioning": _l("Commissioning"),
+        "training": _l("Training"),
+        "warranty": _l("Warranty"),
+        "troubleshooting": _l("Troubleshooting"),
+        "custom_report": _l("Custom report"),
+        "industry_news": _l("Industry news"),
+        "market_analysis": _l("Market analysis"),
+        "custom_service": _l("Custom service"),
+    },
+    "priority": {"low": _l("Low"), "normal": _l("Normal"), "high": _l("High"), "urgent": _l("Urgent")},
+    "status": {
+        "submitted": _l("Submitted"),
+        "open": _l("Open"),
+        "in_progress": _l("In progress"),
+        "waiting_customer": _l("Waiting for you"),
+        "scheduled": _l("Visit scheduled"),
+        "resolved": _l("Resolved"),
+        "closed": _l("Closed"),
+        "cancelled": _l("Cancelled"),
+    },
+    "contract_status": {
+        "draft": _l("Draft"),
+        "active": _l("Active"),
+        "expiring": _l("Expiring soon"),
+        "expired": _l("Expired"),
+        "terminated": _l("Terminated"),
+    },
+    "entitlement": {
+        "on_site_days": _l("On-site days"),
+        "support_hours": _l("Support hours"),
+        "custom_reports": _l("Custom reports"),
+        "training_sessions": _l("Training sessions"),
+    },
+    "unit": {"day": _l("days"), "hour": _l("hours"), "report": _l("reports"), "session": _l("sessions")},
+    "event": {
+        "created": _l("Request submitted"),
+        "routed": _l("Routed to a department"),
+        "assigned": _l("Assigned"),
+        "status_changed": _l("Status changed"),
+        "public_reply": _l("Reply"),
+        "internal_note": _l("Internal note"),
+        "attachment": _l("File attached"),
+        "visit_scheduled": _l("Visit scheduled"),
+        "time_logged": _l("Time logged"),
+        "survey_answered": _l("Survey answered"),
+        "approval": _l("Approval"),
+        "deliverable_published": _l("Report published"),
+    },
+}
+
+
+def label(kind: str, code: str | None) -> str:
+    """The translated name of a code, or the code itself if it has none."""
+    if code is None:
+        return ""
+    found = LABELS.get(kind, {}).get(code)
+    return str(found) if found is not None else code

@@ -1,0 +1,48 @@
+"""All models, imported here so that Alembic and the app see one complete metadata."""
+
+from portal.models.accounts import Account, Department, LoginSession, SignInThrottle, User
+from portal.models.audit import AuditEvent
+from portal.models.base import Base
+from portal.models.contracts import Contract, Entitlement
+from portal.models.relations import ContactLog, FollowUpTask, ReturnVisitCadence
+from portal.models.requests import (
+    Attachment,
+    Deliverable,
+    ReferenceCounter,
+    ServiceRequest,
+    TimeEntry,
+    TimelineEvent,
+)
+from portal.models.routing import BusinessCalendar, CalendarException, RoutingRule, SlaPolicy
+from portal.models.statements import Statement
+from portal.models.surveys import SurveyAnswer, SurveyInvitation, SurveyQuestion, SurveyTemplate
+
+__all__ = [
+    "Account",
+    "Attachment",
+    "AuditEvent",
+    "Base",
+    "BusinessCalendar",
+    "CalendarException",
+    "ContactLog",
+    "Contract",
+    "Deliverable",
+    "Department",
+    "Entitlement",
+    "FollowUpTask",
+    "LoginSession",
+    "ReferenceCounter",
+    "ReturnVisitCadence",
+    "RoutingRule",
+    "ServiceRequest",
+    "SignInThrottle",
+    "SlaPolicy",
+    "Statement",
+    "SurveyAnswer",
+    "SurveyInvitation",
+    "SurveyQuestion",
+    "SurveyTemplate",
+    "TimeEntry",
+    "TimelineEvent",
+    "User",
+]

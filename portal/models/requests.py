@@ -1,0 +1,255 @@
+"""Service requests and everything that hangs off one: its timeline, files, deliverables and time."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    event,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.accounts import Account, Department, User
+from portal.models.base import Base, TimestampMixin, one_of, utcnow
+from portal.models.contracts import Contract
+
+SUBTYPES: dict[str, tuple[str, ...]] = {
+    "pre_sale": ("consultation", "solution_design", "technical_support", "quotation"),
+    "on_site": ("delivery", "installation", "commissioning", "training"),
+    "after_sale": ("warranty", "troubleshooting", "technical_support"),
+    "value_added": ("custom_report", "industry_news", "market_analysis", "custom_service"),
+}
+CATEGORIES = tuple(SUBTYPES)
+PRIORITIES = ("low", "normal", "high", "urgent")
+STATUSES = ("submitted", "open", "in_progress", "waiting_customer", "scheduled", "resolved", "closed", "cancelled")
+OPEN_STATUSES = ("submitted", "open", "in_progress", "waiting_customer", "scheduled")
+APPROVAL_STATES = ("not_needed", "pending", "approved", "declined")
+SEVERITIES = ("minor", "major", "critical")
+
+TIMELINE_KINDS = (
+    "created",
+    "routed",
+    "assigned",
+    "status_changed",
+    "public_reply",
+    "internal_note",
+    "attachment",
+    "visit_scheduled",
+    "time_logged",
+    "survey_answered",
+    "approval",
+    "deliverable_published",
+)
+
+
+def _subtype_pairs_check() -> CheckConstraint:
+    pairs = " OR ".join(
+        f"(category = '{c}' AND subtype IN ({', '.join(repr(s) for s in subs)}))" for c, subs in SUBTYPES.items()
+    )
+    return CheckConstraint(pairs, name="subtype_of_category")
+
+
+class ReferenceCounter(Base):
+    """The last reference number handed out per year; references are never reused."""
+
+    __tablename__ = "reference_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(default=0)
+
+
+class ServiceRequest(Base):
+    __tablename__ = "service_requests"
+    __table_args__ = (
+        one_of("category", CATEGORIES),
+        _subtype_pairs_check(),
+        one_of("priority", PRIORITIES),
+        one_of("status", STATUSES),
+        one_of("approval", APPROVAL_STATES),
+        CheckConstraint("severity IS NULL OR severity IN ('minor', 'major', 'critical')", name="severity_valid"),
+        CheckConstraint("visit_days IS NULL OR visit_days > 0", name="visit_days_positive"),
+        CheckConstraint("trainees IS NULL OR trainees > 0", name="trainees_positive"),
+        # The queues: per department and status, per assignee, at risk by due time, keyset by (created, id).
+        Index("ix_service_requests_department_status", "department_id", "status", "created_at", "id"),
+        Index("ix_service_requests_assignee_status", "assignee_id", "status"),
+        Index("ix_service_requests_status_resolution_due", "status", "resolution_due_at"),
+        Index("ix_service_requests_account_created", "account_id", "created_at", "id"),
+        Index("ix_service_requests_requester", "requester_id", "created_at"),
+        Index("ix_service_requests_contract", "contract_id"),
+        Index("ix_service_requests_created", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"))
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id", ondelete="RESTRICT"))
+    category: Mapped[str] = mapped_column(String(20))
+    subtype: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    priority: Mapped[str] = mapped_column(String(10), default="normal")
+    status: Mapped[str] = mapped_column(String(20), default="submitted")
+    shared_with_account: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="RESTRICT"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    routing_rule_id: Mapped[int | None] = mapped_column(ForeignKey("routing_rules.id", ondelete="SET NULL"))
+
+    # Entitlement: whether the request goes beyond what its contract includes, and the customer admin's say.
+    over_entitlement: Mapped[bool] = mapped_column(Boolean, default=False)
+    approval: Mapped[str] = mapped_column(String(12), default="not_needed")
+
+    # Timestamps (UTC) and the SLA clock.
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    first_response_due_at: Mapped[datetime | None]
+    resolution_due_at: Mapped[datetime | None]
+    first_responded_at: Mapped[datetime | None]
+    sla_paused_since: Mapped[datetime | None]
+    sla_paused_minutes: Mapped[int] = mapped_column(default=0)
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    reopen_count: Mapped[int] = mapped_column(default=0)
+
+    # Pre-sale.
+    project_background: Mapped[str | None] = mapped_column(Text)
+    budget_range: Mapped[str | None] = mapped_column(String(100))
+    decision_timeline: Mapped[str | None] = mapped_column(String(100))
+    # On-site.
+    site_address: Mapped[str | None] = mapped_column(String(300))
+    site_contact_name: Mapped[str | None] = mapped_column(String(120))
+    site_contact_phone: Mapped[str | None] = mapped_column(String(40))
+    preferred_date_from: Mapped[date | None]
+    preferred_date_to: Mapped[date | None]
+    scheduled_visit_at: Mapped[datetime | None]
+    visit_days: Mapped[Decimal | None] = mapped_column(Numeric(5, 1))
+    trainees: Mapped[int | None]
+    # After-sale.
+    product: Mapped[str | None] = mapped_column(String(200))
+    serial_number: Mapped[str | None] = mapped_column(String(100))
+    severity: Mapped[str | None] = mapped_column(String(10))
+    # Value-added.
+    topic: Mapped[str | None] = mapped_column(String(200))
+    scope: Mapped[str | None] = mapped_column(Text)
+    wanted_by: Mapped[date | None]
+
+    # Optimistic locking: every UPDATE checks the version the writer loaded.
+    version: Mapped[int] = mapped_column(default=1)
+    __mapper_args__ = {"version_id_col": version}
+
+    account: Mapped[Account] = relationship()
+    requester: Mapped[User] = relationship(foreign_keys=[requester_id])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    department: Mapped[Department | None] = relationship()
+    contract: Mapped[Contract | None] = relationship()
+    events: Mapped[list[TimelineEvent]] = relationship(
+        back_populates="request", order_by="TimelineEvent.id", passive_deletes="all"
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class TimelineEvent(Base):
+    """One entry of a request's append-only timeline."""
+
+    __tablename__ = "timeline_events"
+    __table_args__ = (
+        one_of("kind", TIMELINE_KINDS),
+        Index("ix_timeline_events_request", "request_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="RESTRICT"))
+    kind: Mapped[str] = mapped_column(String(30))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    body: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    request: Mapped[ServiceRequest] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+@event.listens_for(TimelineEvent, "before_update")
+@event.listens_for(TimelineEvent, "before_delete")
+def _timeline_is_append_only(mapper: object, connection: object, target: TimelineEvent) -> None:
+    raise ValueError("timeline events are append-only")
+
+
+class Attachment(TimestampMixin, Base):
+    """A stored file. The bytes live under instance/uploads by a random name, never under static/."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (
+        CheckConstraint("size_bytes >= 0", name="size_not_negative"),
+        CheckConstraint("length(sha256) = 64", name="sha256_hex"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_requests.id", ondelete="RESTRICT"), index=True
+    )
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("timeline_events.id", ondelete="RESTRICT"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"), index=True)
+    original_name: Mapped[str] = mapped_column(String(255))
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    size_bytes: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(100))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class Deliverable(Base):
+    """A report staff publish on a value-added request; it shows in the account's report library."""
+
+    __tablename__ = "deliverables"
+    __table_args__ = (Index("ix_deliverables_request", "request_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="RESTRICT"))
+    attachment_id: Mapped[int] = mapped_column(ForeignKey("attachments.id", ondelete="RESTRICT"), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    published_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    request: Mapped[ServiceRequest] = relationship()
+    attachment: Mapped[Attachment] = relationship()
+
+
+class TimeEntry(TimestampMixin, Base):
+    __tablename__ = "time_entries"
+    __table_args__ = (
+        CheckConstraint("minutes > 0 AND minutes <= 1440", name="minutes_in_a_day"),
+        Index("ix_time_entries_request", "request_id"),
+        Index("ix_time_entries_contract_date", "contract_id", "work_date"),
+        Index("ix_time_entries_user_date", "user_id", "work_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="RESTRICT"))
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id", ondelete="RESTRICT"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    minutes: Mapped[int]
+    billable: Mapped[bool] = mapped_column(Boolean, default=True)
+    work_date: Mapped[date]
+    note: Mapped[str] = mapped_column(String(500), default="")
+
+    request: Mapped[ServiceRequest] = relationship()
+    user: Mapped[User] = relationship()

@@ -1,0 +1,32 @@
+"""Archived finance statements: a PDF once issued never changes; a re-issue is a new version."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.accounts import Account
+from portal.models.base import Base, TimestampMixin, one_of
+
+
+class Statement(TimestampMixin, Base):
+    __tablename__ = "statements"
+    __table_args__ = (
+        UniqueConstraint("account_id", "period_start", "period_end", "version", name="uq_statements_version"),
+        CheckConstraint("period_end >= period_start", name="period_ordered"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        one_of("language", ("zh", "en")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"), index=True)
+    period_start: Mapped[date]
+    period_end: Mapped[date]
+    version: Mapped[int] = mapped_column(default=1)
+    language: Mapped[str] = mapped_column(String(5))
+    attachment_id: Mapped[int] = mapped_column(ForeignKey("attachments.id", ondelete="RESTRICT"), unique=True)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    account: Mapped[Account] = relationship()

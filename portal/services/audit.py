@@ -1,0 +1,30 @@
+"""Writing the audit log. Entries join the caller's transaction, so an action and its record land together."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portal.extensions import db
+from portal.models import AuditEvent, User
+
+
+def record(
+    action: str,
+    *,
+    actor: User | None = None,
+    actor_email: str = "",
+    obj: object | None = None,
+    ip_address: str = "",
+    **detail: Any,
+) -> AuditEvent:
+    event = AuditEvent(
+        action=action,
+        actor_id=actor.id if actor else None,
+        actor_email=actor.email if actor else actor_email,
+        object_type=type(obj).__name__ if obj is not None else "",
+        object_id=str(getattr(obj, "id", "")) if obj is not None else "",
+        ip_address=ip_address[:64],
+        detail=detail,
+    )
+    db.session.add(event)
+    return event

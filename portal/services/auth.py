@@ -1,0 +1,196 @@
+"""Sign-in, sessions and user accounts.
+
+A signed-in browser holds a random session id that names a ``LoginSession`` row. Signing out revokes the
+row, so a copied cookie stops working; a deactivated user's rows stop loading at their next request.
+Failed sign-ins are counted per email address (known or not) and lock that address for a while.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import Account, Department, LoginSession, SignInThrottle, User
+from portal.models.accounts import CUSTOMER_ROLES, ROLES
+from portal.models.base import utcnow
+from portal.services import audit
+from portal.services.errors import InvalidInput, SignInRefused
+
+_hasher = PasswordHasher()
+# Verifying against this when no user has the address keeps both paths equally slow.
+_DUMMY_HASH = _hasher.hash("no user has this password")
+
+MIN_PASSWORD_LENGTH = 10
+
+
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    max_failures: int = 5
+    window: timedelta = timedelta(minutes=15)
+    lockout: timedelta = timedelta(minutes=15)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _throttle_for(email: str, now: datetime) -> SignInThrottle:
+    throttle = db.session.get(SignInThrottle, email)
+    if throttle is None:
+        throttle = SignInThrottle(email=email, failures=0, window_started_at=now)
+        db.session.add(throttle)
+    return throttle
+
+
+def sign_in(
+    email: str,
+    password: str,
+    *,
+    ip_address: str = "",
+    user_agent: str = "",
+    policy: ThrottlePolicy | None = None,
+    now: datetime | None = None,
+) -> tuple[User, LoginSession]:
+    """Check the credentials and open a session, or raise ``SignInRefused``. Commits either way so that
+    failures are counted and audited even though the caller shows an error."""
+    policy = policy or ThrottlePolicy()
+    now = now or utcnow()
+    email = normalise_email(email)[:254]
+    throttle = _throttle_for(email, now)
+    user = db.session.scalar(select(User).where(User.email == email))
+
+    if throttle.locked_until and throttle.locked_until > now:
+        # Do not even check the password: a locked address cannot be used to guess.
+        audit.record("auth.sign_in_locked", actor=user, actor_email=email, ip_address=ip_address)
+        db.session.commit()
+        raise SignInRefused(locked=True)
+
+    ok = password_matches(user.password_hash if user else _DUMMY_HASH, password)
+    if not ok or user is None or not user.active:
+        if now - throttle.window_started_at > policy.window:
+            throttle.failures, throttle.window_started_at = 0, now
+        throttle.failures += 1
+        locked = throttle.failures >= policy.max_failures
+        if locked:
+            throttle.locked_until = now + policy.lockout
+            throttle.failures, throttle.window_started_at = 0, now
+        reason = "inactive" if (ok and user is not None) else "bad_credentials"
+        audit.record(
+            "auth.sign_in_failed", actor=user, actor_email=email, ip_address=ip_address, reason=reason,
+            locked=locked,
+        )
+        db.session.commit()
+        raise SignInRefused(locked=locked)
+
+    db.session.delete(throttle)
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = now
+    session = LoginSession(
+        id=secrets.token_urlsafe(32),
+        user_id=user.id,
+        created_at=now,
+        last_seen_at=now,
+        ip_address=ip_address[:64],
+        user_agent=user_agent[:255],
+    )
+    db.session.add(session)
+    audit.record("auth.sign_in", actor=user, ip_address=ip_address)
+    db.session.commit()
+    return user, session
+
+
+def load_signed_in_user(session_id: str | None, user_id: str, *, now: datetime | None = None) -> User | None:
+    """The user behind a session cookie, or None if the session was revoked or the user deactivated."""
+    if not session_id or not user_id.isdigit():
+        return None
+    row = db.session.execute(
+        select(LoginSession, User)
+        .join(User, User.id == LoginSession.user_id)
+        .where(LoginSession.id == session_id, LoginSession.user_id == int(user_id))
+    ).first()
+    if row is None:
+        return None
+    login_session, user = row
+    if login_session.revoked_at is not None or not user.active:
+        return None
+    return user
+
+
+def sign_out(session_id: str | None, *, user: User | None, ip_address: str = "", now: datetime | None = None) -> None:
+    if session_id:
+        login_session = db.session.get(LoginSession, session_id)
+        if login_session is not None and login_session.revoked_at is None:
+            login_session.revoked_at = now or utcnow()
+    if user is not None:
+        audit.record("auth.sign_out", actor=user, ip_address=ip_address)
+    db.session.commit()
+
+
+def create_user(
+    *,
+    email: str,
+    password: str,
+    full_name: str,
+    role: str,
+    account: Account | None = None,
+    departments: list[Department] | None = None,
+    locale: str | None = None,
+    phone: str = "",
+    job_title: str = "",
+    actor: User | None = None,
+) -> User:
+    """Create a user of any role; customers need an account, staff must not have one."""
+    email = normalise_email(email)
+    if role not in ROLES:
+        raise InvalidInput("role", f"unknown role {role!r}")
+    if (role in CUSTOMER_ROLES) != (account is not None):
+        raise InvalidInput("account", "customers belong to exactly one account; staff to none")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput("password", f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise InvalidInput("email", f"a user with the email {email} already exists")
+    user = User(
+        email=email,
+        password_hash=hash_password(password),
+        full_name=full_name,
+        role=role,
+        account=account,
+        locale=locale,
+        phone=phone,
+        job_title=job_title,
+    )
+    user.departments = list(departments or [])
+    db.session.add(user)
+    db.session.flush()
+    audit.record("user.created", actor=actor, obj=user, role=role, email=email)
+    return user
+
+
+def set_active(user: User, active: bool, *, actor: User | None = None) -> None:
+    """Deactivating takes effect at the user's next request: their sessions no longer load."""
+    user.active = active
+    audit.record("user.activated" if active else "user.deactivated", actor=actor, obj=user)
+    db.session.commit()
+
+
+def set_locale(user: User, locale: str) -> None:
+    user.locale = locale
+    db.session.commit()

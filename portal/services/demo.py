@@ -1,0 +1,435 @@
+"""The demo company of DESIGN.md §11: twelve logins, three accounts, contracts with entitlements and about
+six months of requests in every category and status, with timelines, time entries, deliverables, surveys
+and contact logs. Deterministic for a given seed and day."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from portal.models import (
+    Account,
+    Attachment,
+    ContactLog,
+    Contract,
+    Deliverable,
+    Department,
+    Entitlement,
+    ServiceRequest,
+    SurveyAnswer,
+    SurveyInvitation,
+    SurveyTemplate,
+    TimeEntry,
+    TimelineEvent,
+    User,
+)
+from portal.models.requests import SUBTYPES
+from portal.services import auth
+from portal.services.reference_data import ensure_reference_data
+from portal.services.references import next_reference
+from portal.services.routing import active_rules, route_request
+
+DEMO_PASSWORD = "demo-Portal-2026"
+
+ACCOUNTS = [
+    # key, name, English name, industry, size, tier, language
+    ("huaxin", "华信银行", "Huaxin Bank", "finance", "large", "strategic", "zh"),
+    ("dongfang", "东方能源集团", "Dongfang Energy", "energy", "large", "key", "zh"),
+    ("jinggong", "精工制造", "Jinggong Manufacturing", "manufacturing", "medium", "ordinary", "en"),
+]
+
+CUSTOMERS = [
+    ("li.na@huaxin-bank.example", "李娜", "customer_admin", "huaxin", "IT 服务经理"),
+    ("zhao.lei@huaxin-bank.example", "赵磊", "customer", "huaxin", "系统工程师"),
+    ("wang.fang@dongfang-energy.example", "王芳", "customer_admin", "dongfang", "信息中心主任"),
+    ("chen.jie@jinggong-mfg.example", "Chen Jie 陈杰", "customer_admin", "jinggong", "Plant IT lead"),
+]
+
+STAFF = [
+    ("sales@portal.example", "孙伟 Sun Wei", "agent", ["sales"]),
+    ("support@portal.example", "周敏 Zhou Min", "agent", ["tech_support"]),
+    ("aftersales@portal.example", "吴强 Wu Qiang", "lead", ["after_sales"]),
+    ("delivery@portal.example", "郑洁 Zheng Jie", "agent", ["delivery"]),
+    ("marketing@portal.example", "冯雪 Feng Xue", "agent", ["marketing"]),
+    ("finance@portal.example", "钱芳 Qian Fang", "finance", ["finance"]),
+    ("manager@portal.example", "陈刚 Chen Gang", "manager", []),
+    ("admin@portal.example", "系统管理员 Admin", "admin", []),
+]
+
+TITLES = {
+    "consultation": ("核心系统升级产品咨询", "Product questions for the core system upgrade"),
+    "solution_design": ("灾备中心方案设计", "Design of the disaster-recovery site"),
+    "technical_support": ("接口性能技术支持", "Technical support on interface performance"),
+    "quotation": ("二期扩容报价", "Quotation for phase-two expansion"),
+    "delivery": ("新机房设备交付", "Equipment delivery to the new data centre"),
+    "installation": ("分行终端安装", "Installation of branch terminals"),
+    "commissioning": ("监控平台现场调试", "On-site commissioning of the monitoring platform"),
+    "training": ("运维人员培训", "Training for the operations team"),
+    "warranty": ("存储控制器保修更换", "Warranty replacement of a storage controller"),
+    "troubleshooting": ("夜间批处理失败排查", "Nightly batch job failures"),
+    "custom_report": ("季度运行分析定制报告", "Quarterly operations custom report"),
+    "industry_news": ("行业监管动态简报", "Briefing on industry regulation"),
+    "market_analysis": ("区域市场分析", "Regional market analysis"),
+    "custom_service": ("专属值守服务", "Dedicated on-call service"),
+}
+
+# (status, share) for requests by age: older ones are done, recent ones are still being worked.
+OLD_STATUSES = [("closed", 7), ("resolved", 1), ("cancelled", 1)]
+RECENT_STATUSES = [
+    ("submitted", 2), ("open", 3), ("in_progress", 4), ("waiting_customer", 2),
+    ("scheduled", 1), ("resolved", 2), ("closed", 2), ("cancelled", 1),
+]
+
+
+@dataclass
+class DemoSummary:
+    users: int
+    accounts: int
+    contracts: int
+    requests: int
+
+
+def database_is_empty() -> bool:
+    return not db.session.scalar(select(func.count(User.id)))
+
+
+def seed_demo(
+    *, seed: int = 2026, password: str = DEMO_PASSWORD, today: date | None = None, upload_dir: Path
+) -> DemoSummary:
+    today = today or datetime.now(UTC).date()
+    rng = random.Random(seed)
+    ensure_reference_data()
+    departments = {d.code: d for d in db.session.scalars(select(Department))}
+    password_hash = auth.hash_password(password)
+
+    staff: dict[str, User] = {}
+    for email, name, role, dept_codes in STAFF:
+        staff[email] = _user(email, name, role, password_hash, departments=[departments[c] for c in dept_codes])
+    account_manager = staff["sales@portal.example"]
+
+    accounts: dict[str, Account] = {}
+    for key, name, name_en, industry, size, tier, language in ACCOUNTS:
+        accounts[key] = Account(
+            name=name, name_en=name_en, industry=industry, size=size, tier=tier,
+            preferred_language=language, account_manager=account_manager,
+        )
+        db.session.add(accounts[key])
+    db.session.flush()
+
+    customers: dict[str, list[User]] = {key: [] for key in accounts}
+    for email, name, role, key, title in CUSTOMERS:
+        user = _user(email, name, role, password_hash, account=accounts[key], job_title=title)
+        customers[key].append(user)
+
+    contracts = _contracts(accounts, today)
+    db.session.flush()
+
+    rules = active_rules()
+    members = {code: list(dept.members) for code, dept in departments.items()}
+    request_count = 0
+    for key, account in accounts.items():
+        for _ in range(30 if account.tier == "strategic" else 22):
+            _request(rng, account, customers[key], contracts[key], members, rules, today, upload_dir)
+            request_count += 1
+
+    _surveys(rng, accounts, customers, today)
+    _contact_logs(accounts, account_manager, today)
+    db.session.commit()
+    return DemoSummary(users=len(STAFF) + len(CUSTOMERS), accounts=len(accounts),
+                       contracts=sum(len(c) for c in contracts.values()), requests=request_count)
+
+
+def _user(email: str, name: str, role: str, password_hash: str, **kwargs: object) -> User:
+    user = User(email=email, full_name=name, role=role, password_hash=password_hash, **kwargs)
+    db.session.add(user)
+    return user
+
+
+def _contracts(accounts: dict[str, Account], today: date) -> dict[str, list[Contract]]:
+    plans = {
+        # account: [(number, title, starts days ago, ends in days, amount, entitlements)]
+        "huaxin": [
+            ("HX-2026-001", "2026 年度综合服务合同", 330, 35, "1800000",
+             {"on_site_days": 20, "support_hours": 200, "custom_reports": 4, "training_sessions": 3}),
+            ("HX-2026-017", "灾备中心专项服务合同", 120, 245, "650000", {"on_site_days": 8, "support_hours": 80}),
+        ],
+        "dongfang": [
+            ("DF-2025-009", "2025 年度运维服务合同", 540, -175, "900000", {"on_site_days": 12, "support_hours": 150}),
+            ("DF-2026-004", "2026 年度运维服务合同", 175, 190, "980000",
+             {"on_site_days": 12, "support_hours": 150, "custom_reports": 2}),
+        ],
+        "jinggong": [
+            ("JG-2026-002", "Annual support agreement 2026", 200, 165, "320000",
+             {"on_site_days": 4, "support_hours": 60, "custom_reports": 1, "training_sessions": 1}),
+        ],
+    }
+    result: dict[str, list[Contract]] = {}
+    for key, rows in plans.items():
+        result[key] = []
+        for number, title, started, ends_in, amount, entitlements in rows:
+            contract = Contract(
+                number=number, title=title, account=accounts[key], start_date=today - timedelta(days=started),
+                end_date=today + timedelta(days=ends_in), amount=Decimal(amount), currency="CNY", state="signed",
+            )
+            contract.entitlements = [Entitlement(kind=k, quantity=Decimal(q)) for k, q in entitlements.items()]
+            db.session.add(contract)
+            result[key].append(contract)
+    return result
+
+
+def _pick(rng: random.Random, weighted: list[tuple[str, int]]) -> str:
+    return rng.choices([s for s, _ in weighted], weights=[w for _, w in weighted])[0]
+
+
+def _at_work_hour(rng: random.Random, day: date) -> datetime:
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    local = datetime.combine(day, time(rng.randint(9, 17), rng.choice((0, 15, 30, 45))))
+    return (local - timedelta(hours=8)).replace(tzinfo=UTC)  # Asia/Shanghai is UTC+8 all year
+
+
+def _request(
+    rng: random.Random,
+    account: Account,
+    people: list[User],
+    contracts: list[Contract],
+    members: dict[str, list[User]],
+    rules: list,
+    today: date,
+    upload_dir: Path,
+) -> ServiceRequest:
+    category = rng.choice(list(SUBTYPES))
+    subtype = rng.choice(SUBTYPES[category])
+    age_days = rng.randint(0, 182)
+    created = _at_work_hour(rng, today - timedelta(days=age_days))
+    status = _pick(rng, OLD_STATUSES if age_days > 30 else RECENT_STATUSES)
+    live = [c for c in contracts if c.start_date <= created.date() <= c.end_date] or contracts
+    requester = rng.choice(people)
+    zh, en = TITLES[subtype]
+    title = en if account.preferred_language == "en" else zh
+    sr = ServiceRequest(
+        reference=next_reference(created.year), account=account, requester=requester, contract=rng.choice(live),
+        category=category, subtype=subtype, title=title,
+        description=f"{title}. " + ("Details in the attached notes." if account.preferred_language == "en" else "详细情况见附件说明。"),
+        priority=_pick(rng, [("low", 2), ("normal", 5), ("high", 2), ("urgent", 1)]),
+        status="submitted", created_at=created, updated_at=created,
+        shared_with_account=rng.random() < 0.8,
+    )
+    _category_fields(rng, sr, account, created)
+    db.session.add(sr)
+    route_request(sr, rules)
+    db.session.flush()
+
+    events: list[TimelineEvent] = []
+
+    def add(kind: str, at: datetime, actor: User | None, body: str = "", internal: bool = False, **data: object) -> None:
+        events.append(TimelineEvent(request_id=sr.id, kind=kind, actor_id=actor.id if actor else None,
+                                    internal=internal, body=body, data=data, created_at=at))
+
+    add("created", created, requester)
+    assert sr.department is not None
+    department_code = sr.department.code
+    add("routed", created + timedelta(seconds=1), None, department=department_code, rule_id=sr.routing_rule_id)
+    if status == "submitted":
+        _finish(sr, events, status, created)
+        return sr
+
+    clock = created + timedelta(minutes=rng.randint(20, 240))
+    agent = rng.choice(members[department_code]) if members[department_code] else None
+    if status == "cancelled" and rng.random() < 0.6:
+        add("status_changed", clock, requester, **{"from": "submitted", "to": "cancelled"})
+        sr.cancelled_at = clock
+        _finish(sr, events, status, clock)
+        return sr
+    if agent:
+        sr.assignee = agent
+        add("assigned", clock, agent, assignee=agent.full_name)
+    add("status_changed", clock, agent, **{"from": "submitted", "to": "open"})
+    clock += timedelta(minutes=rng.randint(10, 120))
+    reply = ("Thank you, we are looking into it." if account.preferred_language == "en" else "您好，我们已收到并开始处理。")
+    add("public_reply", clock, agent, reply)
+    sr.first_responded_at = clock
+    if status == "open":
+        _finish(sr, events, status, clock)
+        return sr
+    add("status_changed", clock, agent, **{"from": "open", "to": "in_progress"})
+    add("internal_note", clock + timedelta(minutes=5), agent, "检查了日志，初步判断为配置问题。", internal=True)
+    for _ in range(rng.randint(0, 2)):
+        clock += timedelta(hours=rng.randint(1, 30))
+        add("public_reply", clock, rng.choice([agent, requester]),
+            "Any update?" if account.preferred_language == "en" else "请问目前进展如何？")
+    if agent and category in ("after_sale", "pre_sale", "on_site"):
+        minutes = rng.choice((30, 45, 60, 90, 120, 180, 240, 480))
+        db.session.add(TimeEntry(request_id=sr.id, contract_id=sr.contract_id, user_id=agent.id, minutes=minutes,
+                                 billable=rng.random() < 0.8, work_date=clock.date(), created_at=clock))
+        add("time_logged", clock, agent, internal=True, minutes=minutes)
+    if status == "waiting_customer":
+        add("status_changed", clock, agent, **{"from": "in_progress", "to": "waiting_customer"})
+        sr.sla_paused_since = clock
+    elif status == "scheduled" or (category == "on_site" and status in ("resolved", "closed")):
+        visit = clock + timedelta(days=rng.randint(2, 9))
+        sr.scheduled_visit_at = visit
+        add("visit_scheduled", clock, agent, visit_at=visit.isoformat())
+        if status != "scheduled":
+            clock = visit + timedelta(hours=6)
+    if status == "cancelled":
+        add("status_changed", clock, requester, **{"from": "in_progress", "to": "cancelled"})
+        sr.cancelled_at = clock
+    if status in ("resolved", "closed"):
+        clock += timedelta(hours=rng.randint(1, 48))
+        if category == "value_added" and subtype != "custom_service":
+            _deliverable(sr, agent, clock, upload_dir, add)
+        add("status_changed", clock, agent, **{"from": "in_progress", "to": "resolved"})
+        sr.resolved_at = clock
+    if status == "closed":
+        clock += timedelta(days=rng.randint(1, 5))
+        add("status_changed", clock, requester, **{"from": "resolved", "to": "closed"})
+        sr.closed_at = clock
+    _finish(sr, events, status, clock)
+    return sr
+
+
+def _finish(sr: ServiceRequest, events: list[TimelineEvent], status: str, last: datetime) -> None:
+    sr.status = status
+    sr.updated_at = last
+    db.session.add_all(events)
+
+
+def _category_fields(rng: random.Random, sr: ServiceRequest, account: Account, created: datetime) -> None:
+    if sr.category == "pre_sale":
+        sr.project_background = "核心业务系统扩容" if account.preferred_language == "zh" else "Capacity expansion"
+        sr.budget_range = rng.choice(("50-100万", "100-300万", "300万以上"))
+        sr.decision_timeline = rng.choice(("本季度", "下季度", "年内"))
+    elif sr.category == "on_site":
+        sr.site_address = {"huaxin": "北京市西城区金融大街 8 号", "dongfang": "成都市高新区天府大道 99 号"}.get(
+            _account_key(account), "No. 12 Industrial Park Road, Suzhou"
+        )
+        sr.site_contact_name = "现场联系人" if account.preferred_language == "zh" else "Site contact"
+        sr.site_contact_phone = f"138{rng.randint(10000000, 99999999)}"
+        sr.preferred_date_from = created.date() + timedelta(days=3)
+        sr.preferred_date_to = created.date() + timedelta(days=10)
+        sr.visit_days = Decimal(rng.choice((1, 1, 2, 3)))
+        if sr.subtype == "training":
+            sr.trainees = rng.randint(5, 30)
+    elif sr.category == "after_sale":
+        sr.product = rng.choice(("存储系统 S5000", "监控平台 V3", "核心交换机 X9"))
+        sr.serial_number = f"SN{rng.randint(100000, 999999)}"
+        sr.severity = rng.choice(("minor", "major", "critical"))
+    else:
+        sr.topic = sr.title
+        sr.scope = "覆盖近两个季度的数据" if account.preferred_language == "zh" else "The last two quarters"
+        sr.wanted_by = created.date() + timedelta(days=rng.randint(10, 30))
+
+
+def _account_key(account: Account) -> str:
+    return {name: key for key, name, *_ in ACCOUNTS}[account.name]
+
+
+def _deliverable(sr: ServiceRequest, agent: User | None, at: datetime, upload_dir: Path, add) -> None:
+    content = _tiny_pdf(f"{sr.reference} - {TITLES[sr.subtype][1]}")
+    stored_name = hashlib.sha256(sr.reference.encode()).hexdigest()[:32] + ".pdf"
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    (upload_dir / stored_name).write_bytes(content)
+    attachment = Attachment(
+        request_id=sr.id, account_id=sr.account_id, original_name=f"{sr.reference}.pdf", stored_name=stored_name,
+        size_bytes=len(content), sha256=hashlib.sha256(content).hexdigest(), content_type="application/pdf",
+        uploaded_by_id=agent.id if agent else None, created_at=at,
+    )
+    db.session.add(attachment)
+    db.session.flush()
+    db.session.add(Deliverable(request_id=sr.id, attachment_id=attachment.id, title=sr.title,
+                               summary=sr.scope or "", published_by_id=agent.id if agent else None, published_at=at))
+    add("deliverable_published", at, agent, sr.title, attachment_id=attachment.id)
+
+
+def _tiny_pdf(text: str) -> bytes:
+    """A one-page PDF with one line of ASCII text: enough for a demo deliverable to open in any viewer."""
+    safe = text.encode("ascii", "replace").decode().replace("\\", "").replace("(", "[").replace(")", "]")
+    stream = f"BT /F1 14 Tf 60 760 Td ({safe}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def _surveys(rng: random.Random, accounts: dict[str, Account], customers: dict[str, list[User]], today: date) -> None:
+    csat = db.session.scalar(select(SurveyTemplate).where(SurveyTemplate.code == "csat_default"))
+    relationship = db.session.scalar(select(SurveyTemplate).where(SurveyTemplate.code == "relationship_default"))
+    assert csat is not None and relationship is not None
+    done = db.session.scalars(
+        select(ServiceRequest).where(ServiceRequest.resolved_at.is_not(None)).order_by(ServiceRequest.id)
+    ).all()
+    for sr in done:
+        assert sr.resolved_at is not None
+        invitation = SurveyInvitation(
+            template=csat, user_id=sr.requester_id, account_id=sr.account_id, request_id=sr.id,
+            token=secrets.token_urlsafe(24), created_at=sr.resolved_at, expires_at=sr.resolved_at + timedelta(days=30),
+        )
+        db.session.add(invitation)
+        recent = sr.resolved_at.date() > today - timedelta(days=10)
+        if not recent or rng.random() < 0.3:
+            answered = sr.resolved_at + timedelta(hours=rng.randint(2, 72))
+            invitation.answered_at = answered
+            rating = _pick(rng, [("5", 5), ("4", 4), ("3", 2), ("2", 1), ("1", 1)])
+            invitation.answers = [
+                SurveyAnswer(question=q, score=(int(rating) if q.kind == "rating" else (1 if int(rating) >= 3 else 0)
+                                                if q.kind == "yes_no" else None),
+                             comment=("服务很及时。" if q.kind == "text" and int(rating) >= 4 else None))
+                for q in csat.questions
+            ]
+            db.session.add(TimelineEvent(request_id=sr.id, kind="survey_answered", actor_id=sr.requester_id,
+                                         data={"rating": int(rating)}, created_at=answered))
+    quarter = f"{today.year}Q{(today.month - 1) // 3 + 1}"
+    quarter_start = datetime(today.year, 3 * ((today.month - 1) // 3) + 1, 1, tzinfo=UTC)
+    for key, people in customers.items():
+        for n, person in enumerate(people):
+            invitation = SurveyInvitation(
+                template=relationship, user=person, account=accounts[key], period=quarter,
+                token=secrets.token_urlsafe(24), created_at=quarter_start + timedelta(days=3),
+                expires_at=quarter_start + timedelta(days=33),
+            )
+            db.session.add(invitation)
+            if key != "jinggong" and n == 0:  # one account has not answered yet
+                invitation.answered_at = quarter_start + timedelta(days=5)
+                invitation.answers = [
+                    SurveyAnswer(question=q, score=(9 if key == "huaxin" else 6) if q.kind == "nps"
+                                 else (rng.randint(3, 5) if q.kind == "rating" else None),
+                                 comment="希望报告能更早交付。" if q.kind == "text" else None)
+                    for q in relationship.questions
+                ]
+
+
+def _contact_logs(accounts: dict[str, Account], account_manager: User, today: date) -> None:
+    # Days ago of each contact: Jinggong (half-yearly cadence) was last seen eight months ago, so it is overdue.
+    history = {"huaxin": [12, 41, 75, 103, 140], "dongfang": [38, 120], "jinggong": [245]}
+    kinds = ["visit", "call", "meeting", "review", "call"]
+    for key, days_ago in history.items():
+        for i, ago in enumerate(days_ago):
+            contacted = today - timedelta(days=ago)
+            db.session.add(ContactLog(
+                account=accounts[key], staff=account_manager, kind=kinds[i % len(kinds)], contacted_on=contacted,
+                participants=account_manager.full_name, notes="季度业务回顾，确认下阶段服务重点。",
+                next_planned_on=contacted + timedelta(days=30), created_at=_at_work_hour(random.Random(ago), contacted),
+            ))

@@ -1,0 +1,25 @@
+"""Domain errors the services raise and the screens turn into clear messages."""
+
+
+class DomainError(Exception):
+    """A rule of the domain refused the action; the message is safe to show to the user."""
+
+
+class NotFound(DomainError):
+    """The object does not exist, or the user may not know that it does."""
+
+
+class SignInRefused(DomainError):
+    """Wrong email or password, or the address is temporarily locked. Deliberately says no more."""
+
+    def __init__(self, locked: bool = False) -> None:
+        super().__init__("sign-in refused")
+        self.locked = locked
+
+
+class InvalidInput(DomainError):
+    """Input that passed the form but breaks a domain rule (e.g. an email already taken)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field

@@ -1,0 +1,228 @@
+"""What each role's home shows: small, real summaries computed in SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from portal.extensions import db
+from portal.models import (
+    Account,
+    AuditEvent,
+    Contract,
+    Department,
+    RoutingRule,
+    ServiceRequest,
+    SurveyAnswer,
+    SurveyInvitation,
+    SurveyQuestion,
+    TimeEntry,
+    User,
+)
+from portal.models.accounts import department_memberships
+from portal.models.requests import OPEN_STATUSES
+from portal.services.contracts import account_contracts
+
+HOME_LIST_LIMIT = 50
+
+
+def visible_requests(user: User) -> Select[tuple[ServiceRequest]]:
+    """The requests a customer may see: the account's all for its admin; own or shared for the others."""
+    query = select(ServiceRequest).where(ServiceRequest.account_id == user.account_id)
+    if user.role != "customer_admin":
+        query = query.where(or_(ServiceRequest.requester_id == user.id, ServiceRequest.shared_with_account))
+    return query
+
+
+@dataclass
+class CustomerHome:
+    account: Account
+    open_requests: list[ServiceRequest]
+    open_count: int
+    contracts: list[Contract]
+    today: date
+
+
+def customer_home(user: User, today: date) -> CustomerHome:
+    account = db.session.scalar(
+        select(Account).where(Account.id == user.account_id).options(selectinload(Account.account_manager))
+    )
+    assert account is not None
+    open_query = visible_requests(user).where(ServiceRequest.status.in_(OPEN_STATUSES))
+    open_requests = list(
+        db.session.scalars(
+            open_query.order_by(ServiceRequest.created_at.desc(), ServiceRequest.id.desc()).limit(HOME_LIST_LIMIT)
+        )
+    )
+    open_count = db.session.scalar(select(func.count()).select_from(open_query.subquery())) or 0
+    return CustomerHome(account, open_requests, open_count, account_contracts(account.id), today)
+
+
+@dataclass
+class StaffHome:
+    departments: list[Department]
+    open_requests: list[ServiceRequest]
+    open_count: int
+    status_counts: dict[str, int]
+    assigned_to_me: int
+
+
+def staff_home(user: User) -> StaffHome:
+    department_ids = select(department_memberships.c.department_id).where(
+        department_memberships.c.user_id == user.id
+    )
+    in_scope = and_(
+        ServiceRequest.status.in_(OPEN_STATUSES),
+        or_(ServiceRequest.department_id.in_(department_ids), ServiceRequest.assignee_id == user.id),
+    )
+    open_requests = list(
+        db.session.scalars(
+            select(ServiceRequest)
+            .where(in_scope)
+            .options(selectinload(ServiceRequest.account), selectinload(ServiceRequest.assignee))
+            .order_by(ServiceRequest.created_at.asc(), ServiceRequest.id.asc())
+            .limit(HOME_LIST_LIMIT)
+        )
+    )
+    status_counts = dict(
+        db.session.execute(
+            select(ServiceRequest.status, func.count()).where(in_scope).group_by(ServiceRequest.status)
+        ).all()
+    )
+    mine = db.session.scalar(
+        select(func.count()).where(ServiceRequest.status.in_(OPEN_STATUSES), ServiceRequest.assignee_id == user.id)
+    )
+    return StaffHome(
+        departments=list(user.departments),
+        open_requests=open_requests,
+        open_count=sum(status_counts.values()),
+        status_counts=status_counts,
+        assigned_to_me=mine or 0,
+    )
+
+
+@dataclass
+class AccountContracts:
+    account: Account
+    contracts: int
+    active_value: Decimal
+    expiring: int
+
+
+@dataclass
+class FinanceHome:
+    month_start: date
+    billable_minutes_this_month: int
+    non_billable_minutes_this_month: int
+    accounts: list[AccountContracts] = field(default_factory=list)
+    currency: str = "CNY"
+
+
+def finance_home(today: date) -> FinanceHome:
+    month_start = today.replace(day=1)
+    minutes = dict(
+        db.session.execute(
+            select(TimeEntry.billable, func.coalesce(func.sum(TimeEntry.minutes), 0))
+            .where(TimeEntry.work_date >= month_start, TimeEntry.work_date <= today)
+            .group_by(TimeEntry.billable)
+        ).all()
+    )
+    running = and_(Contract.state == "signed", Contract.start_date <= today, Contract.end_date >= today)
+    expiring = and_(running, Contract.end_date <= today + timedelta(days=60))
+    rows = db.session.execute(
+        select(
+            Account,
+            func.count(Contract.id),
+            func.coalesce(func.sum(Contract.amount).filter(running), 0),
+            func.count(Contract.id).filter(expiring),
+        )
+        .outerjoin(Contract, Contract.account_id == Account.id)
+        .where(Account.active)
+        .group_by(Account.id)
+        .order_by(Account.name)
+    ).all()
+    return FinanceHome(
+        month_start=month_start,
+        billable_minutes_this_month=int(minutes.get(True, 0)),
+        non_billable_minutes_this_month=int(minutes.get(False, 0)),
+        accounts=[AccountContracts(a, n, Decimal(v), e) for a, n, v, e in rows],
+    )
+
+
+@dataclass
+class ManagementHome:
+    since: datetime
+    open_by_category: dict[str, int]
+    created_since: int
+    resolved_since: int
+    csat_mean: float | None
+    csat_responses: int
+    accounts: int
+
+
+def management_home(now: datetime, days: int = 30) -> ManagementHome:
+    since = now - timedelta(days=days)
+    open_by_category = dict(
+        db.session.execute(
+            select(ServiceRequest.category, func.count())
+            .where(ServiceRequest.status.in_(OPEN_STATUSES))
+            .group_by(ServiceRequest.category)
+        ).all()
+    )
+    created = db.session.scalar(select(func.count()).where(ServiceRequest.created_at >= since)) or 0
+    resolved = db.session.scalar(select(func.count()).where(ServiceRequest.resolved_at >= since)) or 0
+    csat_mean, csat_n = db.session.execute(
+        select(func.avg(SurveyAnswer.score), func.count(SurveyAnswer.id))
+        .join(SurveyQuestion, SurveyQuestion.id == SurveyAnswer.question_id)
+        .join(SurveyInvitation, SurveyInvitation.id == SurveyAnswer.invitation_id)
+        .where(
+            SurveyQuestion.code == "rating",
+            SurveyAnswer.score.is_not(None),
+            SurveyInvitation.answered_at >= since,
+        )
+    ).one()
+    accounts = db.session.scalar(select(func.count(Account.id)).where(Account.active)) or 0
+    return ManagementHome(
+        since=since,
+        open_by_category=open_by_category,
+        created_since=created,
+        resolved_since=resolved,
+        csat_mean=float(csat_mean) if csat_mean is not None else None,
+        csat_responses=csat_n,
+        accounts=accounts,
+    )
+
+
+@dataclass
+class AdminHome:
+    users_by_role: dict[str, int]
+    inactive_users: int
+    accounts: int
+    departments: int
+    routing_rules: int
+    recent_audit: list[AuditEvent]
+
+
+def admin_home() -> AdminHome:
+    users_by_role = dict(
+        db.session.execute(select(User.role, func.count()).where(User.active).group_by(User.role)).all()
+    )
+    return AdminHome(
+        users_by_role=users_by_role,
+        inactive_users=db.session.scalar(select(func.count(User.id)).where(User.active.is_(False))) or 0,
+        accounts=db.session.scalar(select(func.count(Account.id))) or 0,
+        departments=db.session.scalar(select(func.count(Department.id))) or 0,
+        routing_rules=db.session.scalar(select(func.count(RoutingRule.id)).where(RoutingRule.active)) or 0,
+        recent_audit=list(
+            db.session.scalars(
+                select(AuditEvent)
+                .options(selectinload(AuditEvent.actor))
+                .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+                .limit(15)
+            )
+        ),
+    )

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Install the Debian packages the portal needs, when they are missing.
+#   ensure-system-packages.sh run   -> the CJK font for PDFs (optional: the portal runs without it)
+#   ensure-system-packages.sh test  -> also PostgreSQL 15 and Chromium (required by the test suite)
+# Uses apt-get as root, or through sudo when that works without a password; otherwise says what to install.
+set -euo pipefail
+purpose=${1:-run}
+
+required=()
+optional=(fonts-wqy-microhei)          # Chinese glyphs in PDF summaries
+if [ "$purpose" = test ]; then
+  required+=(postgresql chromium)      # the throw-away test database; the browser the journeys drive
+fi
+
+missing() {
+  local out=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || out+=("$pkg")
+  done
+  echo "${out[@]:-}"
+}
+
+want=$(missing "${required[@]}" "${optional[@]}")
+[ -z "$want" ] && exit 0
+
+if [ "$(id -u)" = 0 ]; then
+  apt=(apt-get)
+elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+  apt=(sudo apt-get)
+else
+  apt=()
+fi
+
+if [ ${#apt[@]} -gt 0 ]; then
+  echo "Installing system packages: $want"
+  export DEBIAN_FRONTEND=noninteractive
+  "${apt[@]}" update -qq
+  # shellcheck disable=SC2086
+  "${apt[@]}" install -y -qq --no-install-recommends $want >/dev/null
+  exit 0
+fi
+
+still_required=$(missing "${required[@]}")
+echo "Cannot install system packages here (not root, no password-less sudo). Please run:"
+echo "    sudo apt-get install $want"
+echo "  fonts-wqy-microhei: Chinese text in PDF summaries (optional for running the portal)"
+[ "$purpose" = test ] && echo "  postgresql, chromium: the PostgreSQL test run and the browser tests"
+if [ -n "$still_required" ]; then
+  echo "Missing required packages: $still_required" >&2
+  exit 1
+fi
