@@ -1,0 +1,198 @@
+"""Fixtures: one app per test run on SQLite or a throw-away PostgreSQL (``PORTAL_TEST_DATABASE``), schema
+made by the migrations, every test starting from empty tables (or from the demo company when marked
+``demo_data``), a client with CSRF helpers, ``login_as(role)`` and a query counter."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event, text
+
+from portal import create_app
+from portal.extensions import db
+from portal.models import Base, User
+from tests import factories
+
+BACKEND = os.environ.get("PORTAL_TEST_DATABASE", "sqlite")
+_CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "demo_data: the test reads the demo company loaded by seed-demo")
+
+
+def pytest_report_header() -> str:
+    return f"portal test database: {BACKEND}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if BACKEND == "postgresql":
+        if os.environ.get("PORTAL_TEST_DATABASE_URL"):
+            yield os.environ["PORTAL_TEST_DATABASE_URL"]
+            return
+        from tests.postgres_server import start_postgres
+
+        server = start_postgres()
+        try:
+            yield server.url
+        finally:
+            server.stop()
+    else:
+        yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "portal-test.sqlite3")
+
+
+def app_config(database_url: str, instance: Path, **extra: object) -> dict[str, object]:
+    config: dict[str, object] = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "DATABASE_URL": database_url,
+        "LOGIN_RATE_LIMIT": "10000 per minute",
+        "UPLOAD_FOLDER": str(instance / "uploads"),
+        "SERVER_NAME": None,
+    }
+    config.update(extra)
+    return config
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    instance = tmp_path_factory.mktemp("instance")
+    os.environ["PORTAL_INSTANCE_PATH"] = str(instance)
+    application = create_app(app_config(database_url, instance))
+    with application.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+_loaded = {"state": "unknown"}
+
+
+def _empty_tables() -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    else:
+        db.session.execute(text("PRAGMA foreign_keys = OFF"))
+        for table in tables:
+            db.session.execute(text(f"DELETE FROM {table}"))
+        db.session.execute(text("PRAGMA foreign_keys = ON"))
+    db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def app_ctx(app: Flask, request: pytest.FixtureRequest) -> Iterator[Flask]:
+    """Every test runs inside an app context, on empty tables or on the demo company."""
+    from portal.extensions import limiter
+
+    limiter.reset()
+    with app.app_context():
+        wants_demo = request.node.get_closest_marker("demo_data") is not None
+        if wants_demo and _loaded["state"] != "demo":
+            _empty_tables()
+            from portal.services.demo import seed_demo
+
+            seed_demo(seed=2026, upload_dir=Path(app.config["UPLOAD_FOLDER"]))
+            _loaded["state"] = "demo"
+        elif not wants_demo:
+            _empty_tables()
+            _loaded["state"] = "empty"
+        yield app
+        db.session.remove()
+
+
+class PortalClient(FlaskClient):
+    """The test client, plus the CSRF token a real form would carry."""
+
+    def csrf_token(self, path: str = "/login") -> str:
+        page = self.get(path, follow_redirects=True).get_data(as_text=True)
+        match = _CSRF.search(page)
+        assert match, f"no CSRF token on {path}"
+        return match.group(1)
+
+    def post_form(self, path: str, data: dict[str, object] | None = None, *, token_from: str = "/login",
+                  **kwargs: object):
+        values = dict(data or {})
+        values["csrf_token"] = self.csrf_token(token_from)
+        return self.post(path, data=values, **kwargs)
+
+    def htmx_get(self, path: str, **kwargs: object):
+        return self.get(path, headers={"HX-Request": "true"}, **kwargs)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    app.test_client_class = PortalClient
+    return app.test_client()
+
+
+def sign_in(client: PortalClient, email: str, password: str = factories.PASSWORD, next_path: str = ""):
+    return client.post_form("/login", {"email": email, "password": password, "next": next_path})
+
+
+@pytest.fixture
+def login_as(client: PortalClient):
+    """``login_as("agent", departments=["sales"])`` creates such a user, signs the client in, returns the user."""
+
+    def _login(role_or_user: str | User, **overrides: object) -> User:
+        user = role_or_user if isinstance(role_or_user, User) else factories.make_user(role_or_user, **overrides)
+        response = sign_in(client, user.email)
+        assert response.status_code == 303, response.get_data(as_text=True)[:500]
+        return user
+
+    return _login
+
+
+@pytest.fixture
+def count_queries():
+    """``with count_queries() as counted: ...`` then ``counted.n`` is the number of SQL statements run."""
+
+    class Counter:
+        n = 0
+        statements: list[str] = []
+
+    @contextmanager
+    def _count() -> Iterator[Counter]:
+        counter = Counter()
+        counter.statements = []
+
+        def before(conn, cursor, statement, params, context, executemany):  # noqa: ANN001
+            counter.n += 1
+            counter.statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", before)
+        try:
+            yield counter
+        finally:
+            event.remove(db.engine, "before_cursor_execute", before)
+
+    return _count
+
+
+@pytest.fixture(scope="session")
+def scratch_database_url(database_url: str) -> Iterator[str]:
+    """A second, empty database on the same server, for tests that build and drop a schema themselves."""
+    if database_url.startswith("sqlite"):
+        path = Path(tempfile.mkdtemp()) / "scratch.sqlite3"
+        yield f"sqlite:///{path}"
+        return
+    import psycopg
+
+    base = database_url.replace("postgresql+psycopg://", "postgresql://")
+    admin_url = base.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS portal_scratch")
+        conn.execute("CREATE DATABASE portal_scratch")
+    yield database_url.rsplit("/", 1)[0] + "/portal_scratch"

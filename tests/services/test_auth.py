@@ -1,0 +1,130 @@
+"""Sign-in rules: hashing, lockout that reveals nothing, sessions that die on sign-out and deactivation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import AuditEvent, LoginSession
+from portal.services import auth
+from portal.services.errors import InvalidInput, SignInRefused
+from tests.factories import PASSWORD, make_account, make_user
+
+NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+
+
+def _actions() -> list[str]:
+    return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+
+
+def test_passwords_are_hashed_with_argon2id():
+    hashed = auth.hash_password("a long enough password")
+    assert hashed.startswith("$argon2id$")
+    assert auth.password_matches(hashed, "a long enough password")
+    assert not auth.password_matches(hashed, "another password")
+    assert not auth.password_matches("not a hash", "x")
+
+
+def test_sign_in_opens_a_session_and_is_audited():
+    user = make_user("agent", email="agent@example.com")
+    signed_in, session = auth.sign_in(" Agent@Example.com ", PASSWORD, ip_address="10.1.2.3", now=NOW)
+    assert signed_in.id == user.id
+    assert auth.load_signed_in_user(session.id, str(user.id)) == user
+    assert _actions() == ["auth.sign_in"]
+    assert db.session.scalar(select(AuditEvent.ip_address)) == "10.1.2.3"
+
+
+@pytest.mark.parametrize("email", ["agent@example.com", "nobody@example.com"])
+def test_a_wrong_password_and_an_unknown_email_fail_alike(email):
+    make_user("agent", email="agent@example.com")
+    with pytest.raises(SignInRefused) as refused:
+        auth.sign_in(email, "wrong password", now=NOW)
+    assert refused.value.locked is False
+    event = db.session.scalar(select(AuditEvent))
+    assert (event.action, event.actor_email, event.detail["reason"]) == ("auth.sign_in_failed", email, "bad_credentials")
+
+
+@pytest.mark.parametrize("email", ["agent@example.com", "nobody@example.com"])
+def test_five_failures_lock_the_address_whether_or_not_it_exists(email):
+    make_user("agent", email="agent@example.com")
+    for attempt in range(5):
+        with pytest.raises(SignInRefused) as refused:
+            auth.sign_in(email, "wrong password", now=NOW + timedelta(seconds=attempt))
+    assert refused.value.locked is True
+    # Even the right password is refused while locked...
+    with pytest.raises(SignInRefused) as refused:
+        auth.sign_in(email, PASSWORD, now=NOW + timedelta(minutes=5))
+    assert refused.value.locked is True
+    # ...and accepted once the lock has run out (for the address that exists).
+    if email == "agent@example.com":
+        user, _ = auth.sign_in(email, PASSWORD, now=NOW + timedelta(minutes=16))
+        assert user.email == email
+
+
+def test_failures_spread_beyond_the_window_do_not_lock():
+    make_user("agent", email="agent@example.com")
+    for attempt in range(8):
+        with pytest.raises(SignInRefused) as refused:
+            auth.sign_in("agent@example.com", "wrong", now=NOW + timedelta(minutes=20 * attempt))
+        assert refused.value.locked is False
+
+
+def test_success_clears_earlier_failures():
+    make_user("agent", email="agent@example.com")
+    for _ in range(4):
+        with pytest.raises(SignInRefused):
+            auth.sign_in("agent@example.com", "wrong", now=NOW)
+    auth.sign_in("agent@example.com", PASSWORD, now=NOW)
+    for _ in range(4):
+        with pytest.raises(SignInRefused) as refused:
+            auth.sign_in("agent@example.com", "wrong", now=NOW)
+    assert refused.value.locked is False
+
+
+def test_a_deactivated_user_cannot_sign_in_and_their_sessions_stop_loading():
+    user = make_user("agent", email="agent@example.com")
+    _, session = auth.sign_in("agent@example.com", PASSWORD, now=NOW)
+    auth.set_active(user, False)
+    assert auth.load_signed_in_user(session.id, str(user.id)) is None
+    with pytest.raises(SignInRefused):
+        auth.sign_in("agent@example.com", PASSWORD, now=NOW)
+    assert _actions()[-1] == "auth.sign_in_failed"
+
+
+def test_sign_out_revokes_the_session():
+    user = make_user("agent", email="agent@example.com")
+    _, session = auth.sign_in("agent@example.com", PASSWORD, now=NOW)
+    auth.sign_out(session.id, user=user)
+    assert db.session.get(LoginSession, session.id).revoked_at is not None
+    assert auth.load_signed_in_user(session.id, str(user.id)) is None
+
+
+def test_a_session_id_only_loads_its_own_user():
+    user = make_user("agent", email="agent@example.com")
+    other = make_user("agent")
+    _, session = auth.sign_in("agent@example.com", PASSWORD, now=NOW)
+    assert auth.load_signed_in_user(session.id, str(other.id)) is None
+    assert auth.load_signed_in_user(None, str(user.id)) is None
+    assert auth.load_signed_in_user(session.id, "not-a-number") is None
+
+
+def test_create_user_checks_role_account_password_and_duplicates():
+    account = make_account()
+    user = auth.create_user(email="New@Example.com", password="long enough pw", full_name="New", role="customer",
+                            account=account)
+    db.session.commit()
+    assert user.email == "new@example.com"
+    cases = [
+        dict(email="a@example.com", password="long enough pw", full_name="A", role="customer"),
+        dict(email="b@example.com", password="long enough pw", full_name="B", role="agent", account=account),
+        dict(email="c@example.com", password="short", full_name="C", role="agent"),
+        dict(email="new@example.com", password="long enough pw", full_name="D", role="agent"),
+        dict(email="e@example.com", password="long enough pw", full_name="E", role="root"),
+    ]
+    for case in cases:
+        with pytest.raises(InvalidInput):
+            auth.create_user(**case)
+        db.session.rollback()
