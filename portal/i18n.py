@@ -4,7 +4,7 @@ user's zone (Asia/Shanghai by default)."""
 from __future__ import annotations
 
 from flask import Flask, current_app, request, session
-from flask_babel import get_locale
+from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
 from portal import labels
@@ -39,6 +39,13 @@ def current_language() -> str:
 
 
 def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        format_datetime=format_datetime,
+        format_date=format_date,
+        format_decimal=format_decimal,
+        format_currency=format_currency,
+    )
+
     @app.context_processor
     def language_context() -> dict[str, object]:
         lang = current_language()

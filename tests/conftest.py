@@ -114,7 +114,17 @@ def app_ctx(app: Flask, request: pytest.FixtureRequest) -> Iterator[Flask]:
 
 
 class PortalClient(FlaskClient):
-    """The test client, plus the CSRF token a real form would carry."""
+    """The test client, plus the CSRF token a real form would carry.
+
+    Each request runs in an app context of its own, as in production (the test's own context would otherwise
+    share ``g``, and with it the signed-in user and the locale, across requests); afterwards the test's session
+    forgets what it had loaded so that it sees what the request wrote."""
+
+    def open(self, *args, **kwargs):  # noqa: ANN002, ANN003
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.expire_all()
+        return response
 
     def csrf_token(self, path: str = "/login") -> str:
         page = self.get(path, follow_redirects=True).get_data(as_text=True)

@@ -13,5 +13,5 @@ class SignInForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    language = SelectField(_l("Language"), choices=[("zh", "简体中文"), ("en", "English")])
+    language = SelectField(_l("Language"), choices=["zh", "en"])
     next = HiddenField()

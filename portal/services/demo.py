@@ -135,9 +135,13 @@ def seed_demo(
     rules = active_rules()
     members = {code: list(dept.members) for code, dept in departments.items()}
     request_count = 0
+    pairs = [(category, subtype) for category, subtypes in SUBTYPES.items() for subtype in subtypes]
+    statuses = [status for status, _ in RECENT_STATUSES]
     for key, account in accounts.items():
-        for _ in range(30 if account.tier == "strategic" else 22):
-            _request(rng, account, customers[key], contracts[key], members, rules, today, upload_dir)
+        for i in range(30 if account.tier == "strategic" else 22):
+            # The first requests of each account cover every service and every status; the rest are random.
+            plan = (pairs[i], statuses[i] if i < len(statuses) else None) if i < len(pairs) else (None, None)
+            _request(rng, account, customers[key], contracts[key], members, rules, today, upload_dir, *plan)
             request_count += 1
 
     _surveys(rng, accounts, customers, today)
@@ -205,12 +209,16 @@ def _request(
     rules: list,
     today: date,
     upload_dir: Path,
+    service: tuple[str, str] | None = None,
+    planned_status: str | None = None,
 ) -> ServiceRequest:
-    category = rng.choice(list(SUBTYPES))
-    subtype = rng.choice(SUBTYPES[category])
-    age_days = rng.randint(0, 182)
+    category, subtype = service or (rng.choice(list(SUBTYPES)), "")
+    subtype = subtype or rng.choice(SUBTYPES[category])
+    if planned_status == "scheduled" and category != "on_site":
+        category, subtype = "on_site", "installation"
+    age_days = rng.randint(1, 25) if planned_status else rng.randint(0, 182)
     created = _at_work_hour(rng, today - timedelta(days=age_days))
-    status = _pick(rng, OLD_STATUSES if age_days > 30 else RECENT_STATUSES)
+    status = planned_status or _pick(rng, OLD_STATUSES if age_days > 30 else RECENT_STATUSES)
     live = [c for c in contracts if c.start_date <= created.date() <= c.end_date] or contracts
     requester = rng.choice(people)
     zh, en = TITLES[subtype]

@@ -1,0 +1,111 @@
+"""seed-demo: the demo company of DESIGN.md §11, the same for the same seed."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from portal.models import (
+    Account,
+    Base,
+    ContactLog,
+    Deliverable,
+    ReturnVisitCadence,
+    ServiceRequest,
+    SurveyInvitation,
+    TimeEntry,
+    TimelineEvent,
+    User,
+)
+from portal.models.requests import STATUSES, SUBTYPES
+from portal.services.demo import seed_demo
+from portal.services.auth import password_matches
+
+TODAY = date(2026, 11, 27)
+LOGINS = {
+    "li.na@huaxin-bank.example": "customer_admin",
+    "zhao.lei@huaxin-bank.example": "customer",
+    "wang.fang@dongfang-energy.example": "customer_admin",
+    "chen.jie@jinggong-mfg.example": "customer_admin",
+    "sales@portal.example": "agent",
+    "support@portal.example": "agent",
+    "aftersales@portal.example": "lead",
+    "delivery@portal.example": "agent",
+    "marketing@portal.example": "agent",
+    "finance@portal.example": "finance",
+    "manager@portal.example": "manager",
+    "admin@portal.example": "admin",
+}
+
+
+def _snapshot() -> list[tuple]:
+    rows = db.session.execute(
+        select(ServiceRequest.reference, ServiceRequest.category, ServiceRequest.subtype, ServiceRequest.status,
+               ServiceRequest.priority, ServiceRequest.created_at, ServiceRequest.department_id)
+        .order_by(ServiceRequest.reference)
+    ).all()
+    return [tuple(r) for r in rows]
+
+
+def _empty() -> None:
+    for table in reversed(Base.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.commit()
+
+
+def test_the_demo_company_is_complete(tmp_path: Path):
+    summary = seed_demo(seed=7, today=TODAY, upload_dir=tmp_path)
+    assert (summary.users, summary.accounts) == (12, 3)
+    users = {u.email: u for u in db.session.scalars(select(User))}
+    assert {email: u.role for email, u in users.items()} == LOGINS
+    assert password_matches(users["li.na@huaxin-bank.example"].password_hash, "demo-Portal-2026")
+    huaxin = db.session.scalar(select(Account).where(Account.name == "华信银行"))
+    assert (huaxin.industry, huaxin.size, huaxin.tier) == ("finance", "large", "strategic")
+    assert huaxin.account_manager.email == "sales@portal.example"
+    assert [d.code for d in users["aftersales@portal.example"].departments] == ["after_sales"]
+
+    seen = set(db.session.execute(select(ServiceRequest.category, ServiceRequest.subtype)).all())
+    assert len({c for c, _ in seen}) == 4
+    assert len(seen) >= 12, "most subtypes appear"
+    statuses = set(db.session.scalars(select(ServiceRequest.status)))
+    assert statuses == set(STATUSES)
+    oldest = db.session.scalar(select(func.min(ServiceRequest.created_at)))
+    assert (TODAY - oldest.date()).days > 150
+    # Every request was routed and has a timeline that starts with its creation.
+    assert db.session.scalar(select(func.count()).where(ServiceRequest.department_id.is_(None))) == 0
+    first_events = db.session.scalars(
+        select(TimelineEvent.kind).where(TimelineEvent.id.in_(
+            select(func.min(TimelineEvent.id)).group_by(TimelineEvent.request_id)))
+    ).all()
+    assert set(first_events) == {"created"} and len(first_events) == summary.requests
+
+    assert db.session.scalar(select(func.count(Deliverable.id))) > 0
+    for deliverable in db.session.scalars(select(Deliverable)):
+        assert (tmp_path / deliverable.attachment.stored_name).read_bytes().startswith(b"%PDF-")
+    assert db.session.scalar(select(func.count(TimeEntry.id))) > 0
+    answered = db.session.scalar(select(func.count()).where(SurveyInvitation.answered_at.is_not(None)))
+    unanswered = db.session.scalar(select(func.count()).where(SurveyInvitation.answered_at.is_(None)))
+    assert answered > 0 and unanswered > 0
+
+    # Exactly one account is overdue for a return visit under its tier's cadence.
+    cadence = {c.tier: c.months for c in db.session.scalars(select(ReturnVisitCadence))}
+    overdue = []
+    for account in db.session.scalars(select(Account)):
+        last = db.session.scalar(select(func.max(ContactLog.contacted_on)).where(ContactLog.account_id == account.id))
+        if last is None or last < TODAY - timedelta(days=31 * cadence[account.tier]):
+            overdue.append(account.name)
+    assert overdue == ["精工制造"]
+
+
+def test_the_same_seed_gives_the_same_data(tmp_path: Path):
+    seed_demo(seed=11, today=TODAY, upload_dir=tmp_path)
+    first = _snapshot()
+    _empty()
+    seed_demo(seed=11, today=TODAY, upload_dir=tmp_path)
+    assert _snapshot() == first
+    _empty()
+    seed_demo(seed=12, today=TODAY, upload_dir=tmp_path)
+    assert _snapshot() != first
