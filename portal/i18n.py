@@ -44,6 +44,7 @@ def init_app(app: Flask) -> None:
         format_date=format_date,
         format_decimal=format_decimal,
         format_currency=format_currency,
+        label=labels.label,
     )
 
     @app.context_processor
@@ -53,5 +54,4 @@ def init_app(app: Flask) -> None:
             "lang": lang,
             "html_lang": "zh-CN" if lang == "zh" else "en",
             "languages": available_languages(),
-            "label": labels.label,
         }

@@ -70,8 +70,8 @@ def login_submit() -> Response:
     chosen_language = session.get("locale")
     session.clear()
     session["sid"] = login_session.id
-    if chosen_language and user.locale is None:
-        auth.set_locale(user, chosen_language)
+    if chosen_language and chosen_language != user.locale:
+        auth.set_locale(user, chosen_language)  # chosen on the login page: an explicit wish, remembered
     session.permanent = True
     login_user(user)
     return redirect(safe_next(form.next.data) or home_url(user), code=303)
