@@ -33,7 +33,7 @@ run: $(STAMP) $(MO) instance/config.py
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # The whole suite: SQLite with the browser tests, then the same suite on a throw-away PostgreSQL.
-test: $(STAMP) $(MO)
+test: $(STAMP) $(MO) lint
 	@scripts/ensure-system-packages.sh test
 	$(MAKE) --no-print-directory test-sqlite test-postgres
 

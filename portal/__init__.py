@@ -14,7 +14,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from portal import errors, i18n, security
     from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 
-    app = Flask(__name__, instance_path=os.environ.get("PORTAL_INSTANCE_PATH") or None, instance_relative_config=True)
+    app = Flask(
+        __name__, instance_path=os.environ.get("PORTAL_INSTANCE_PATH") or None, instance_relative_config=True
+    )
     app.config.update(portal_config.DEFAULTS)
     app.config.from_pyfile("config.py", silent=True)
     app.config.update(portal_config.environment_overrides())
@@ -31,7 +33,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"), render_as_batch=True, compare_type=True)
+    migrate.init_app(
+        app,
+        db,
+        directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+    )
     csrf.init_app(app)
     htmx.init_app(app)
     limiter.init_app(app)

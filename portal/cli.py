@@ -28,8 +28,12 @@ def init_data_command() -> None:
 
 
 @click.command("seed-demo")
-@click.option("--seed", default=2026, show_default=True, help="Random seed; the same seed gives the same data.")
-@click.option("--password", default=demo.DEMO_PASSWORD, show_default=True, help="Password of every demo user.")
+@click.option(
+    "--seed", default=2026, show_default=True, help="Random seed; the same seed gives the same data."
+)
+@click.option(
+    "--password", default=demo.DEMO_PASSWORD, show_default=True, help="Password of every demo user."
+)
 @click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Pretend it is this day (default: today).")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
 def seed_demo_command(seed: int, password: str, today: object, if_empty: bool) -> None:
@@ -56,8 +60,13 @@ def seed_demo_command(seed: int, password: str, today: object, if_empty: bool) -
 @click.option("--language", type=click.Choice(["zh", "en"]))
 @click.password_option(help="At least 10 characters; asked for when not given.")
 def create_user_command(
-    email: str, full_name: str, role: str, account_name: str | None, department_codes: tuple[str, ...],
-    language: str | None, password: str,
+    email: str,
+    full_name: str,
+    role: str,
+    account_name: str | None,
+    department_codes: tuple[str, ...],
+    language: str | None,
+    password: str,
 ) -> None:
     """Create a user of any role."""
     ensure_reference_data()
@@ -71,8 +80,13 @@ def create_user_command(
     departments = list(db.session.scalars(select(Department).where(Department.code.in_(department_codes))))
     try:
         user = auth.create_user(
-            email=email, password=password, full_name=full_name, role=role, account=account,
-            departments=departments, locale=language,
+            email=email,
+            password=password,
+            full_name=full_name,
+            role=role,
+            account=account,
+            departments=departments,
+            locale=language,
         )
     except InvalidInput as error:
         db.session.rollback()
@@ -84,5 +98,3 @@ def create_user_command(
 def init_app(app: Flask) -> None:
     for command in (init_data_command, seed_demo_command, create_user_command):
         app.cli.add_command(command)
-
-

@@ -15,7 +15,10 @@ MESSAGES = {
     404: (_l("Not found"), _l("There is nothing here, or it is not yours to see.")),
     405: (_l("Not allowed"), _l("This address does not accept that kind of request.")),
     413: (_l("Too large"), _l("The upload is larger than the portal accepts.")),
-    429: (_l("Too many attempts"), _l("Too many requests in a short time. Please wait a minute and try again.")),
+    429: (
+        _l("Too many attempts"),
+        _l("Too many requests in a short time. Please wait a minute and try again."),
+    ),
     500: (_l("Something went wrong"), _l("The portal hit an error. Nothing was saved; please try again.")),
 }
 CSRF_MESSAGE = _l("Your form expired or did not come from this site. Reload the page and try again.")
@@ -36,7 +39,7 @@ def init_app(app: Flask) -> None:
         return render_error(400, str(CSRF_MESSAGE))
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> object:
+    def http_error(error: HTTPException) -> HTTPException | tuple[str, int, dict[str, str]]:
         if error.code is None or error.code < 400 or error.code in (401,):
             return error
         return render_error(error.code if error.code in MESSAGES else 400)
@@ -44,5 +47,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(InternalServerError)
     def server_error(error: InternalServerError) -> tuple[str, int, dict[str, str]]:
         db.session.rollback()
-        app.logger.error("unhandled error on %s %s", request.method, request.path, exc_info=error.original_exception)
+        app.logger.error(
+            "unhandled error on %s %s", request.method, request.path, exc_info=error.original_exception
+        )
         return render_error(500)

@@ -14,8 +14,16 @@ LABELS = {
         "manager": _l("Service manager"),
         "admin": _l("System administrator"),
     },
-    "tier": {"strategic": _l("Strategic partner"), "key": _l("Key account"), "ordinary": _l("Ordinary account")},
-    "size": {"large": _l("Large enterprise"), "medium": _l("Medium enterprise"), "small": _l("Small enterprise")},
+    "tier": {
+        "strategic": _l("Strategic partner"),
+        "key": _l("Key account"),
+        "ordinary": _l("Ordinary account"),
+    },
+    "size": {
+        "large": _l("Large enterprise"),
+        "medium": _l("Medium enterprise"),
+        "small": _l("Small enterprise"),
+    },
     "industry": {
         "finance": _l("Finance"),
         "energy": _l("Energy"),

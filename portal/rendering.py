@@ -17,8 +17,10 @@ def wants_fragment() -> bool:
 
 
 def render(template: str, block: str | None = None, status: int = 200, **context: Any) -> Response:
-    body = render_block(template, block, **context) if block and wants_fragment() else render_template(
-        template, **context
+    body = (
+        render_block(template, block, **context)
+        if block and wants_fragment()
+        else render_template(template, **context)
     )
     response = make_response(body, status)
     response.vary.add("HX-Request")

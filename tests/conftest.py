@@ -117,8 +117,8 @@ class PortalClient(FlaskClient):
     """The test client, plus the CSRF token a real form would carry.
 
     Each request runs in an app context of its own, as in production (the test's own context would otherwise
-    share ``g``, and with it the signed-in user and the locale, across requests); afterwards the test's session
-    forgets what it had loaded so that it sees what the request wrote."""
+    share ``g``, and with it the signed-in user and the locale, across requests); afterwards the test's
+    session forgets what it had loaded so that it sees what the request wrote."""
 
     def open(self, *args, **kwargs):  # noqa: ANN002, ANN003
         with self.application.app_context():
@@ -132,8 +132,14 @@ class PortalClient(FlaskClient):
         assert match, f"no CSRF token on {path}"
         return match.group(1)
 
-    def post_form(self, path: str, data: dict[str, object] | None = None, *, token_from: str = "/login",
-                  **kwargs: object):
+    def post_form(
+        self,
+        path: str,
+        data: dict[str, object] | None = None,
+        *,
+        token_from: str = "/login",
+        **kwargs: object,
+    ):
         values = dict(data or {})
         values["csrf_token"] = self.csrf_token(token_from)
         return self.post(path, data=values, **kwargs)
@@ -154,10 +160,12 @@ def sign_in(client: PortalClient, email: str, password: str = factories.PASSWORD
 
 @pytest.fixture
 def login_as(client: PortalClient):
-    """``login_as("agent", departments=["sales"])`` creates such a user, signs the client in, returns the user."""
+    """``login_as("agent", departments=["sales"])`` creates such a user, signs the client in, returns it."""
 
     def _login(role_or_user: str | User, **overrides: object) -> User:
-        user = role_or_user if isinstance(role_or_user, User) else factories.make_user(role_or_user, **overrides)
+        user = (
+            role_or_user if isinstance(role_or_user, User) else factories.make_user(role_or_user, **overrides)
+        )
         response = sign_in(client, user.email)
         assert response.status_code == 303, response.get_data(as_text=True)[:500]
         return user

@@ -22,8 +22,14 @@ _counter = itertools.count(1)
 
 def make_account(**overrides: Any) -> Account:
     n = next(_counter)
-    values: dict[str, Any] = dict(name=f"测试客户 {n}", name_en=f"Test Account {n}", industry="finance", size="large",
-                                  tier="strategic", preferred_language="zh")
+    values: dict[str, Any] = dict(
+        name=f"测试客户 {n}",
+        name_en=f"Test Account {n}",
+        industry="finance",
+        size="large",
+        tier="strategic",
+        preferred_language="zh",
+    )
     values.update(overrides)
     account = Account(**values)
     db.session.add(account)
@@ -42,13 +48,23 @@ def department(code: str) -> Department:
     return found
 
 
-def make_user(role: str = "customer", *, account: Account | None = None, departments: list[str] | None = None,
-              **overrides: Any) -> User:
+def make_user(
+    role: str = "customer",
+    *,
+    account: Account | None = None,
+    departments: list[str] | None = None,
+    **overrides: Any,
+) -> User:
     n = next(_counter)
     if role in ("customer", "customer_admin") and account is None:
         account = make_account()
-    values: dict[str, Any] = dict(email=f"user{n}@example.com", full_name=f"User {n}", role=role,
-                                  password_hash=_PASSWORD_HASH, account=account)
+    values: dict[str, Any] = dict(
+        email=f"user{n}@example.com",
+        full_name=f"User {n}",
+        role=role,
+        password_hash=_PASSWORD_HASH,
+        account=account,
+    )
     values.update(overrides)
     user = User(**values)
     user.departments = [department(code) for code in (departments or [])]
@@ -60,9 +76,16 @@ def make_user(role: str = "customer", *, account: Account | None = None, departm
 def make_contract(account: Account, **overrides: Any) -> Contract:
     n = next(_counter)
     today = date.today()
-    values: dict[str, Any] = dict(number=f"C-{n:05d}", title=f"Service contract {n}", account=account,
-                                  start_date=today - timedelta(days=100), end_date=today + timedelta(days=265),
-                                  amount=Decimal("100000"), currency="CNY", state="signed")
+    values: dict[str, Any] = dict(
+        number=f"C-{n:05d}",
+        title=f"Service contract {n}",
+        account=account,
+        start_date=today - timedelta(days=100),
+        end_date=today + timedelta(days=265),
+        amount=Decimal("100000"),
+        currency="CNY",
+        state="signed",
+    )
     entitlements = overrides.pop("entitlements", {"on_site_days": 10, "support_hours": 100})
     values.update(overrides)
     contract = Contract(**values)
@@ -74,9 +97,17 @@ def make_contract(account: Account, **overrides: Any) -> Contract:
 
 def make_request(requester: User, **overrides: Any) -> ServiceRequest:
     assert requester.account is not None
-    values: dict[str, Any] = dict(account=requester.account, requester=requester, category="after_sale",
-                                  subtype="troubleshooting", title="Batch job fails", description="It fails nightly.",
-                                  priority="normal", status="open", created_at=utcnow())
+    values: dict[str, Any] = dict(
+        account=requester.account,
+        requester=requester,
+        category="after_sale",
+        subtype="troubleshooting",
+        title="Batch job fails",
+        description="It fails nightly.",
+        priority="normal",
+        status="open",
+        created_at=utcnow(),
+    )
     values.update(overrides)
     request = ServiceRequest(reference=next_reference(values["created_at"].year), **values)
     db.session.add(request)

@@ -1,5 +1,6 @@
-"""A throw-away PostgreSQL server for the test run: initdb into a temp dir, start on a free loopback port,
-remove everything afterwards. PostgreSQL refuses to run as root, so as root it runs as the ``postgres`` user."""
+"""A throw-away PostgreSQL server for the test run: initdb into a temp dir, start on a free loopback
+port, remove everything afterwards. PostgreSQL refuses to run as root, so as root it runs as the
+``postgres`` user."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ def _bindir() -> Path:
     found = shutil.which("pg_ctl")
     if found:
         return Path(found).parent
-    raise RuntimeError("PostgreSQL is not installed: run `make test`, which installs it, or apt-get install postgresql")
+    raise RuntimeError(
+        "PostgreSQL is not installed: run `make test`, which installs it, or apt-get install postgresql"
+    )
 
 
 def _free_port() -> int:
@@ -50,17 +53,30 @@ class PostgresServer:
 
     def start(self) -> None:
         data = self.root / "data"
-        self._run("initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale",
-                  "--no-sync")
+        self._run(
+            "initdb",
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
+        )
         options = f"-F -p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=50"
-        self._run("pg_ctl", "-D", str(data), "-o", options, "-l", str(self.root / "server.log"), "-w", "start")
+        self._run(
+            "pg_ctl", "-D", str(data), "-o", options, "-l", str(self.root / "server.log"), "-w", "start"
+        )
         import psycopg
 
         deadline = time.monotonic() + 20
         while True:
             try:
-                with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
-                                     autocommit=True) as conn:
+                with psycopg.connect(
+                    f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True
+                ) as conn:
                     conn.execute("CREATE DATABASE portal_test")
                 return
             except psycopg.OperationalError:

@@ -11,15 +11,41 @@ from tests.factories import make_account
 
 def test_create_user_for_staff_and_customers(app):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["create-user", "--email", "Ops@Example.com", "--name", "Ops", "--role", "lead",
-                                 "--department", "after_sales", "--password", "a strong password"])
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "--email",
+            "Ops@Example.com",
+            "--name",
+            "Ops",
+            "--role",
+            "lead",
+            "--department",
+            "after_sales",
+            "--password",
+            "a strong password",
+        ]
+    )
     assert result.exit_code == 0, result.output
     lead = db.session.scalar(select(User).where(User.email == "ops@example.com"))
     assert lead.role == "lead" and [d.code for d in lead.departments] == ["after_sales"]
 
     account = make_account(name="测试银行", name_en="Test Bank")
-    result = runner.invoke(args=["create-user", "--email", "c@example.com", "--name", "C", "--role", "customer",
-                                 "--account", "Test Bank", "--password", "a strong password"])
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "--email",
+            "c@example.com",
+            "--name",
+            "C",
+            "--role",
+            "customer",
+            "--account",
+            "Test Bank",
+            "--password",
+            "a strong password",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert db.session.scalar(select(User.account_id).where(User.email == "c@example.com")) == account.id
 

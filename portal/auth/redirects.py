@@ -13,7 +13,11 @@ def safe_next(target: str | None) -> str | None:
     if not target or len(target) > 2000:
         return None
     target = target.strip()
-    if any(ch in target for ch in ("\\", "\r", "\n", "\t")) or not target.startswith("/") or target.startswith("//"):
+    if (
+        any(ch in target for ch in ("\\", "\r", "\n", "\t"))
+        or not target.startswith("/")
+        or target.startswith("//")
+    ):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:

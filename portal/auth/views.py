@@ -101,5 +101,7 @@ def set_language() -> Response:
         session["locale"] = language
         if current_user.is_authenticated:
             auth.set_locale(current_user, language)
-    target = safe_next(form.next.data) or (home_url(current_user) if current_user.is_authenticated else url_for("auth.login"))
+    target = safe_next(form.next.data) or (
+        home_url(current_user) if current_user.is_authenticated else url_for("auth.login")
+    )
     return redirect(target, code=303)

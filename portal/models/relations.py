@@ -18,7 +18,10 @@ class ReturnVisitCadence(Base):
     """How often an account of a tier must be contacted (strategic monthly, key quarterly, ...)."""
 
     __tablename__ = "return_visit_cadences"
-    __table_args__ = (one_of("tier", TIERS), CheckConstraint("months >= 1 AND months <= 24", name="months_range"))
+    __table_args__ = (
+        one_of("tier", TIERS),
+        CheckConstraint("months >= 1 AND months <= 24", name="months_range"),
+    )
 
     tier: Mapped[str] = mapped_column(String(10), primary_key=True)
     months: Mapped[int]
@@ -28,7 +31,9 @@ class ContactLog(TimestampMixin, Base):
     __tablename__ = "contact_logs"
     __table_args__ = (
         one_of("kind", CONTACT_KINDS),
-        CheckConstraint("next_planned_on IS NULL OR next_planned_on >= contacted_on", name="next_after_contact"),
+        CheckConstraint(
+            "next_planned_on IS NULL OR next_planned_on >= contacted_on", name="next_after_contact"
+        ),
         Index("ix_contact_logs_account_date", "account_id", "contacted_on"),
     )
 

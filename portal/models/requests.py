@@ -32,7 +32,16 @@ SUBTYPES: dict[str, tuple[str, ...]] = {
 }
 CATEGORIES = tuple(SUBTYPES)
 PRIORITIES = ("low", "normal", "high", "urgent")
-STATUSES = ("submitted", "open", "in_progress", "waiting_customer", "scheduled", "resolved", "closed", "cancelled")
+STATUSES = (
+    "submitted",
+    "open",
+    "in_progress",
+    "waiting_customer",
+    "scheduled",
+    "resolved",
+    "closed",
+    "cancelled",
+)
 OPEN_STATUSES = ("submitted", "open", "in_progress", "waiting_customer", "scheduled")
 APPROVAL_STATES = ("not_needed", "pending", "approved", "declined")
 SEVERITIES = ("minor", "major", "critical")
@@ -55,7 +64,8 @@ TIMELINE_KINDS = (
 
 def _subtype_pairs_check() -> CheckConstraint:
     pairs = " OR ".join(
-        f"(category = '{c}' AND subtype IN ({', '.join(repr(s) for s in subs)}))" for c, subs in SUBTYPES.items()
+        f"(category = '{c}' AND subtype IN ({', '.join(repr(s) for s in subs)}))"
+        for c, subs in SUBTYPES.items()
     )
     return CheckConstraint(pairs, name="subtype_of_category")
 
@@ -77,7 +87,9 @@ class ServiceRequest(Base):
         one_of("priority", PRIORITIES),
         one_of("status", STATUSES),
         one_of("approval", APPROVAL_STATES),
-        CheckConstraint("severity IS NULL OR severity IN ('minor', 'major', 'critical')", name="severity_valid"),
+        CheckConstraint(
+            "severity IS NULL OR severity IN ('minor', 'major', 'critical')", name="severity_valid"
+        ),
         CheckConstraint("visit_days IS NULL OR visit_days > 0", name="visit_days_positive"),
         CheckConstraint("trainees IS NULL OR trainees > 0", name="trainees_positive"),
         # The queues: per department and status, per assignee, at risk by due time, keyset by (created, id).

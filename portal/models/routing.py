@@ -47,7 +47,8 @@ class SlaPolicy(Base):
         one_of("priority", PRIORITIES),
         UniqueConstraint("tier", "priority", name="uq_sla_policies_tier_priority"),
         CheckConstraint(
-            "first_response_minutes > 0 AND resolution_minutes >= first_response_minutes", name="targets_ordered"
+            "first_response_minutes > 0 AND resolution_minutes >= first_response_minutes",
+            name="targets_ordered",
         ),
     )
 

@@ -89,7 +89,9 @@ class SurveyInvitation(TimestampMixin, Base):
     template: Mapped[SurveyTemplate] = relationship()
     user: Mapped[User] = relationship()
     account: Mapped[Account] = relationship()
-    answers: Mapped[list[SurveyAnswer]] = relationship(back_populates="invitation", cascade="all, delete-orphan")
+    answers: Mapped[list[SurveyAnswer]] = relationship(
+        back_populates="invitation", cascade="all, delete-orphan"
+    )
 
 
 class SurveyAnswer(Base):

@@ -93,7 +93,11 @@ def sign_in(
             throttle.failures, throttle.window_started_at = 0, now
         reason = "inactive" if (ok and user is not None) else "bad_credentials"
         audit.record(
-            "auth.sign_in_failed", actor=user, actor_email=email, ip_address=ip_address, reason=reason,
+            "auth.sign_in_failed",
+            actor=user,
+            actor_email=email,
+            ip_address=ip_address,
+            reason=reason,
             locked=locked,
         )
         db.session.commit()
@@ -134,7 +138,9 @@ def load_signed_in_user(session_id: str | None, user_id: str, *, now: datetime |
     return user
 
 
-def sign_out(session_id: str | None, *, user: User | None, ip_address: str = "", now: datetime | None = None) -> None:
+def sign_out(
+    session_id: str | None, *, user: User | None, ip_address: str = "", now: datetime | None = None
+) -> None:
     if session_id:
         login_session = db.session.get(LoginSession, session_id)
         if login_session is not None and login_session.revoked_at is None:

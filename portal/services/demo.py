@@ -84,8 +84,14 @@ TITLES = {
 # (status, share) for requests by age: older ones are done, recent ones are still being worked.
 OLD_STATUSES = [("closed", 7), ("resolved", 1), ("cancelled", 1)]
 RECENT_STATUSES = [
-    ("submitted", 2), ("open", 3), ("in_progress", 4), ("waiting_customer", 2),
-    ("scheduled", 1), ("resolved", 2), ("closed", 2), ("cancelled", 1),
+    ("submitted", 2),
+    ("open", 3),
+    ("in_progress", 4),
+    ("waiting_customer", 2),
+    ("scheduled", 1),
+    ("resolved", 2),
+    ("closed", 2),
+    ("cancelled", 1),
 ]
 
 
@@ -112,14 +118,21 @@ def seed_demo(
 
     staff: dict[str, User] = {}
     for email, name, role, dept_codes in STAFF:
-        staff[email] = _user(email, name, role, password_hash, departments=[departments[c] for c in dept_codes])
+        staff[email] = _user(
+            email, name, role, password_hash, departments=[departments[c] for c in dept_codes]
+        )
     account_manager = staff["sales@portal.example"]
 
     accounts: dict[str, Account] = {}
     for key, name, name_en, industry, size, tier, language in ACCOUNTS:
         accounts[key] = Account(
-            name=name, name_en=name_en, industry=industry, size=size, tier=tier,
-            preferred_language=language, account_manager=account_manager,
+            name=name,
+            name_en=name_en,
+            industry=industry,
+            size=size,
+            tier=tier,
+            preferred_language=language,
+            account_manager=account_manager,
         )
         db.session.add(accounts[key])
     db.session.flush()
@@ -147,8 +160,12 @@ def seed_demo(
     _surveys(rng, accounts, customers, today)
     _contact_logs(accounts, account_manager, today)
     db.session.commit()
-    return DemoSummary(users=len(STAFF) + len(CUSTOMERS), accounts=len(accounts),
-                       contracts=sum(len(c) for c in contracts.values()), requests=request_count)
+    return DemoSummary(
+        users=len(STAFF) + len(CUSTOMERS),
+        accounts=len(accounts),
+        contracts=sum(len(c) for c in contracts.values()),
+        requests=request_count,
+    )
 
 
 def _user(email: str, name: str, role: str, password_hash: str, **kwargs: object) -> User:
@@ -161,18 +178,50 @@ def _contracts(accounts: dict[str, Account], today: date) -> dict[str, list[Cont
     plans = {
         # account: [(number, title, starts days ago, ends in days, amount, entitlements)]
         "huaxin": [
-            ("HX-2026-001", "2026 年度综合服务合同", 330, 35, "1800000",
-             {"on_site_days": 20, "support_hours": 200, "custom_reports": 4, "training_sessions": 3}),
-            ("HX-2026-017", "灾备中心专项服务合同", 120, 245, "650000", {"on_site_days": 8, "support_hours": 80}),
+            (
+                "HX-2026-001",
+                "2026 年度综合服务合同",
+                330,
+                35,
+                "1800000",
+                {"on_site_days": 20, "support_hours": 200, "custom_reports": 4, "training_sessions": 3},
+            ),
+            (
+                "HX-2026-017",
+                "灾备中心专项服务合同",
+                120,
+                245,
+                "650000",
+                {"on_site_days": 8, "support_hours": 80},
+            ),
         ],
         "dongfang": [
-            ("DF-2025-009", "2025 年度运维服务合同", 540, -175, "900000", {"on_site_days": 12, "support_hours": 150}),
-            ("DF-2026-004", "2026 年度运维服务合同", 175, 190, "980000",
-             {"on_site_days": 12, "support_hours": 150, "custom_reports": 2}),
+            (
+                "DF-2025-009",
+                "2025 年度运维服务合同",
+                540,
+                -175,
+                "900000",
+                {"on_site_days": 12, "support_hours": 150},
+            ),
+            (
+                "DF-2026-004",
+                "2026 年度运维服务合同",
+                175,
+                190,
+                "980000",
+                {"on_site_days": 12, "support_hours": 150, "custom_reports": 2},
+            ),
         ],
         "jinggong": [
-            ("JG-2026-002", "Annual support agreement 2026", 200, 165, "320000",
-             {"on_site_days": 4, "support_hours": 60, "custom_reports": 1, "training_sessions": 1}),
+            (
+                "JG-2026-002",
+                "Annual support agreement 2026",
+                200,
+                165,
+                "320000",
+                {"on_site_days": 4, "support_hours": 60, "custom_reports": 1, "training_sessions": 1},
+            ),
         ],
     }
     result: dict[str, list[Contract]] = {}
@@ -180,10 +229,18 @@ def _contracts(accounts: dict[str, Account], today: date) -> dict[str, list[Cont
         result[key] = []
         for number, title, started, ends_in, amount, entitlements in rows:
             contract = Contract(
-                number=number, title=title, account=accounts[key], start_date=today - timedelta(days=started),
-                end_date=today + timedelta(days=ends_in), amount=Decimal(amount), currency="CNY", state="signed",
+                number=number,
+                title=title,
+                account=accounts[key],
+                start_date=today - timedelta(days=started),
+                end_date=today + timedelta(days=ends_in),
+                amount=Decimal(amount),
+                currency="CNY",
+                state="signed",
             )
-            contract.entitlements = [Entitlement(kind=k, quantity=Decimal(q)) for k, q in entitlements.items()]
+            contract.entitlements = [
+                Entitlement(kind=k, quantity=Decimal(q)) for k, q in entitlements.items()
+            ]
             db.session.add(contract)
             result[key].append(contract)
     return result
@@ -224,11 +281,21 @@ def _request(
     zh, en = TITLES[subtype]
     title = en if account.preferred_language == "en" else zh
     sr = ServiceRequest(
-        reference=next_reference(created.year), account=account, requester=requester, contract=rng.choice(live),
-        category=category, subtype=subtype, title=title,
-        description=f"{title}. " + ("Details in the attached notes." if account.preferred_language == "en" else "详细情况见附件说明。"),
+        reference=next_reference(created.year),
+        account=account,
+        requester=requester,
+        contract=rng.choice(live),
+        category=category,
+        subtype=subtype,
+        title=title,
+        description=f"{title}. "
+        + (
+            "Details in the attached notes." if account.preferred_language == "en" else "详细情况见附件说明。"
+        ),
         priority=_pick(rng, [("low", 2), ("normal", 5), ("high", 2), ("urgent", 1)]),
-        status="submitted", created_at=created, updated_at=created,
+        status="submitted",
+        created_at=created,
+        updated_at=created,
         shared_with_account=rng.random() < 0.8,
     )
     _category_fields(rng, sr, account, created)
@@ -238,14 +305,35 @@ def _request(
 
     events: list[TimelineEvent] = []
 
-    def add(kind: str, at: datetime, actor: User | None, body: str = "", internal: bool = False, **data: object) -> None:
-        events.append(TimelineEvent(request_id=sr.id, kind=kind, actor_id=actor.id if actor else None,
-                                    internal=internal, body=body, data=data, created_at=at))
+    def add(
+        kind: str,
+        at: datetime,
+        actor: User | None,
+        body: str = "",
+        internal: bool = False,
+        data: dict[str, object] | None = None,
+    ) -> None:
+        events.append(
+            TimelineEvent(
+                request_id=sr.id,
+                kind=kind,
+                actor_id=actor.id if actor else None,
+                internal=internal,
+                body=body,
+                data=data or {},
+                created_at=at,
+            )
+        )
 
     add("created", created, requester)
     assert sr.department is not None
     department_code = sr.department.code
-    add("routed", created + timedelta(seconds=1), None, department=department_code, rule_id=sr.routing_rule_id)
+    add(
+        "routed",
+        created + timedelta(seconds=1),
+        None,
+        data={"department": department_code, "rule_id": sr.routing_rule_id},
+    )
     if status == "submitted":
         _finish(sr, events, status, created)
         return sr
@@ -253,53 +341,76 @@ def _request(
     clock = created + timedelta(minutes=rng.randint(20, 240))
     agent = rng.choice(members[department_code]) if members[department_code] else None
     if status == "cancelled" and rng.random() < 0.6:
-        add("status_changed", clock, requester, **{"from": "submitted", "to": "cancelled"})
+        add("status_changed", clock, requester, data={"from": "submitted", "to": "cancelled"})
         sr.cancelled_at = clock
         _finish(sr, events, status, clock)
         return sr
     if agent:
         sr.assignee = agent
-        add("assigned", clock, agent, assignee=agent.full_name)
-    add("status_changed", clock, agent, **{"from": "submitted", "to": "open"})
+        add("assigned", clock, agent, data={"assignee": agent.full_name})
+    add("status_changed", clock, agent, data={"from": "submitted", "to": "open"})
     clock += timedelta(minutes=rng.randint(10, 120))
-    reply = ("Thank you, we are looking into it." if account.preferred_language == "en" else "您好，我们已收到并开始处理。")
+    reply = (
+        "Thank you, we are looking into it."
+        if account.preferred_language == "en"
+        else "您好，我们已收到并开始处理。"
+    )
     add("public_reply", clock, agent, reply)
     sr.first_responded_at = clock
     if status == "open":
         _finish(sr, events, status, clock)
         return sr
-    add("status_changed", clock, agent, **{"from": "open", "to": "in_progress"})
-    add("internal_note", clock + timedelta(minutes=5), agent, "检查了日志，初步判断为配置问题。", internal=True)
+    add("status_changed", clock, agent, data={"from": "open", "to": "in_progress"})
+    add(
+        "internal_note",
+        clock + timedelta(minutes=5),
+        agent,
+        "检查了日志，初步判断为配置问题。",
+        internal=True,
+    )
     for _ in range(rng.randint(0, 2)):
         clock += timedelta(hours=rng.randint(1, 30))
-        add("public_reply", clock, rng.choice([agent, requester]),
-            "Any update?" if account.preferred_language == "en" else "请问目前进展如何？")
+        add(
+            "public_reply",
+            clock,
+            rng.choice([agent, requester]),
+            "Any update?" if account.preferred_language == "en" else "请问目前进展如何？",
+        )
     if agent and category in ("after_sale", "pre_sale", "on_site"):
         minutes = rng.choice((30, 45, 60, 90, 120, 180, 240, 480))
-        db.session.add(TimeEntry(request_id=sr.id, contract_id=sr.contract_id, user_id=agent.id, minutes=minutes,
-                                 billable=rng.random() < 0.8, work_date=clock.date(), created_at=clock))
-        add("time_logged", clock, agent, internal=True, minutes=minutes)
+        db.session.add(
+            TimeEntry(
+                request_id=sr.id,
+                contract_id=sr.contract_id,
+                user_id=agent.id,
+                minutes=minutes,
+                billable=rng.random() < 0.8,
+                work_date=clock.date(),
+                created_at=clock,
+            )
+        )
+        add("time_logged", clock, agent, internal=True, data={"minutes": minutes})
     if status == "waiting_customer":
-        add("status_changed", clock, agent, **{"from": "in_progress", "to": "waiting_customer"})
+        add("status_changed", clock, agent, data={"from": "in_progress", "to": "waiting_customer"})
         sr.sla_paused_since = clock
     elif status == "scheduled" or (category == "on_site" and status in ("resolved", "closed")):
         visit = clock + timedelta(days=rng.randint(2, 9))
         sr.scheduled_visit_at = visit
-        add("visit_scheduled", clock, agent, visit_at=visit.isoformat())
+        add("visit_scheduled", clock, agent, data={"visit_at": visit.isoformat()})
         if status != "scheduled":
             clock = visit + timedelta(hours=6)
     if status == "cancelled":
-        add("status_changed", clock, requester, **{"from": "in_progress", "to": "cancelled"})
+        add("status_changed", clock, requester, data={"from": "in_progress", "to": "cancelled"})
         sr.cancelled_at = clock
     if status in ("resolved", "closed"):
         clock += timedelta(hours=rng.randint(1, 48))
         if category == "value_added" and subtype != "custom_service":
             _deliverable(sr, agent, clock, upload_dir, add)
-        add("status_changed", clock, agent, **{"from": "in_progress", "to": "resolved"})
+        add("status_changed", clock, agent, data={"from": "in_progress", "to": "resolved"})
         sr.resolved_at = clock
     if status == "closed":
         clock += timedelta(days=rng.randint(1, 5))
-        add("status_changed", clock, requester, **{"from": "resolved", "to": "closed"})
+        add("status_changed", clock, requester, data={"from": "resolved", "to": "closed"})
         sr.closed_at = clock
     _finish(sr, events, status, clock)
     return sr
@@ -313,13 +424,16 @@ def _finish(sr: ServiceRequest, events: list[TimelineEvent], status: str, last: 
 
 def _category_fields(rng: random.Random, sr: ServiceRequest, account: Account, created: datetime) -> None:
     if sr.category == "pre_sale":
-        sr.project_background = "核心业务系统扩容" if account.preferred_language == "zh" else "Capacity expansion"
+        sr.project_background = (
+            "核心业务系统扩容" if account.preferred_language == "zh" else "Capacity expansion"
+        )
         sr.budget_range = rng.choice(("50-100万", "100-300万", "300万以上"))
         sr.decision_timeline = rng.choice(("本季度", "下季度", "年内"))
     elif sr.category == "on_site":
-        sr.site_address = {"huaxin": "北京市西城区金融大街 8 号", "dongfang": "成都市高新区天府大道 99 号"}.get(
-            _account_key(account), "No. 12 Industrial Park Road, Suzhou"
-        )
+        sr.site_address = {
+            "huaxin": "北京市西城区金融大街 8 号",
+            "dongfang": "成都市高新区天府大道 99 号",
+        }.get(_account_key(account), "No. 12 Industrial Park Road, Suzhou")
         sr.site_contact_name = "现场联系人" if account.preferred_language == "zh" else "Site contact"
         sr.site_contact_phone = f"138{rng.randint(10000000, 99999999)}"
         sr.preferred_date_from = created.date() + timedelta(days=3)
@@ -347,15 +461,29 @@ def _deliverable(sr: ServiceRequest, agent: User | None, at: datetime, upload_di
     upload_dir.mkdir(parents=True, exist_ok=True)
     (upload_dir / stored_name).write_bytes(content)
     attachment = Attachment(
-        request_id=sr.id, account_id=sr.account_id, original_name=f"{sr.reference}.pdf", stored_name=stored_name,
-        size_bytes=len(content), sha256=hashlib.sha256(content).hexdigest(), content_type="application/pdf",
-        uploaded_by_id=agent.id if agent else None, created_at=at,
+        request_id=sr.id,
+        account_id=sr.account_id,
+        original_name=f"{sr.reference}.pdf",
+        stored_name=stored_name,
+        size_bytes=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        content_type="application/pdf",
+        uploaded_by_id=agent.id if agent else None,
+        created_at=at,
     )
     db.session.add(attachment)
     db.session.flush()
-    db.session.add(Deliverable(request_id=sr.id, attachment_id=attachment.id, title=sr.title,
-                               summary=sr.scope or "", published_by_id=agent.id if agent else None, published_at=at))
-    add("deliverable_published", at, agent, sr.title, attachment_id=attachment.id)
+    db.session.add(
+        Deliverable(
+            request_id=sr.id,
+            attachment_id=attachment.id,
+            title=sr.title,
+            summary=sr.scope or "",
+            published_by_id=agent.id if agent else None,
+            published_at=at,
+        )
+    )
+    add("deliverable_published", at, agent, sr.title, data={"attachment_id": attachment.id})
 
 
 def _tiny_pdf(text: str) -> bytes:
@@ -382,9 +510,13 @@ def _tiny_pdf(text: str) -> bytes:
     return bytes(out)
 
 
-def _surveys(rng: random.Random, accounts: dict[str, Account], customers: dict[str, list[User]], today: date) -> None:
+def _surveys(
+    rng: random.Random, accounts: dict[str, Account], customers: dict[str, list[User]], today: date
+) -> None:
     csat = db.session.scalar(select(SurveyTemplate).where(SurveyTemplate.code == "csat_default"))
-    relationship = db.session.scalar(select(SurveyTemplate).where(SurveyTemplate.code == "relationship_default"))
+    relationship = db.session.scalar(
+        select(SurveyTemplate).where(SurveyTemplate.code == "relationship_default")
+    )
     assert csat is not None and relationship is not None
     done = db.session.scalars(
         select(ServiceRequest).where(ServiceRequest.resolved_at.is_not(None)).order_by(ServiceRequest.id)
@@ -392,8 +524,13 @@ def _surveys(rng: random.Random, accounts: dict[str, Account], customers: dict[s
     for sr in done:
         assert sr.resolved_at is not None
         invitation = SurveyInvitation(
-            template=csat, user_id=sr.requester_id, account_id=sr.account_id, request_id=sr.id,
-            token=secrets.token_urlsafe(24), created_at=sr.resolved_at, expires_at=sr.resolved_at + timedelta(days=30),
+            template=csat,
+            user_id=sr.requester_id,
+            account_id=sr.account_id,
+            request_id=sr.id,
+            token=secrets.token_urlsafe(24),
+            created_at=sr.resolved_at,
+            expires_at=sr.resolved_at + timedelta(days=30),
         )
         db.session.add(invitation)
         recent = sr.resolved_at.date() > today - timedelta(days=10)
@@ -402,42 +539,72 @@ def _surveys(rng: random.Random, accounts: dict[str, Account], customers: dict[s
             invitation.answered_at = answered
             rating = _pick(rng, [("5", 5), ("4", 4), ("3", 2), ("2", 1), ("1", 1)])
             invitation.answers = [
-                SurveyAnswer(question=q, score=(int(rating) if q.kind == "rating" else (1 if int(rating) >= 3 else 0)
-                                                if q.kind == "yes_no" else None),
-                             comment=("服务很及时。" if q.kind == "text" and int(rating) >= 4 else None))
+                SurveyAnswer(
+                    question=q,
+                    score=(
+                        int(rating)
+                        if q.kind == "rating"
+                        else (1 if int(rating) >= 3 else 0)
+                        if q.kind == "yes_no"
+                        else None
+                    ),
+                    comment=("服务很及时。" if q.kind == "text" and int(rating) >= 4 else None),
+                )
                 for q in csat.questions
             ]
-            db.session.add(TimelineEvent(request_id=sr.id, kind="survey_answered", actor_id=sr.requester_id,
-                                         data={"rating": int(rating)}, created_at=answered))
+            db.session.add(
+                TimelineEvent(
+                    request_id=sr.id,
+                    kind="survey_answered",
+                    actor_id=sr.requester_id,
+                    data={"rating": int(rating)},
+                    created_at=answered,
+                )
+            )
     quarter = f"{today.year}Q{(today.month - 1) // 3 + 1}"
     quarter_start = datetime(today.year, 3 * ((today.month - 1) // 3) + 1, 1, tzinfo=UTC)
     for key, people in customers.items():
         for n, person in enumerate(people):
             invitation = SurveyInvitation(
-                template=relationship, user=person, account=accounts[key], period=quarter,
-                token=secrets.token_urlsafe(24), created_at=quarter_start + timedelta(days=3),
+                template=relationship,
+                user=person,
+                account=accounts[key],
+                period=quarter,
+                token=secrets.token_urlsafe(24),
+                created_at=quarter_start + timedelta(days=3),
                 expires_at=quarter_start + timedelta(days=33),
             )
             db.session.add(invitation)
             if key != "jinggong" and n == 0:  # one account has not answered yet
                 invitation.answered_at = quarter_start + timedelta(days=5)
                 invitation.answers = [
-                    SurveyAnswer(question=q, score=(9 if key == "huaxin" else 6) if q.kind == "nps"
-                                 else (rng.randint(3, 5) if q.kind == "rating" else None),
-                                 comment="希望报告能更早交付。" if q.kind == "text" else None)
+                    SurveyAnswer(
+                        question=q,
+                        score=(9 if key == "huaxin" else 6)
+                        if q.kind == "nps"
+                        else (rng.randint(3, 5) if q.kind == "rating" else None),
+                        comment="希望报告能更早交付。" if q.kind == "text" else None,
+                    )
                     for q in relationship.questions
                 ]
 
 
 def _contact_logs(accounts: dict[str, Account], account_manager: User, today: date) -> None:
-    # Days ago of each contact: Jinggong (half-yearly cadence) was last seen eight months ago, so it is overdue.
+    # Days ago of each contact: Jinggong (half-yearly cadence) was last seen eight months ago: overdue.
     history = {"huaxin": [12, 41, 75, 103, 140], "dongfang": [38, 120], "jinggong": [245]}
     kinds = ["visit", "call", "meeting", "review", "call"]
     for key, days_ago in history.items():
         for i, ago in enumerate(days_ago):
             contacted = today - timedelta(days=ago)
-            db.session.add(ContactLog(
-                account=accounts[key], staff=account_manager, kind=kinds[i % len(kinds)], contacted_on=contacted,
-                participants=account_manager.full_name, notes="季度业务回顾，确认下阶段服务重点。",
-                next_planned_on=contacted + timedelta(days=30), created_at=_at_work_hour(random.Random(ago), contacted),
-            ))
+            db.session.add(
+                ContactLog(
+                    account=accounts[key],
+                    staff=account_manager,
+                    kind=kinds[i % len(kinds)],
+                    contacted_on=contacted,
+                    participants=account_manager.full_name,
+                    notes="季度业务回顾，确认下阶段服务重点。",
+                    next_planned_on=contacted + timedelta(days=30),
+                    created_at=_at_work_hour(random.Random(ago), contacted),
+                )
+            )

@@ -30,7 +30,7 @@ from portal.services.contracts import account_contracts
 HOME_LIST_LIMIT = 50
 
 
-def visible_requests(user: User) -> Select[tuple[ServiceRequest]]:
+def visible_requests(user: User) -> Select[ServiceRequest]:
     """The requests a customer may see: the account's all for its admin; own or shared for the others."""
     query = select(ServiceRequest).where(ServiceRequest.account_id == user.account_id)
     if user.role != "customer_admin":
@@ -55,7 +55,9 @@ def customer_home(user: User, today: date) -> CustomerHome:
     open_query = visible_requests(user).where(ServiceRequest.status.in_(OPEN_STATUSES))
     open_requests = list(
         db.session.scalars(
-            open_query.order_by(ServiceRequest.created_at.desc(), ServiceRequest.id.desc()).limit(HOME_LIST_LIMIT)
+            open_query.order_by(ServiceRequest.created_at.desc(), ServiceRequest.id.desc()).limit(
+                HOME_LIST_LIMIT
+            )
         )
     )
     open_count = db.session.scalar(select(func.count()).select_from(open_query.subquery())) or 0
@@ -94,7 +96,9 @@ def staff_home(user: User) -> StaffHome:
         ).all()
     )
     mine = db.session.scalar(
-        select(func.count()).where(ServiceRequest.status.in_(OPEN_STATUSES), ServiceRequest.assignee_id == user.id)
+        select(func.count()).where(
+            ServiceRequest.status.in_(OPEN_STATUSES), ServiceRequest.assignee_id == user.id
+        )
     )
     return StaffHome(
         departments=list(user.departments),

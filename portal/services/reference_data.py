@@ -49,17 +49,47 @@ TIER_SLA_FACTOR = {"strategic": 1, "key": 2, "ordinary": 3}
 CADENCE_MONTHS = {"strategic": 1, "key": 3, "ordinary": 6}
 
 CSAT_QUESTIONS = [
-    ("rating", "rating", "您对本次服务的总体满意度如何？", "How satisfied are you with this service overall?"),
+    (
+        "rating",
+        "rating",
+        "您对本次服务的总体满意度如何？",
+        "How satisfied are you with this service overall?",
+    ),
     ("yes_no", "solved", "您的问题是否已解决？", "Was your problem solved?"),
     ("text", "comment", "还有什么想告诉我们的吗？", "Anything else you would like to tell us?"),
 ]
 RELATIONSHIP_QUESTIONS = [
     ("nps", "nps", "您有多大可能向同行推荐我们？", "How likely are you to recommend us to a colleague?"),
-    ("rating", "topic_satisfaction", "客户满意度：您对我们整体服务的满意程度", "Customer satisfaction: our service overall"),
-    ("rating", "topic_quality", "服务质量：我们交付的质量", "Service quality: the quality of what we deliver"),
-    ("rating", "topic_efficiency", "服务效率：我们响应和解决的速度", "Service efficiency: how fast we respond and resolve"),
-    ("rating", "topic_relationship", "客户关系维护：我们与您保持联系的程度", "Relationship: how well we keep in touch"),
-    ("rating", "topic_value_added", "增值服务：报告与资讯对您的价值", "Value-added services: the value of our reports and news"),
+    (
+        "rating",
+        "topic_satisfaction",
+        "客户满意度：您对我们整体服务的满意程度",
+        "Customer satisfaction: our service overall",
+    ),
+    (
+        "rating",
+        "topic_quality",
+        "服务质量：我们交付的质量",
+        "Service quality: the quality of what we deliver",
+    ),
+    (
+        "rating",
+        "topic_efficiency",
+        "服务效率：我们响应和解决的速度",
+        "Service efficiency: how fast we respond and resolve",
+    ),
+    (
+        "rating",
+        "topic_relationship",
+        "客户关系维护：我们与您保持联系的程度",
+        "Relationship: how well we keep in touch",
+    ),
+    (
+        "rating",
+        "topic_value_added",
+        "增值服务：报告与资讯对您的价值",
+        "Value-added services: the value of our reports and news",
+    ),
     ("text", "comment", "您对我们有什么建议？", "What should we do better?"),
 ]
 
@@ -70,7 +100,9 @@ def ensure_reference_data() -> None:
     _ensure_sla_policies()
     _ensure_calendar()
     _ensure_cadences()
-    _ensure_survey_template("csat_default", "csat", "服务满意度调查", "Service satisfaction survey", CSAT_QUESTIONS)
+    _ensure_survey_template(
+        "csat_default", "csat", "服务满意度调查", "Service satisfaction survey", CSAT_QUESTIONS
+    )
     _ensure_survey_template(
         "relationship_default", "relationship", "客户关系调查", "Relationship survey", RELATIONSHIP_QUESTIONS
     )

@@ -32,7 +32,9 @@ def first_matching_rule(rules: Iterable[RoutingRule], facts: dict[str, str]) -> 
 
 
 def active_rules() -> list[RoutingRule]:
-    return list(db.session.scalars(select(RoutingRule).where(RoutingRule.active).order_by(RoutingRule.position)))
+    return list(
+        db.session.scalars(select(RoutingRule).where(RoutingRule.active).order_by(RoutingRule.position))
+    )
 
 
 def route_request(request: ServiceRequest, rules: Iterable[RoutingRule] | None = None) -> RoutingRule:

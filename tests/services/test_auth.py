@@ -44,7 +44,11 @@ def test_a_wrong_password_and_an_unknown_email_fail_alike(email):
         auth.sign_in(email, "wrong password", now=NOW)
     assert refused.value.locked is False
     event = db.session.scalar(select(AuditEvent))
-    assert (event.action, event.actor_email, event.detail["reason"]) == ("auth.sign_in_failed", email, "bad_credentials")
+    assert (event.action, event.actor_email, event.detail["reason"]) == (
+        "auth.sign_in_failed",
+        email,
+        "bad_credentials",
+    )
 
 
 @pytest.mark.parametrize("email", ["agent@example.com", "nobody@example.com"])
@@ -113,8 +117,9 @@ def test_a_session_id_only_loads_its_own_user():
 
 def test_create_user_checks_role_account_password_and_duplicates():
     account = make_account()
-    user = auth.create_user(email="New@Example.com", password="long enough pw", full_name="New", role="customer",
-                            account=account)
+    user = auth.create_user(
+        email="New@Example.com", password="long enough pw", full_name="New", role="customer", account=account
+    )
     db.session.commit()
     assert user.email == "new@example.com"
     cases = [

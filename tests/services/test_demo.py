@@ -13,6 +13,7 @@ from portal.models import (
     Base,
     ContactLog,
     Deliverable,
+    Department,
     ReturnVisitCadence,
     ServiceRequest,
     SurveyInvitation,
@@ -20,9 +21,9 @@ from portal.models import (
     TimelineEvent,
     User,
 )
-from portal.models.requests import STATUSES, SUBTYPES
-from portal.services.demo import seed_demo
+from portal.models.requests import STATUSES
 from portal.services.auth import password_matches
+from portal.services.demo import seed_demo
 
 TODAY = date(2026, 11, 27)
 LOGINS = {
@@ -43,8 +44,16 @@ LOGINS = {
 
 def _snapshot() -> list[tuple]:
     rows = db.session.execute(
-        select(ServiceRequest.reference, ServiceRequest.category, ServiceRequest.subtype, ServiceRequest.status,
-               ServiceRequest.priority, ServiceRequest.created_at, ServiceRequest.department_id)
+        select(
+            ServiceRequest.reference,
+            ServiceRequest.category,
+            ServiceRequest.subtype,
+            ServiceRequest.status,
+            ServiceRequest.priority,
+            ServiceRequest.created_at,
+            Department.code,
+        )
+        .join(Department, Department.id == ServiceRequest.department_id)
         .order_by(ServiceRequest.reference)
     ).all()
     return [tuple(r) for r in rows]
@@ -77,8 +86,9 @@ def test_the_demo_company_is_complete(tmp_path: Path):
     # Every request was routed and has a timeline that starts with its creation.
     assert db.session.scalar(select(func.count()).where(ServiceRequest.department_id.is_(None))) == 0
     first_events = db.session.scalars(
-        select(TimelineEvent.kind).where(TimelineEvent.id.in_(
-            select(func.min(TimelineEvent.id)).group_by(TimelineEvent.request_id)))
+        select(TimelineEvent.kind).where(
+            TimelineEvent.id.in_(select(func.min(TimelineEvent.id)).group_by(TimelineEvent.request_id))
+        )
     ).all()
     assert set(first_events) == {"created"} and len(first_events) == summary.requests
 
@@ -94,7 +104,9 @@ def test_the_demo_company_is_complete(tmp_path: Path):
     cadence = {c.tier: c.months for c in db.session.scalars(select(ReturnVisitCadence))}
     overdue = []
     for account in db.session.scalars(select(Account)):
-        last = db.session.scalar(select(func.max(ContactLog.contacted_on)).where(ContactLog.account_id == account.id))
+        last = db.session.scalar(
+            select(func.max(ContactLog.contacted_on)).where(ContactLog.account_id == account.id)
+        )
         if last is None or last < TODAY - timedelta(days=31 * cadence[account.tier]):
             overdue.append(account.name)
     assert overdue == ["精工制造"]

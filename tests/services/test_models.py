@@ -36,7 +36,9 @@ def _fails_to_commit(obj: object) -> None:
 def test_customer_needs_an_account_and_staff_must_not_have_one():
     account = make_account()
     _fails_to_commit(User(email="c@example.com", full_name="C", role="customer", password_hash="x"))
-    _fails_to_commit(User(email="s@example.com", full_name="S", role="agent", password_hash="x", account=account))
+    _fails_to_commit(
+        User(email="s@example.com", full_name="S", role="agent", password_hash="x", account=account)
+    )
 
 
 def test_unknown_role_and_uppercase_email_are_refused():
@@ -93,7 +95,9 @@ def test_contract_dates_must_be_ordered_and_entitlements_unique_per_kind():
 )
 def test_contract_status_is_derived_from_dates(state, start, end, expected):
     today = date(2026, 11, 27)
-    contract = Contract(state=state, start_date=today + timedelta(days=start), end_date=today + timedelta(days=end))
+    contract = Contract(
+        state=state, start_date=today + timedelta(days=start), end_date=today + timedelta(days=end)
+    )
     assert contract.status(today) == expected
 
 
@@ -149,8 +153,10 @@ def test_datetimes_come_back_aware_in_utc():
 def test_reference_data_is_idempotent_and_has_the_policy_sla_targets():
     ensure_reference_data()
     ensure_reference_data()
-    policies = {(p.tier, p.priority): (p.first_response_minutes, p.resolution_minutes)
-                for p in db.session.scalars(select(SlaPolicy))}
+    policies = {
+        (p.tier, p.priority): (p.first_response_minutes, p.resolution_minutes)
+        for p in db.session.scalars(select(SlaPolicy))
+    }
     assert len(policies) == 12
     assert policies[("strategic", "urgent")] == (60, 480)
     assert policies[("strategic", "low")] == (480, 2400)
@@ -165,8 +171,15 @@ def test_one_relationship_survey_per_contact_per_quarter():
     now = datetime(2026, 10, 5, tzinfo=UTC)
 
     def invitation(token: str) -> SurveyInvitation:
-        return SurveyInvitation(template=template, user=customer, account=customer.account, period="2026Q4",
-                                token=token, created_at=now, expires_at=now + timedelta(days=30))
+        return SurveyInvitation(
+            template=template,
+            user=customer,
+            account=customer.account,
+            period="2026Q4",
+            token=token,
+            created_at=now,
+            expires_at=now + timedelta(days=30),
+        )
 
     db.session.add(invitation("a" * 20))
     db.session.commit()

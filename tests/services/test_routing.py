@@ -45,8 +45,16 @@ def test_an_earlier_rule_wins_and_brings_its_default_assignee():
     # Position 0 is taken by the first default rule; move it down and put a narrower rule first.
     first = db.session.query(RoutingRule).filter_by(position=0).one()
     first.position = 5
-    db.session.add(RoutingRule(position=0, name="urgent strategic", tier="strategic", priority="urgent",
-                               department=department("after_sales"), default_assignee=agent))
+    db.session.add(
+        RoutingRule(
+            position=0,
+            name="urgent strategic",
+            tier="strategic",
+            priority="urgent",
+            department=department("after_sales"),
+            default_assignee=agent,
+        )
+    )
     db.session.commit()
     urgent = ServiceRequest(category="pre_sale", subtype="consultation", priority="urgent", account=account)
     rule = route_request(urgent)

@@ -14,22 +14,50 @@ DEMO_PASSWORD = "demo-Portal-2026"
 
 # What each demo login must see on its home, in Chinese and in English.
 DEMO_HOMES = {
-    "li.na@huaxin-bank.example": ("/my/", ["华信银行", "战略合作伙伴", "HX-2026-001", "孙伟"],
-                                  ["Huaxin Bank", "Strategic partner", "HX-2026-001", "Sun Wei"]),
+    "li.na@huaxin-bank.example": (
+        "/my/",
+        ["华信银行", "战略合作伙伴", "HX-2026-001", "孙伟"],
+        ["Huaxin Bank", "Strategic partner", "HX-2026-001", "Sun Wei"],
+    ),
     "zhao.lei@huaxin-bank.example": ("/my/", ["华信银行", "HX-2026-017"], ["Huaxin Bank", "HX-2026-017"]),
-    "wang.fang@dongfang-energy.example": ("/my/", ["东方能源集团", "重点客户", "DF-2026-004"],
-                                          ["Dongfang Energy", "Key account", "DF-2026-004"]),
-    "chen.jie@jinggong-mfg.example": ("/my/", ["精工制造", "普通客户", "JG-2026-002"],
-                                      ["Jinggong Manufacturing", "Ordinary account", "JG-2026-002"]),
-    "sales@portal.example": ("/staff/", ["销售部", "本部门未完成的请求"], ["Sales", "Open requests of my departments"]),
+    "wang.fang@dongfang-energy.example": (
+        "/my/",
+        ["东方能源集团", "重点客户", "DF-2026-004"],
+        ["Dongfang Energy", "Key account", "DF-2026-004"],
+    ),
+    "chen.jie@jinggong-mfg.example": (
+        "/my/",
+        ["精工制造", "普通客户", "JG-2026-002"],
+        ["Jinggong Manufacturing", "Ordinary account", "JG-2026-002"],
+    ),
+    "sales@portal.example": (
+        "/staff/",
+        ["销售部", "本部门未完成的请求"],
+        ["Sales", "Open requests of my departments"],
+    ),
     "support@portal.example": ("/staff/", ["技术支持部"], ["Technical Support"]),
-    "aftersales@portal.example": ("/staff/", ["售后服务部", "部门负责人"], ["After-Sales Service", "Department lead"]),
+    "aftersales@portal.example": (
+        "/staff/",
+        ["售后服务部", "部门负责人"],
+        ["After-Sales Service", "Department lead"],
+    ),
     "delivery@portal.example": ("/staff/", ["执行部门（交付）"], ["Delivery"]),
     "marketing@portal.example": ("/staff/", ["市场部"], ["Marketing"]),
-    "finance@portal.example": ("/finance/", ["各客户合同", "华信银行", "¥"], ["Contracts by account", "Huaxin Bank", "CN¥"]),
-    "manager@portal.example": ("/manager/", ["按服务类别统计的未完成请求", "售前服务"],
-                               ["Open requests by service category", "Pre-sale service"]),
-    "admin@portal.example": ("/admin/", ["最近审计日志", "auth.sign_in"], ["Recent audit log", "auth.sign_in"]),
+    "finance@portal.example": (
+        "/finance/",
+        ["各客户合同", "华信银行", "¥"],
+        ["Contracts by account", "Huaxin Bank", "CN¥"],
+    ),
+    "manager@portal.example": (
+        "/manager/",
+        ["按服务类别统计的未完成请求", "售前服务"],
+        ["Open requests by service category", "Pre-sale service"],
+    ),
+    "admin@portal.example": (
+        "/admin/",
+        ["最近审计日志", "auth.sign_in"],
+        ["Recent audit log", "auth.sign_in"],
+    ),
 }
 
 
@@ -51,11 +79,18 @@ def test_staff_see_the_open_requests_of_their_departments(client):
     sign_in(client, "aftersales@portal.example", password=DEMO_PASSWORD)
     page = client.get("/staff/").get_data(as_text=True)
     from portal.models import Department
+
     dept = db.session.scalar(select(Department).where(Department.code == "after_sales"))
-    theirs = db.session.scalars(select(ServiceRequest.reference).where(
-        ServiceRequest.department_id == dept.id, ServiceRequest.status.in_(("open", "in_progress")))).all()
-    others = db.session.scalars(select(ServiceRequest.reference).where(
-        ServiceRequest.department_id != dept.id, ServiceRequest.assignee_id.is_(None))).all()
+    theirs = db.session.scalars(
+        select(ServiceRequest.reference).where(
+            ServiceRequest.department_id == dept.id, ServiceRequest.status.in_(("open", "in_progress"))
+        )
+    ).all()
+    others = db.session.scalars(
+        select(ServiceRequest.reference).where(
+            ServiceRequest.department_id != dept.id, ServiceRequest.assignee_id.is_(None)
+        )
+    ).all()
     assert theirs and all(ref in page for ref in theirs)
     assert not any(ref in page for ref in others)
 
@@ -102,11 +137,20 @@ def test_customers_never_see_internal_notes(client, login_as):
     me = make_user("customer")
     request = make_request(me)
     agent = make_user("agent", departments=["after_sales"])
-    db.session.add_all([
-        TimelineEvent(request_id=request.id, kind="internal_note", actor_id=agent.id, internal=True,
-                      body="The customer's config is a mess"),
-        TimelineEvent(request_id=request.id, kind="public_reply", actor_id=agent.id, body="We are on it."),
-    ])
+    db.session.add_all(
+        [
+            TimelineEvent(
+                request_id=request.id,
+                kind="internal_note",
+                actor_id=agent.id,
+                internal=True,
+                body="The customer's config is a mess",
+            ),
+            TimelineEvent(
+                request_id=request.id, kind="public_reply", actor_id=agent.id, body="We are on it."
+            ),
+        ]
+    )
     db.session.commit()
     login_as(me)
     page = client.get(f"/my/requests/{request.id}").get_data(as_text=True)
@@ -117,7 +161,9 @@ def test_contract_detail_shows_terms_and_entitlements(client, login_as):
     me = make_user("customer")
     contract = make_contract(me.account, entitlements={"on_site_days": 20, "custom_reports": 4})
     login_as(me)
-    page = client.get(f"/my/contracts/{contract.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    page = client.get(f"/my/contracts/{contract.id}", headers={"Accept-Language": "en"}).get_data(
+        as_text=True
+    )
     assert contract.number in page and "On-site days" in page and "20" in page and "Custom reports" in page
 
 
@@ -152,7 +198,9 @@ def test_staff_home_query_count_does_not_grow_with_rows(client, login_as, count_
     assert _queries_for(client, count_queries, "/staff/") == few
 
 
-@pytest.mark.parametrize("role, path", [("finance", "/finance/"), ("manager", "/manager/"), ("admin", "/admin/")])
+@pytest.mark.parametrize(
+    "role, path", [("finance", "/finance/"), ("manager", "/manager/"), ("admin", "/admin/")]
+)
 def test_summary_homes_query_count_does_not_grow_with_rows(client, login_as, count_queries, role, path):
     login_as(role)
     few = _queries_for(client, count_queries, path)

@@ -19,7 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _post_endpoints(app: Flask) -> list[str]:
     return sorted(
-        re.sub(r"<[^>]+>", "1", rule.rule) for rule in app.url_map.iter_rules() if "POST" in (rule.methods or ())
+        re.sub(r"<[^>]+>", "1", rule.rule)
+        for rule in app.url_map.iter_rules()
+        if "POST" in (rule.methods or ())
     )
 
 
@@ -48,8 +50,11 @@ def test_a_forged_token_answers_400(client):
 def test_htmx_sends_the_token_in_a_header(client):
     make_user("agent", email="hx@example.com", departments=["sales"])
     token = client.csrf_token()
-    response = client.post("/login", data={"email": "hx@example.com", "password": "test-Password-1"},
-                           headers={"X-CSRFToken": token, "HX-Request": "true"})
+    response = client.post(
+        "/login",
+        data={"email": "hx@example.com", "password": "test-Password-1"},
+        headers={"X-CSRFToken": token, "HX-Request": "true"},
+    )
     assert response.status_code == 303
 
 
@@ -75,8 +80,11 @@ def test_session_cookie_flags_over_http_and_https(app):
         client = app.test_client()
         client.__class__ = PortalClient
         token = client.csrf_token()
-        response = client.post("/login", base_url=base,
-                               data={"csrf_token": token, "email": "c@example.com", "password": "test-Password-1"})
+        response = client.post(
+            "/login",
+            base_url=base,
+            data={"csrf_token": token, "email": "c@example.com", "password": "test-Password-1"},
+        )
         cookie = response.headers["Set-Cookie"]
         assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
         assert ("Secure" in cookie) is secure
@@ -107,8 +115,11 @@ def test_an_expired_session_during_htmx_redirects_the_browser(client):
 
 
 def test_a_too_large_upload_answers_413(client, app):
-    response = client.post("/login", data=b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1),
-                           headers={"Content-Type": "application/octet-stream"})
+    response = client.post(
+        "/login",
+        data=b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1),
+        headers={"Content-Type": "application/octet-stream"},
+    )
     assert response.status_code == 413 and "上传的文件超出" in response.get_data(as_text=True)
 
 
@@ -126,9 +137,16 @@ def test_an_unexpected_error_answers_a_500_page_and_saves_nothing(database_url, 
 
 def test_production_start_refuses_without_a_secret_key(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "PORTAL_INSTANCE_PATH": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     assert result.returncode != 0 and "No secret key" in result.stderr
     (tmp_path / "config.py").write_text("SECRET_KEY = 'from-the-instance-folder'\n")
-    ok = subprocess.run([sys.executable, "-c", "import wsgi; print(wsgi.app.secret_key)"], cwd=ROOT, env=env,
-                        capture_output=True, text=True)
+    ok = subprocess.run(
+        [sys.executable, "-c", "import wsgi; print(wsgi.app.secret_key)"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert ok.returncode == 0 and ok.stdout.strip() == "from-the-instance-folder"

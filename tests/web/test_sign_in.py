@@ -54,8 +54,15 @@ def test_next_leads_to_a_page_of_this_site(client):
 
 @pytest.mark.parametrize(
     "target",
-    ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)", "http:/evil.example",
-     " //evil.example", "/\t/evil.example"],
+    [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "http:/evil.example",
+        " //evil.example",
+        "/\t/evil.example",
+    ],
 )
 def test_next_to_another_host_is_refused(client, target):
     user = make_user("agent", departments=["sales"])
@@ -75,8 +82,9 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(client):
 
 
 def test_the_form_shows_field_errors_in_place(client):
-    response = client.post_form("/login", {"email": "not-an-email", "password": ""},
-                                headers={"Accept-Language": "en"})
+    response = client.post_form(
+        "/login", {"email": "not-an-email", "password": ""}, headers={"Accept-Language": "en"}
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Enter a valid email address." in page and "Enter your password." in page
@@ -98,7 +106,9 @@ def test_repeated_failures_lock_without_revealing_the_address(client, email):
 def test_sign_in_is_rate_limited_per_client(client, app):
     app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
     try:
-        codes = [sign_in(client, "someone@example.com", password="wrong password!").status_code for _ in range(4)]
+        codes = [
+            sign_in(client, "someone@example.com", password="wrong password!").status_code for _ in range(4)
+        ]
     finally:
         app.config["LOGIN_RATE_LIMIT"] = "10000 per minute"
     assert codes == [422, 422, 422, 429]
@@ -138,8 +148,9 @@ def test_a_deactivated_user_is_signed_out_on_their_next_request(client, login_as
 def test_sign_ins_and_sign_outs_are_audited_with_the_address(client, login_as):
     user = login_as("finance")
     client.post_form("/logout", token_from="/finance/")
-    events = db.session.execute(select(AuditEvent.action, AuditEvent.actor_id, AuditEvent.ip_address)
-                                .order_by(AuditEvent.id)).all()
+    events = db.session.execute(
+        select(AuditEvent.action, AuditEvent.actor_id, AuditEvent.ip_address).order_by(AuditEvent.id)
+    ).all()
     assert [(a, actor) for a, actor, _ in events] == [("auth.sign_in", user.id), ("auth.sign_out", user.id)]
     assert all(ip == "127.0.0.1" for *_, ip in events)
 
@@ -154,7 +165,9 @@ def test_the_language_is_remembered_for_the_user(client, app, login_as):
     # A new browser, after signing in, gets the user's language rather than the browser's.
     other = app.test_client()
     sign_in(other, user.email)
-    assert "My departments" in other.get("/staff/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "My departments" in other.get("/staff/", headers={"Accept-Language": "zh-CN"}).get_data(
+        as_text=True
+    )
 
 
 def test_a_language_chosen_before_signing_in_is_kept(client):
