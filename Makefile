@@ -7,7 +7,7 @@ PORT    ?= 5000
 STAMP   := $(VENV)/.installed-stamp
 MO      := portal/translations/zh/LC_MESSAGES/messages.mo
 
-.PHONY: run test test-sqlite test-postgres test-browser lint translations extract-messages bench clean
+.PHONY: run test test-sqlite test-postgres test-browser lint translations extract-messages clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,9 +53,6 @@ lint: $(STAMP)
 extract-messages: $(STAMP)
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o portal/translations/messages.pot .
 	$(VENV)/bin/pybabel update -i portal/translations/messages.pot -d portal/translations -l zh --no-fuzzy-matching
-
-bench: $(STAMP) $(MO)
-	$(PY) -m tests.bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -25,7 +25,7 @@ LABELS = {
         "small": _l("Small enterprise"),
     },
     "industry": {
-        "finance": _l("Finance"),
+        "finance": _l("Financial services"),
         "energy": _l("Energy"),
         "manufacturing": _l("Manufacturing"),
         "telecom": _l("Telecommunications"),

@@ -85,10 +85,9 @@ def _empty_tables() -> None:
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     else:
-        db.session.execute(text("PRAGMA foreign_keys = OFF"))
+        # Children first; the two cyclic keys are ON DELETE SET NULL, so foreign keys can stay on.
         for table in tables:
             db.session.execute(text(f"DELETE FROM {table}"))
-        db.session.execute(text("PRAGMA foreign_keys = ON"))
     db.session.commit()
 
 

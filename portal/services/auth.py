@@ -27,6 +27,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("no user has this password")
 
 MIN_PASSWORD_LENGTH = 10
+LAST_SEEN_GRANULARITY = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,11 @@ def load_signed_in_user(session_id: str | None, user_id: str, *, now: datetime |
     login_session, user = row
     if login_session.revoked_at is not None or not user.active:
         return None
+    now = now or utcnow()
+    if now - login_session.last_seen_at > LAST_SEEN_GRANULARITY:
+        # Coarse on purpose: one small write every few minutes per browser, not one per request.
+        login_session.last_seen_at = now
+        db.session.commit()
     return user
 
 

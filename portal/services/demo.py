@@ -23,6 +23,7 @@ from portal.models import (
     Deliverable,
     Department,
     Entitlement,
+    RoutingRule,
     ServiceRequest,
     SurveyAnswer,
     SurveyInvitation,
@@ -147,15 +148,29 @@ def seed_demo(
 
     rules = active_rules()
     members = {code: list(dept.members) for code, dept in departments.items()}
-    request_count = 0
     pairs = [(category, subtype) for category, subtypes in SUBTYPES.items() for subtype in subtypes]
     statuses = [status for status, _ in RECENT_STATUSES]
+    plans: list[RequestPlan] = []
     for key, account in accounts.items():
         for i in range(30 if account.tier == "strategic" else 22):
             # The first requests of each account cover every service and every status; the rest are random.
-            plan = (pairs[i], statuses[i] if i < len(statuses) else None) if i < len(pairs) else (None, None)
-            _request(rng, account, customers[key], contracts[key], members, rules, today, upload_dir, *plan)
-            request_count += 1
+            service = pairs[i] if i < len(pairs) else None
+            status = statuses[i] if i < len(statuses) else None
+            plans.append(_plan(rng, key, today, service, status))
+    # Created in the order they were submitted, so reference numbers rise with time.
+    for plan in sorted(plans, key=lambda p: p.created):
+        account = accounts[plan.account_key]
+        _request(
+            rng,
+            plan,
+            account,
+            customers[plan.account_key],
+            contracts[plan.account_key],
+            members,
+            rules,
+            upload_dir,
+        )
+    request_count = len(plans)
 
     _surveys(rng, accounts, customers, today)
     _contact_logs(accounts, account_manager, today)
@@ -257,25 +272,43 @@ def _at_work_hour(rng: random.Random, day: date) -> datetime:
     return (local - timedelta(hours=8)).replace(tzinfo=UTC)  # Asia/Shanghai is UTC+8 all year
 
 
-def _request(
+@dataclass
+class RequestPlan:
+    account_key: str
+    category: str
+    subtype: str
+    created: datetime
+    status: str
+
+
+def _plan(
     rng: random.Random,
-    account: Account,
-    people: list[User],
-    contracts: list[Contract],
-    members: dict[str, list[User]],
-    rules: list,
+    account_key: str,
     today: date,
-    upload_dir: Path,
-    service: tuple[str, str] | None = None,
-    planned_status: str | None = None,
-) -> ServiceRequest:
-    category, subtype = service or (rng.choice(list(SUBTYPES)), "")
-    subtype = subtype or rng.choice(SUBTYPES[category])
+    service: tuple[str, str] | None,
+    planned_status: str | None,
+) -> RequestPlan:
+    category = service[0] if service else rng.choice(list(SUBTYPES))
+    subtype = service[1] if service else rng.choice(SUBTYPES[category])
     if planned_status == "scheduled" and category != "on_site":
         category, subtype = "on_site", "installation"
     age_days = rng.randint(1, 25) if planned_status else rng.randint(0, 182)
     created = _at_work_hour(rng, today - timedelta(days=age_days))
     status = planned_status or _pick(rng, OLD_STATUSES if age_days > 30 else RECENT_STATUSES)
+    return RequestPlan(account_key, category, subtype, created, status)
+
+
+def _request(
+    rng: random.Random,
+    plan: RequestPlan,
+    account: Account,
+    people: list[User],
+    contracts: list[Contract],
+    members: dict[str, list[User]],
+    rules: list[RoutingRule],
+    upload_dir: Path,
+) -> ServiceRequest:
+    category, subtype, created, status = plan.category, plan.subtype, plan.created, plan.status
     live = [c for c in contracts if c.start_date <= created.date() <= c.end_date] or contracts
     requester = rng.choice(people)
     zh, en = TITLES[subtype]

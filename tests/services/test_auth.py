@@ -133,3 +133,12 @@ def test_create_user_checks_role_account_password_and_duplicates():
         with pytest.raises(InvalidInput):
             auth.create_user(**case)
         db.session.rollback()
+
+
+def test_last_seen_is_kept_coarsely():
+    user = make_user("agent", email="agent@example.com")
+    _, session = auth.sign_in("agent@example.com", PASSWORD, now=NOW)
+    auth.load_signed_in_user(session.id, str(user.id), now=NOW + timedelta(minutes=2))
+    assert db.session.get(LoginSession, session.id).last_seen_at == NOW
+    auth.load_signed_in_user(session.id, str(user.id), now=NOW + timedelta(minutes=7))
+    assert db.session.get(LoginSession, session.id).last_seen_at == NOW + timedelta(minutes=7)
