@@ -7,10 +7,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort, current_app, session, url_for
+from flask import abort, current_app, redirect, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal.auth.redirects import login_url_for
 from portal.extensions import db, htmx, login_manager
 from portal.models import Contract, ServiceRequest, User
 from portal.services.auth import load_signed_in_user
@@ -41,10 +42,6 @@ def _load_user(user_id: str) -> User | None:
 
 @login_manager.unauthorized_handler
 def _unauthorized() -> Any:
-    from flask import redirect, request
-
-    from portal.auth.redirects import login_url_for
-
     target = login_url_for(request.full_path if request.method == "GET" and not htmx else None)
     if htmx:
         # A redirect inside an htmx swap would paint the login page into a fragment: send the browser there.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -13,7 +13,3 @@ from portal.models.base import utcnow
 def today_for(user: object) -> date:
     zone = getattr(user, "timezone", None) or current_app.config["DEFAULT_TIMEZONE"]
     return utcnow().astimezone(ZoneInfo(zone)).date()
-
-
-def now_utc() -> datetime:
-    return utcnow()

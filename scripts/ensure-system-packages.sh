@@ -36,7 +36,7 @@ if [ ${#apt[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   "${apt[@]}" update -qq
   # shellcheck disable=SC2086
-  "${apt[@]}" install -y -qq --no-install-recommends $want >/dev/null
+  "${apt[@]}" install -y -qq $want >/dev/null
   exit 0
 fi
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
@@ -19,8 +21,6 @@ bp = Blueprint("auth", __name__)
 
 
 def _throttle_policy() -> auth.ThrottlePolicy:
-    from datetime import timedelta
-
     config = current_app.config
     return auth.ThrottlePolicy(
         max_failures=int(config["LOGIN_MAX_FAILURES"]),

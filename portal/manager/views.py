@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint
 
 from portal.access import roles_required
+from portal.models.base import utcnow
 from portal.rendering import render
 from portal.services import overview
-from portal.timeutil import now_utc
 
 bp = Blueprint("manager", __name__, url_prefix="/manager")
 
@@ -15,4 +15,4 @@ bp = Blueprint("manager", __name__, url_prefix="/manager")
 @bp.get("/")
 @roles_required("manager", "admin")
 def home():
-    return render("manager/home.html", home=overview.management_home(now_utc()))
+    return render("manager/home.html", home=overview.management_home(utcnow()))
