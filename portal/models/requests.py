@@ -96,6 +96,7 @@ class ServiceRequest(Base):
         Index("ix_service_requests_department_status", "department_id", "status", "created_at", "id"),
         Index("ix_service_requests_assignee_status", "assignee_id", "status"),
         Index("ix_service_requests_status_resolution_due", "status", "resolution_due_at"),
+        Index("ix_service_requests_department_risk", "department_id", "resolution_at_risk_at"),
         Index("ix_service_requests_account_created", "account_id", "created_at", "id"),
         Index("ix_service_requests_requester", "requester_id", "created_at"),
         Index("ix_service_requests_contract", "contract_id"),
@@ -126,8 +127,13 @@ class ServiceRequest(Base):
     # Timestamps (UTC) and the SLA clock.
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # SLA targets in business minutes, copied from the policy on submit so that a later policy change does
+    # not move the goalposts of requests already running; due times include time paused for the customer.
+    first_response_target_minutes: Mapped[int | None]
+    resolution_target_minutes: Mapped[int | None]
     first_response_due_at: Mapped[datetime | None]
     resolution_due_at: Mapped[datetime | None]
+    resolution_at_risk_at: Mapped[datetime | None]  # 80 % of the resolution target used
     first_responded_at: Mapped[datetime | None]
     sla_paused_since: Mapped[datetime | None]
     sla_paused_minutes: Mapped[int] = mapped_column(default=0)
