@@ -92,6 +92,9 @@ class ServiceRequest(Base):
         ),
         CheckConstraint("visit_days IS NULL OR visit_days > 0", name="visit_days_positive"),
         CheckConstraint("trainees IS NULL OR trainees > 0", name="trainees_positive"),
+        CheckConstraint(
+            "visit_duration_minutes IS NULL OR visit_duration_minutes > 0", name="visit_duration_positive"
+        ),
         # The queues: per department and status, per assignee, at risk by due time, keyset by (created, id).
         Index("ix_service_requests_department_status", "department_id", "status", "created_at", "id"),
         Index("ix_service_requests_assignee_status", "assignee_id", "status"),
@@ -153,6 +156,8 @@ class ServiceRequest(Base):
     preferred_date_from: Mapped[date | None]
     preferred_date_to: Mapped[date | None]
     scheduled_visit_at: Mapped[datetime | None]
+    visit_engineer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    visit_duration_minutes: Mapped[int | None]
     visit_days: Mapped[Decimal | None] = mapped_column(Numeric(5, 1))
     trainees: Mapped[int | None]
     # After-sale.
@@ -171,6 +176,7 @@ class ServiceRequest(Base):
     account: Mapped[Account] = relationship()
     requester: Mapped[User] = relationship(foreign_keys=[requester_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    visit_engineer: Mapped[User | None] = relationship(foreign_keys=[visit_engineer_id])
     department: Mapped[Department | None] = relationship()
     contract: Mapped[Contract | None] = relationship()
     events: Mapped[list[TimelineEvent]] = relationship(
