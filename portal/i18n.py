@@ -3,7 +3,7 @@ user's zone (Asia/Shanghai by default)."""
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
@@ -16,6 +16,8 @@ def available_languages() -> tuple[str, ...]:
 
 def select_locale() -> str:
     languages = available_languages()
+    if not has_request_context():  # CLI commands and background work speak the default language
+        return str(current_app.config["DEFAULT_LOCALE"])
     if current_user.is_authenticated and current_user.locale in languages:
         return str(current_user.locale)
     if session.get("locale") in languages:
@@ -29,7 +31,7 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str:
-    if current_user.is_authenticated and current_user.timezone:
+    if has_request_context() and current_user.is_authenticated and current_user.timezone:
         return str(current_user.timezone)
     return str(current_app.config["DEFAULT_TIMEZONE"])
 

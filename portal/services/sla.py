@@ -99,7 +99,9 @@ def add_business_minutes(calendar: WorkCalendar, start: datetime, minutes: int) 
 def load_calendar() -> WorkCalendar:
     """The default business calendar as the admin configured it."""
     row = db.session.scalar(
-        select(BusinessCalendar).options(selectinload(BusinessCalendar.exceptions)).order_by(BusinessCalendar.id)
+        select(BusinessCalendar)
+        .options(selectinload(BusinessCalendar.exceptions))
+        .order_by(BusinessCalendar.id)
     )
     if row is None:
         return WorkCalendar()
@@ -121,7 +123,9 @@ class Targets:
 
 
 def targets_for(tier: str, priority: str) -> Targets:
-    policy = db.session.scalar(select(SlaPolicy).where(SlaPolicy.tier == tier, SlaPolicy.priority == priority))
+    policy = db.session.scalar(
+        select(SlaPolicy).where(SlaPolicy.tier == tier, SlaPolicy.priority == priority)
+    )
     if policy is None:
         raise LookupError(f"no SLA policy for {tier}/{priority}")
     return Targets(policy.first_response_minutes, policy.resolution_minutes)
@@ -136,7 +140,9 @@ def set_due_times(request: ServiceRequest, calendar: WorkCalendar, targets: Targ
     request.first_response_due_at = add_business_minutes(
         calendar, request.created_at, targets.first_response_minutes + paused
     )
-    request.resolution_due_at = add_business_minutes(calendar, request.created_at, targets.resolution_minutes + paused)
+    request.resolution_due_at = add_business_minutes(
+        calendar, request.created_at, targets.resolution_minutes + paused
+    )
     request.resolution_at_risk_at = add_business_minutes(
         calendar, request.created_at, int(targets.resolution_minutes * AT_RISK_SHARE) + paused
     )
@@ -191,7 +197,11 @@ class Clock:
 
 
 def _clock(
-    request: ServiceRequest, calendar: WorkCalendar, target: int | None, stopped: datetime | None, now: datetime
+    request: ServiceRequest,
+    calendar: WorkCalendar,
+    target: int | None,
+    stopped: datetime | None,
+    now: datetime,
 ) -> Clock | None:
     if target is None:
         return None
