@@ -23,20 +23,16 @@ from portal.models import (
     Deliverable,
     Department,
     Entitlement,
-    RoutingRule,
     ServiceRequest,
     SurveyAnswer,
     SurveyInvitation,
     SurveyTemplate,
-    TimeEntry,
     TimelineEvent,
     User,
 )
 from portal.models.requests import SUBTYPES
-from portal.services import auth
+from portal.services import auth, workflow
 from portal.services.reference_data import ensure_reference_data
-from portal.services.references import next_reference
-from portal.services.routing import active_rules, route_request
 
 DEMO_PASSWORD = "demo-Portal-2026"
 
@@ -146,7 +142,7 @@ def seed_demo(
     contracts = _contracts(accounts, today)
     db.session.flush()
 
-    rules = active_rules()
+    db.session.commit()  # the engine's functions commit as they go
     members = {code: list(dept.members) for code, dept in departments.items()}
     pairs = [(category, subtype) for category, subtypes in SUBTYPES.items() for subtype in subtypes]
     statuses = [status for status, _ in RECENT_STATUSES]
@@ -167,7 +163,6 @@ def seed_demo(
             customers[plan.account_key],
             contracts[plan.account_key],
             members,
-            rules,
             upload_dir,
         )
     request_count = len(plans)
@@ -305,190 +300,142 @@ def _request(
     people: list[User],
     contracts: list[Contract],
     members: dict[str, list[User]],
-    rules: list[RoutingRule],
     upload_dir: Path,
 ) -> ServiceRequest:
+    """Submit a request through the engine at its planned time, then work it to its planned status with the
+    same service functions staff and customers use, back-dated."""
     category, subtype, created, status = plan.category, plan.subtype, plan.created, plan.status
     live = [c for c in contracts if c.start_date <= created.date() <= c.end_date] or contracts
     requester = rng.choice(people)
+    english = account.preferred_language == "en"
     zh, en = TITLES[subtype]
-    title = en if account.preferred_language == "en" else zh
-    sr = ServiceRequest(
-        reference=next_reference(created.year),
-        account=account,
-        requester=requester,
-        contract=rng.choice(live),
+    title = en if english else zh
+    new = workflow.NewRequest(
         category=category,
         subtype=subtype,
         title=title,
-        description=f"{title}. "
-        + (
-            "Details in the attached notes." if account.preferred_language == "en" else "详细情况见附件说明。"
-        ),
+        description=f"{title}. " + ("Details in the attached notes." if english else "详细情况见附件说明。"),
         priority=_pick(rng, [("low", 2), ("normal", 5), ("high", 2), ("urgent", 1)]),
-        status="submitted",
-        created_at=created,
-        updated_at=created,
+        contract=rng.choice(live),
         shared_with_account=rng.random() < 0.8,
+        details=_category_fields(rng, category, subtype, account, created),
     )
-    _category_fields(rng, sr, account, created)
-    db.session.add(sr)
-    route_request(sr, rules)
-    db.session.flush()
-
-    events: list[TimelineEvent] = []
-
-    def add(
-        kind: str,
-        at: datetime,
-        actor: User | None,
-        body: str = "",
-        internal: bool = False,
-        data: dict[str, object] | None = None,
-    ) -> None:
-        events.append(
-            TimelineEvent(
-                request_id=sr.id,
-                kind=kind,
-                actor_id=actor.id if actor else None,
-                internal=internal,
-                body=body,
-                data=data or {},
-                created_at=at,
-            )
-        )
-
-    add("created", created, requester)
-    assert sr.department is not None
-    department_code = sr.department.code
-    add(
-        "routed",
-        created + timedelta(seconds=1),
-        None,
-        data={"department": department_code, "rule_id": sr.routing_rule_id},
-    )
+    sr = workflow.submit_request(account, requester, new, now=created)
     if status == "submitted":
-        _finish(sr, events, status, created)
+        return sr
+    clock = created + timedelta(minutes=rng.randint(20, 240))
+    if status == "cancelled" and rng.random() < 0.5:
+        workflow.change_status(sr, "cancel", requester, seen_version=None, now=clock)
         return sr
 
-    clock = created + timedelta(minutes=rng.randint(20, 240))
-    agent = rng.choice(members[department_code]) if members[department_code] else None
-    if status == "cancelled" and rng.random() < 0.6:
-        add("status_changed", clock, requester, data={"from": "submitted", "to": "cancelled"})
-        sr.cancelled_at = clock
-        _finish(sr, events, status, clock)
-        return sr
-    if agent:
-        sr.assignee = agent
-        add("assigned", clock, agent, data={"assignee": agent.full_name})
-    add("status_changed", clock, agent, data={"from": "submitted", "to": "open"})
+    assert sr.department is not None
+    agent = rng.choice(members[sr.department.code])
+    if sr.assignee_id is None:
+        workflow.assign(sr, agent, agent, seen_version=None, now=clock)  # the agent claims it
+    else:
+        workflow.change_status(sr, "open", agent, seen_version=None, now=clock)
     clock += timedelta(minutes=rng.randint(10, 120))
-    reply = (
-        "Thank you, we are looking into it."
-        if account.preferred_language == "en"
-        else "您好，我们已收到并开始处理。"
-    )
-    add("public_reply", clock, agent, reply)
-    sr.first_responded_at = clock
-    if status == "open":
-        _finish(sr, events, status, clock)
+    reply = "Thank you, we are looking into it." if english else "您好，我们已收到并开始处理。"
+    workflow.add_reply(sr, agent, reply, seen_version=None, now=clock)
+    if status == "cancelled":
+        workflow.change_status(sr, "cancel", requester, seen_version=None, now=clock + timedelta(hours=2))
         return sr
-    add("status_changed", clock, agent, data={"from": "open", "to": "in_progress"})
-    add(
-        "internal_note",
-        clock + timedelta(minutes=5),
-        agent,
-        "检查了日志，初步判断为配置问题。",
-        internal=True,
-    )
+    if status == "open":
+        return sr
+
+    workflow.change_status(sr, "start", agent, seen_version=None, now=clock)
+    note = "Checked the logs: looks like configuration." if english else "检查了日志，初步判断为配置问题。"
+    workflow.add_reply(sr, agent, note, internal=True, seen_version=None, now=clock + timedelta(minutes=5))
     for _ in range(rng.randint(0, 2)):
         clock += timedelta(hours=rng.randint(1, 30))
-        add(
-            "public_reply",
-            clock,
-            rng.choice([agent, requester]),
-            "Any update?" if account.preferred_language == "en" else "请问目前进展如何？",
-        )
-    if agent and category in ("after_sale", "pre_sale", "on_site"):
+        question = "Could you send us the error log?" if english else "请提供一下错误日志。"
+        workflow.change_status(sr, "wait_for_customer", agent, seen_version=None, now=clock)
+        workflow.add_reply(sr, agent, question, seen_version=None, now=clock)
+        clock += timedelta(hours=rng.randint(1, 20))
+        answer = "Attached, thanks." if english else "已附上，谢谢。"
+        workflow.add_reply(sr, requester, answer, seen_version=None, now=clock)
+    if category in ("after_sale", "pre_sale", "on_site"):
         minutes = rng.choice((30, 45, 60, 90, 120, 180, 240, 480))
-        db.session.add(
-            TimeEntry(
-                request_id=sr.id,
-                contract_id=sr.contract_id,
-                user_id=agent.id,
-                minutes=minutes,
-                billable=rng.random() < 0.8,
-                work_date=clock.date(),
-                created_at=clock,
-            )
+        workflow.log_time(
+            sr, agent, minutes=minutes, billable=rng.random() < 0.8, work_date=clock.date(), now=clock
         )
-        add("time_logged", clock, agent, internal=True, data={"minutes": minutes})
     if status == "waiting_customer":
-        add("status_changed", clock, agent, data={"from": "in_progress", "to": "waiting_customer"})
-        sr.sla_paused_since = clock
-    elif status == "scheduled" or (category == "on_site" and status in ("resolved", "closed")):
-        visit = clock + timedelta(days=rng.randint(2, 9))
-        sr.scheduled_visit_at = visit
-        add("visit_scheduled", clock, agent, data={"visit_at": visit.isoformat()})
-        if status != "scheduled":
-            clock = visit + timedelta(hours=6)
-    if status == "cancelled":
-        add("status_changed", clock, requester, data={"from": "in_progress", "to": "cancelled"})
-        sr.cancelled_at = clock
-    if status in ("resolved", "closed"):
-        clock += timedelta(hours=rng.randint(1, 48))
-        if category == "value_added" and subtype != "custom_service":
-            _deliverable(sr, agent, clock, upload_dir, add)
-        add("status_changed", clock, agent, data={"from": "in_progress", "to": "resolved"})
-        sr.resolved_at = clock
+        question = "Please confirm the maintenance window." if english else "请确认维护窗口时间。"
+        workflow.change_status(sr, "wait_for_customer", agent, seen_version=None, now=clock)
+        workflow.add_reply(sr, agent, question, seen_version=None, now=clock)
+        return sr
+    if category == "on_site" and status in ("scheduled", "resolved", "closed"):
+        visit = _at_work_hour(rng, (clock + timedelta(days=rng.randint(2, 9))).date())
+        visit = max(visit, clock + timedelta(hours=1))
+        workflow.schedule_visit(
+            sr,
+            agent,
+            visit_at=visit,
+            engineer=agent,
+            duration_minutes=int((sr.visit_days or 1) * 8 * 60),
+            seen_version=None,
+            now=clock,
+        )
+        if status == "scheduled":
+            return sr
+        clock = visit + timedelta(hours=6)
+        workflow.change_status(sr, "start", agent, seen_version=None, now=clock)
+    if status in ("in_progress", "scheduled"):
+        return sr
+    clock += timedelta(hours=rng.randint(1, 48))
+    if category == "value_added" and subtype != "custom_service":
+        _deliverable(sr, agent, clock, upload_dir)
+    workflow.change_status(sr, "resolve", agent, seen_version=None, now=clock)
     if status == "closed":
-        clock += timedelta(days=rng.randint(1, 5))
-        add("status_changed", clock, requester, data={"from": "resolved", "to": "closed"})
-        sr.closed_at = clock
-    _finish(sr, events, status, clock)
+        workflow.change_status(
+            sr, "close", requester, seen_version=None, now=clock + timedelta(days=rng.randint(1, 5))
+        )
     return sr
 
 
-def _finish(sr: ServiceRequest, events: list[TimelineEvent], status: str, last: datetime) -> None:
-    sr.status = status
-    sr.updated_at = last
-    db.session.add_all(events)
-
-
-def _category_fields(rng: random.Random, sr: ServiceRequest, account: Account, created: datetime) -> None:
-    if sr.category == "pre_sale":
-        sr.project_background = (
-            "核心业务系统扩容" if account.preferred_language == "zh" else "Capacity expansion"
-        )
-        sr.budget_range = rng.choice(("50-100万", "100-300万", "300万以上"))
-        sr.decision_timeline = rng.choice(("本季度", "下季度", "年内"))
-    elif sr.category == "on_site":
-        sr.site_address = {
-            "huaxin": "北京市西城区金融大街 8 号",
-            "dongfang": "成都市高新区天府大道 99 号",
-        }.get(_account_key(account), "No. 12 Industrial Park Road, Suzhou")
-        sr.site_contact_name = "现场联系人" if account.preferred_language == "zh" else "Site contact"
-        sr.site_contact_phone = f"138{rng.randint(10000000, 99999999)}"
-        sr.preferred_date_from = created.date() + timedelta(days=3)
-        sr.preferred_date_to = created.date() + timedelta(days=10)
-        sr.visit_days = Decimal(rng.choice((1, 1, 2, 3)))
-        if sr.subtype == "training":
-            sr.trainees = rng.randint(5, 30)
-    elif sr.category == "after_sale":
-        sr.product = rng.choice(("存储系统 S5000", "监控平台 V3", "核心交换机 X9"))
-        sr.serial_number = f"SN{rng.randint(100000, 999999)}"
-        sr.severity = rng.choice(("minor", "major", "critical"))
-    else:
-        sr.topic = sr.title
-        sr.scope = "覆盖近两个季度的数据" if account.preferred_language == "zh" else "The last two quarters"
-        sr.wanted_by = created.date() + timedelta(days=rng.randint(10, 30))
+def _category_fields(
+    rng: random.Random, category: str, subtype: str, account: Account, created: datetime
+) -> dict[str, object]:
+    english = account.preferred_language == "en"
+    if category == "pre_sale":
+        return {
+            "project_background": "Capacity expansion" if english else "核心业务系统扩容",
+            "budget_range": rng.choice(("50-100万", "100-300万", "300万以上")),
+            "decision_timeline": rng.choice(("本季度", "下季度", "年内")),
+        }
+    if category == "on_site":
+        fields: dict[str, object] = {
+            "site_address": {
+                "huaxin": "北京市西城区金融大街 8 号",
+                "dongfang": "成都市高新区天府大道 99 号",
+            }.get(_account_key(account), "No. 12 Industrial Park Road, Suzhou"),
+            "site_contact_name": "Site contact" if english else "现场联系人",
+            "site_contact_phone": f"138{rng.randint(10000000, 99999999)}",
+            "preferred_date_from": created.date() + timedelta(days=3),
+            "preferred_date_to": created.date() + timedelta(days=10),
+            "visit_days": Decimal(rng.choice((1, 1, 2, 3))),
+        }
+        if subtype == "training":
+            fields["trainees"] = rng.randint(5, 30)
+        return fields
+    if category == "after_sale":
+        return {
+            "product": rng.choice(("存储系统 S5000", "监控平台 V3", "核心交换机 X9")),
+            "serial_number": f"SN{rng.randint(100000, 999999)}",
+            "severity": rng.choice(("minor", "major", "critical")),
+        }
+    return {
+        "topic": TITLES[subtype][1] if english else TITLES[subtype][0],
+        "scope": "The last two quarters" if english else "覆盖近两个季度的数据",
+        "wanted_by": created.date() + timedelta(days=rng.randint(10, 30)),
+    }
 
 
 def _account_key(account: Account) -> str:
     return {name: key for key, name, *_ in ACCOUNTS}[account.name]
 
 
-def _deliverable(sr: ServiceRequest, agent: User | None, at: datetime, upload_dir: Path, add) -> None:
+def _deliverable(sr: ServiceRequest, agent: User, at: datetime, upload_dir: Path) -> None:
     content = _tiny_pdf(f"{sr.reference} - {TITLES[sr.subtype][1]}")
     stored_name = hashlib.sha256(sr.reference.encode()).hexdigest()[:32] + ".pdf"
     upload_dir.mkdir(parents=True, exist_ok=True)
@@ -501,7 +448,7 @@ def _deliverable(sr: ServiceRequest, agent: User | None, at: datetime, upload_di
         size_bytes=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
         content_type="application/pdf",
-        uploaded_by_id=agent.id if agent else None,
+        uploaded_by_id=agent.id,
         created_at=at,
     )
     db.session.add(attachment)
@@ -512,11 +459,21 @@ def _deliverable(sr: ServiceRequest, agent: User | None, at: datetime, upload_di
             attachment_id=attachment.id,
             title=sr.title,
             summary=sr.scope or "",
-            published_by_id=agent.id if agent else None,
+            published_by_id=agent.id,
             published_at=at,
         )
     )
-    add("deliverable_published", at, agent, sr.title, data={"attachment_id": attachment.id})
+    db.session.add(
+        TimelineEvent(
+            request_id=sr.id,
+            kind="deliverable_published",
+            actor_id=agent.id,
+            body=sr.title,
+            data={"attachment_id": attachment.id},
+            created_at=at,
+        )
+    )
+    db.session.commit()
 
 
 def _tiny_pdf(text: str) -> bytes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays as holiday_calendars
@@ -25,6 +26,12 @@ AT_RISK_SHARE = 0.8
 _MAX_DAYS = 3660  # a clock never looks further than ten years ahead
 
 
+@lru_cache(maxsize=8)
+def _public_holidays(country: str) -> holiday_calendars.HolidayBase:
+    """One holiday table per country for the process; it fills in years as they are asked for."""
+    return holiday_calendars.country_holidays(country)
+
+
 @dataclass(frozen=True)
 class WorkCalendar:
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
@@ -36,8 +43,9 @@ class WorkCalendar:
     days_on: frozenset[date] = frozenset()  # admin exceptions: working although otherwise free
 
     def __post_init__(self) -> None:
-        public = holiday_calendars.country_holidays(self.holiday_country) if self.holiday_country else None
-        object.__setattr__(self, "_public", public)
+        object.__setattr__(
+            self, "_public", _public_holidays(self.holiday_country) if self.holiday_country else None
+        )
 
     def is_working_day(self, day: date) -> bool:
         if day in self.days_off:

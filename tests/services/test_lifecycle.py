@@ -35,13 +35,16 @@ ALLOWED = {
     ("cancel", "open"): "cancelled",
 }
 WHO = {
-    "open": {"agent", "lead"}, "start": {"agent", "lead"}, "wait_for_customer": {"agent", "lead"},
-    "schedule": {"agent", "lead"}, "resolve": {"agent", "lead"},
-    "customer_replied": {"customer", "customer_admin"}, "reopen": {"customer", "customer_admin"},
-    "cancel": {"customer", "customer_admin"}, "close": {"customer", "customer_admin", None},
+    "open": {"agent", "lead"},
+    "start": {"agent", "lead"},
+    "wait_for_customer": {"agent", "lead"},
+    "schedule": {"agent", "lead"},
+    "resolve": {"agent", "lead"},
+    "customer_replied": {"customer", "customer_admin"},
+    "reopen": {"customer", "customer_admin"},
+    "cancel": {"customer", "customer_admin"},
+    "close": {"customer", "customer_admin", None},
 }
-
-
 
 
 @pytest.mark.parametrize("actor", ACTORS)
@@ -59,8 +62,13 @@ def test_every_state_action_and_actor(status, action, actor):
         "admin": make_user("admin"),
         None: None,
     }
-    request = make_request(customer, category="on_site", subtype="installation", status=status,
-                           resolved_at=NOW - timedelta(days=1) if status == "resolved" else None)
+    request = make_request(
+        customer,
+        category="on_site",
+        subtype="installation",
+        status=status,
+        resolved_at=NOW - timedelta(days=1) if status == "resolved" else None,
+    )
     expected = ALLOWED.get((action, status)) if actor in WHO[action] else None
     if expected is None:
         with pytest.raises(lifecycle.TransitionRefused):

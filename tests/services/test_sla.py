@@ -31,7 +31,11 @@ def local(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:
         (local(2026, 9, 30, 17, 30), 60, local(2026, 10, 8, 9, 30)),  # over the National Day week
         (local(2026, 10, 9, 17, 0), 120, local(2026, 10, 10, 10, 0)),  # Saturday 10 Oct is a make-up workday
         (local(2026, 2, 13, 17, 0), 120, local(2026, 2, 14, 10, 0)),  # so is Saturday 14 Feb ...
-        (local(2026, 2, 14, 17, 0), 120, local(2026, 2, 24, 10, 0)),  # ... then Spring Festival until the 24th
+        (
+            local(2026, 2, 14, 17, 0),
+            120,
+            local(2026, 2, 24, 10, 0),
+        ),  # ... then Spring Festival until the 24th
         (local(2026, 11, 25, 10, 0), 540 * 2, local(2026, 11, 27, 10, 0)),  # two whole days
     ],
 )
