@@ -1,0 +1,251 @@
+"""Staff work queues: which requests, filtered, searched, sorted, one keyset page at a time.
+
+Keyset pagination: a page ends with a cursor made of the last row's sort key; the next page starts after it
+(an indexed range scan, however deep), so page 40 costs what page 1 costs. Aggregates stay in SQL and the
+number of queries per page does not depend on the number of rows shown.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from portal.extensions import db
+from portal.models import Account, ServiceRequest, User
+from portal.models.accounts import department_memberships
+from portal.models.requests import OPEN_STATUSES
+from portal.services import sla
+
+QUEUES = ("unassigned", "mine", "at_risk", "waiting", "all_open")
+SORTS = ("oldest", "newest", "due", "priority")
+PAGE_SIZE = 25
+SortKey = tuple[Any, bool]  # (a column or SQL expression, ascending)
+_FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class QueueFilters:
+    category: str | None = None
+    subtype: str | None = None
+    tier: str | None = None
+    industry: str | None = None
+    priority: str | None = None
+    status: str | None = None
+    account_id: int | None = None
+    assignee_id: int | None = None
+    search: str | None = None
+    sort: str = "oldest"
+
+    def active(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, "") and k != "sort"}
+
+
+@dataclass
+class QueueRow:
+    request: ServiceRequest
+    sla_state: str  # ok, at_risk, breached, paused, met, none
+    business_minutes_left: int | None
+
+
+@dataclass
+class QueuePage:
+    rows: list[QueueRow]
+    next_cursor: str | None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _priority_rank() -> ColumnElement[int]:
+    return case(
+        (ServiceRequest.priority == "urgent", 0),
+        (ServiceRequest.priority == "high", 1),
+        (ServiceRequest.priority == "normal", 2),
+        else_=3,
+    )
+
+
+def _sort_keys(sort: str) -> list[SortKey]:
+    """(expression, ascending) pairs; the id breaks ties so every row has a unique position."""
+    due = func.coalesce(ServiceRequest.resolution_due_at, _FAR_FUTURE)
+    orders: dict[str, list[SortKey]] = {
+        "oldest": [(ServiceRequest.created_at, True), (ServiceRequest.id, True)],
+        "newest": [(ServiceRequest.created_at, False), (ServiceRequest.id, False)],
+        "due": [(due, True), (ServiceRequest.id, True)],
+        "priority": [(_priority_rank(), True), (ServiceRequest.created_at, True), (ServiceRequest.id, True)],
+    }
+    return orders[sort if sort in SORTS else "oldest"]
+
+
+def _sort_values(request: ServiceRequest, sort: str) -> list[Any]:
+    rank = {"urgent": 0, "high": 1, "normal": 2}.get(request.priority, 3)
+    return {
+        "oldest": [request.created_at, request.id],
+        "newest": [request.created_at, request.id],
+        "due": [request.resolution_due_at or _FAR_FUTURE, request.id],
+        "priority": [rank, request.created_at, request.id],
+    }[sort if sort in SORTS else "oldest"]
+
+
+def encode_cursor(values: list[Any]) -> str:
+    raw = json.dumps([v.isoformat() if isinstance(v, datetime) else v for v in values])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, sort: str) -> list[Any] | None:
+    """The sort key after which a page starts, or None for the first page (also for a damaged cursor)."""
+    if not cursor:
+        return None
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        keys = _sort_keys(sort)
+        if not isinstance(raw, list) or len(raw) != len(keys):
+            return None
+        values: list[Any] = []
+        for value in raw:
+            if isinstance(value, str):
+                values.append(datetime.fromisoformat(value))
+            elif isinstance(value, int) and not isinstance(value, bool):
+                values.append(value)
+            else:
+                return None
+        return values
+    except (ValueError, TypeError, json.JSONDecodeError):
+        return None
+
+
+def _after(keys: list[SortKey], values: list[Any]) -> ColumnElement[bool]:
+    """Rows strictly after ``values`` in the order of ``keys`` (mixed directions allowed)."""
+    clauses = []
+    for i, (expression, ascending) in enumerate(keys):
+        equal_before = [keys[j][0] == values[j] for j in range(i)]
+        beyond = expression > values[i] if ascending else expression < values[i]
+        clauses.append(and_(*equal_before, beyond))
+    return or_(*clauses)
+
+
+def scope_condition(user: User) -> ColumnElement[bool]:
+    """What a person may see in the queues: managers and admins everything; agents and leads the requests
+    of their departments and whatever is assigned to them."""
+    if user.role in ("manager", "admin"):
+        return ServiceRequest.id.is_not(None)
+    if user.role not in ("agent", "lead"):
+        return false()
+    mine = select(department_memberships.c.department_id).where(department_memberships.c.user_id == user.id)
+    return or_(ServiceRequest.department_id.in_(mine), ServiceRequest.assignee_id == user.id)
+
+
+def queue_condition(queue: str, user: User, now: datetime) -> ColumnElement[bool]:
+    open_ = ServiceRequest.status.in_(OPEN_STATUSES)
+    if queue == "unassigned":
+        return and_(open_, ServiceRequest.assignee_id.is_(None))
+    if queue == "mine":
+        return and_(open_, ServiceRequest.assignee_id == user.id)
+    if queue == "at_risk":
+        return and_(
+            ServiceRequest.status.in_(("submitted", "open", "in_progress", "scheduled")),
+            or_(
+                ServiceRequest.resolution_at_risk_at <= now,
+                and_(
+                    ServiceRequest.first_responded_at.is_(None), ServiceRequest.first_response_due_at <= now
+                ),
+            ),
+        )
+    if queue == "waiting":
+        return ServiceRequest.status == "waiting_customer"
+    return open_
+
+
+def _filter_conditions(filters: QueueFilters) -> tuple[list[ColumnElement[bool]], bool]:
+    conditions: list[ColumnElement[bool]] = []
+    needs_account = False
+    for name in ("category", "subtype", "priority", "status"):
+        value = getattr(filters, name)
+        if value:
+            conditions.append(getattr(ServiceRequest, name) == value)
+    if filters.account_id:
+        conditions.append(ServiceRequest.account_id == filters.account_id)
+    if filters.assignee_id:
+        conditions.append(ServiceRequest.assignee_id == filters.assignee_id)
+    if filters.tier:
+        conditions.append(Account.tier == filters.tier)
+        needs_account = True
+    if filters.industry:
+        conditions.append(Account.industry == filters.industry)
+        needs_account = True
+    if filters.search:
+        term = filters.search.strip()
+        like = f"%{term.replace('%', '').replace('_', '')}%"
+        conditions.append(
+            or_(
+                ServiceRequest.reference == term.upper(),
+                ServiceRequest.title.ilike(like),
+                Account.name.ilike(like),
+                Account.name_en.ilike(like),
+            )
+        )
+        needs_account = True
+    return conditions, needs_account
+
+
+def queue_page(
+    user: User,
+    queue: str,
+    filters: QueueFilters,
+    *,
+    cursor: str | None = None,
+    now: datetime,
+    calendar: sla.WorkCalendar | None = None,
+    limit: int = PAGE_SIZE,
+) -> QueuePage:
+    queue = queue if queue in QUEUES else "all_open"
+    keys = _sort_keys(filters.sort)
+    conditions, needs_account = _filter_conditions(filters)
+    query = select(ServiceRequest).where(
+        scope_condition(user), queue_condition(queue, user, now), *conditions
+    )
+    if needs_account:
+        query = query.join(Account, Account.id == ServiceRequest.account_id)
+    after = decode_cursor(cursor, filters.sort)
+    if after is not None:
+        query = query.where(_after(keys, after))
+    query = query.order_by(*(e.asc() if asc else e.desc() for e, asc in keys)).limit(limit + 1)
+    query = query.options(
+        selectinload(ServiceRequest.account),
+        selectinload(ServiceRequest.assignee),
+        selectinload(ServiceRequest.department),
+    )
+    requests = list(db.session.scalars(query))
+    more = len(requests) > limit
+    requests = requests[:limit]
+    calendar = calendar or sla.load_calendar()
+    rows = [QueueRow(r, *sla_badge(r, calendar, now)) for r in requests]
+    next_cursor = encode_cursor(_sort_values(requests[-1], filters.sort)) if more and requests else None
+    return QueuePage(rows=rows, next_cursor=next_cursor)
+
+
+def queue_counts(user: User, now: datetime) -> dict[str, int]:
+    """How many requests each queue holds for this person: one SQL statement."""
+    columns = [func.count().filter(queue_condition(queue, user, now)).label(queue) for queue in QUEUES]
+    row = db.session.execute(select(*columns).select_from(ServiceRequest).where(scope_condition(user))).one()
+    return {queue: int(getattr(row, queue) or 0) for queue in QUEUES}
+
+
+def sla_badge(request: ServiceRequest, calendar: sla.WorkCalendar, now: datetime) -> tuple[str, int | None]:
+    """The badge a queue row shows for the resolution clock, and the business minutes left."""
+    if request.resolution_due_at is None:
+        return "none", None
+    if request.status in ("resolved", "closed", "cancelled"):
+        return "met", None
+    if request.sla_paused_since is not None:
+        return "paused", None
+    if now >= request.resolution_due_at:
+        return "breached", -sla.business_minutes_between(calendar, request.resolution_due_at, now)
+    left = sla.business_minutes_between(calendar, now, request.resolution_due_at)
+    if request.resolution_at_risk_at is not None and now >= request.resolution_at_risk_at:
+        return "at_risk", left
+    return "ok", left
