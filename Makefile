@@ -51,7 +51,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 extract-messages: $(STAMP)
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o portal/translations/messages.pot .
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l --ignore-dirs=".*" -o portal/translations/messages.pot .
 	$(VENV)/bin/pybabel update -i portal/translations/messages.pot -d portal/translations -l zh --no-fuzzy-matching
 
 clean:

@@ -68,6 +68,7 @@ def roles_required(*roles: str) -> Callable[[F], F]:
 
 customer_required = roles_required("customer_admin", "customer")
 staff_required = roles_required("agent", "lead")
+internal_viewer_required = roles_required("agent", "lead", "manager", "admin")
 
 
 def request_for_customer(request_id: int) -> ServiceRequest:
@@ -83,5 +84,16 @@ def contract_for_customer(contract_id: int) -> Contract:
         select(Contract).where(Contract.id == contract_id, Contract.account_id == current_user.account_id)
     )
     if found is None:
+        abort(404)
+    return found
+
+
+def request_for_staff(request_id: int) -> ServiceRequest:
+    """A request the signed-in staff member may see (their departments', or assigned to them; everything
+    for managers and admins), or 404."""
+    from portal.services.workflow import can_view
+
+    found = db.session.get(ServiceRequest, request_id)
+    if found is None or not can_view(current_user, found):
         abort(404)
     return found

@@ -4,7 +4,7 @@ user's zone (Asia/Shanghai by default)."""
 from __future__ import annotations
 
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale, gettext
 from flask_login import current_user
 
 from portal import labels
@@ -36,6 +36,20 @@ def select_timezone() -> str:
     return str(current_app.config["DEFAULT_TIMEZONE"])
 
 
+def business_duration(minutes: int | None) -> str:
+    """Minutes as people read them: "3 h 20 min", "2 d 1 h" (a business day is 9 hours)."""
+    if minutes is None:
+        return "–"
+    minutes = abs(int(minutes))
+    days, rest = divmod(minutes, 9 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return gettext("%(d)d d %(h)d h", d=days, h=hours)
+    if hours:
+        return gettext("%(h)d h %(m)d min", h=hours, m=mins)
+    return gettext("%(m)d min", m=mins)
+
+
 def current_language() -> str:
     return str(get_locale() or current_app.config["DEFAULT_LOCALE"])
 
@@ -47,6 +61,7 @@ def init_app(app: Flask) -> None:
         format_decimal=format_decimal,
         format_currency=format_currency,
         label=labels.label,
+        business_duration=business_duration,
     )
 
     @app.context_processor

@@ -56,6 +56,15 @@ LABELS = {
         "market_analysis": _l("Market analysis"),
         "custom_service": _l("Custom service"),
     },
+    "severity": {"minor": _l("Minor"), "major": _l("Major"), "critical": _l("Critical")},
+    "department": {
+        "sales": _l("Sales"),
+        "marketing": _l("Marketing"),
+        "tech_support": _l("Technical Support"),
+        "after_sales": _l("After-Sales Service"),
+        "delivery": _l("Delivery"),
+        "finance": _l("Finance"),
+    },
     "priority": {"low": _l("Low"), "normal": _l("Normal"), "high": _l("High"), "urgent": _l("Urgent")},
     "status": {
         "submitted": _l("Submitted"),

@@ -1,13 +1,29 @@
-"""Staff screens: agents and leads work the requests of their departments."""
+"""Staff screens: the department queues and the request workspace."""
 
 from __future__ import annotations
 
-from flask import Blueprint
-from flask_login import current_user
+from datetime import datetime
+from typing import Any
 
-from portal.access import staff_required
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from portal.access import internal_viewer_required, request_for_staff, staff_required
+from portal.auth.redirects import safe_next
+from portal.extensions import db, htmx
+from portal.internal import forms
+from portal.internal.workspace import workspace_context
+from portal.models import Account, Department, ServiceRequest, User
+from portal.models.accounts import INDUSTRIES, STAFF_ROLES, TIERS
+from portal.models.base import utcnow
+from portal.models.requests import CATEGORIES, PRIORITIES, STATUSES
 from portal.rendering import render
-from portal.services import overview
+from portal.services import overview, queues, sla, workflow
+from portal.services.errors import DomainError, InvalidInput
+from portal.services.workflow import StaleRequest
 
 bp = Blueprint("internal", __name__, url_prefix="/staff")
 
@@ -16,3 +32,241 @@ bp = Blueprint("internal", __name__, url_prefix="/staff")
 @staff_required
 def home():
     return render("internal/home.html", home=overview.staff_home(current_user))
+
+
+def colleagues(user: User) -> list[User]:
+    """Active agents and leads of the user's departments (everyone's for managers and admins)."""
+    query = select(User).where(User.active, User.role.in_(STAFF_ROLES)).order_by(User.full_name)
+    if user.role in STAFF_ROLES:
+        query = query.where(User.departments.any(Department.id.in_(workflow.department_ids(user))))
+    return list(db.session.scalars(query))
+
+
+def _filter_form() -> forms.QueueFilterForm:
+    form = forms.QueueFilterForm(request.args)
+    accounts = db.session.scalars(select(Account).where(Account.active).order_by(Account.name))
+    form.account.choices = forms.options([(str(a.id), a.name) for a in accounts], _("All"))
+    form.assignee.choices = forms.options(
+        [(str(u.id), u.full_name) for u in colleagues(current_user)], _("Anyone")
+    )
+    return form
+
+
+def _filters(form: forms.QueueFilterForm) -> queues.QueueFilters:
+    def number(value: Any) -> int | None:
+        return int(value) if value and str(value).isdigit() else None
+
+    return queues.QueueFilters(
+        category=form.cleaned("category", CATEGORIES),
+        subtype=form.subtype.data or None,
+        tier=form.cleaned("tier", TIERS),
+        industry=form.cleaned("industry", INDUSTRIES),
+        priority=form.cleaned("priority", PRIORITIES),
+        status=form.cleaned("status", STATUSES),
+        account_id=number(form.account.data),
+        assignee_id=number(form.assignee.data),
+        search=(form.q.data or "").strip() or None,
+        sort=form.sort.data or "oldest",
+    )
+
+
+@bp.get("/queue")
+@internal_viewer_required
+def queue():
+    form = _filter_form()
+    name = form.queue.data if form.queue.data in queues.QUEUES else "all_open"
+    now = utcnow()
+    page = queues.queue_page(current_user, name, _filters(form), cursor=request.args.get("after"), now=now)
+    args = {k: v for k, v in request.args.items() if k != "after" and v}
+    return render(
+        "internal/queue.html",
+        block="results",
+        form=form,
+        queue_name=name,
+        page=page,
+        next_url=url_for("internal.queue", **args, after=page.next_cursor) if page.next_cursor else None,
+        first_url=url_for("internal.queue", **args) if request.args.get("after") else None,
+        counts=queues.queue_counts(current_user, now),
+        assignees=colleagues(current_user),
+        bulk_form=forms.BulkAssignForm(),
+        now=now,
+    )
+
+
+def _row_or_redirect(service_request: ServiceRequest) -> Response:
+    if htmx:
+        row = queues.QueueRow(
+            service_request, *queues.sla_badge(service_request, sla.load_calendar(), utcnow())
+        )
+        return render("internal/_queue_row.html", row=row, assignees=colleagues(current_user))
+    return redirect(safe_next(request.form.get("next")) or url_for("internal.queue"), code=303)
+
+
+@bp.post("/requests/<int:request_id>/claim")
+@staff_required
+def claim(request_id: int):
+    service_request = request_for_staff(request_id)
+    form = forms.VersionedForm()
+    try:
+        workflow.assign(service_request, current_user, current_user, seen_version=form.seen_version())
+    except DomainError as error:
+        return _refused(service_request, error)
+    return _row_or_redirect(service_request)
+
+
+@bp.post("/requests/<int:request_id>/assign")
+@staff_required
+def assign(request_id: int):
+    service_request = request_for_staff(request_id)
+    form = forms.AssignForm()
+    assignee = db.session.get(User, int(form.assignee.data)) if (form.assignee.data or "").isdigit() else None
+    try:
+        workflow.assign(service_request, assignee, current_user, seen_version=form.seen_version())
+    except DomainError as error:
+        return _refused(service_request, error)
+    if request.form.get("from") == "workspace":
+        return redirect(url_for("internal.workspace", request_id=request_id), code=303)
+    return _row_or_redirect(service_request)
+
+
+def _refused(service_request: ServiceRequest, error: DomainError) -> Response:
+    """A refused or stale action: say why, show the current state, change nothing."""
+    db.session.rollback()
+    status = 409 if isinstance(error, StaleRequest) else 422
+    if htmx and request.form.get("from") != "workspace":
+        response = render("errors/_message.html", title=_("Not done"), message=str(error), status=status)
+        response.headers.update({"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"})
+        return response
+    db.session.refresh(service_request)
+    return show_workspace(service_request, status=status, error=str(error))
+
+
+def show_workspace(
+    service_request: ServiceRequest, *, status: int = 200, error: str | None = None, form: Any = None
+) -> Response:
+    context = workspace_context(service_request, current_user, form)
+    return render("internal/workspace.html", status=status, error=error, **context)
+
+
+@bp.post("/queue/bulk-assign")
+@staff_required
+def bulk_assign():
+    form = forms.BulkAssignForm()
+    target = safe_next(form.next.data) or url_for("internal.queue")
+    assignee = db.session.get(User, int(form.assignee.data)) if (form.assignee.data or "").isdigit() else None
+    ids = [int(i) for i in request.form.getlist("request_ids") if i.isdigit()]
+    if not form.validate() or assignee is None or not ids:
+        flash(_("Select requests and someone to assign them to."), "error")
+        return redirect(target, code=303)
+    done, refused = 0, 0
+    for request_id in ids:
+        try:
+            workflow.assign(request_for_staff(request_id), assignee, current_user, seen_version=None)
+            done += 1
+        except DomainError:
+            db.session.rollback()
+            refused += 1
+    flash(_("%(done)d assigned, %(refused)d refused.", done=done, refused=refused), "info")
+    return redirect(target, code=303)
+
+
+@bp.get("/requests/<int:request_id>")
+@internal_viewer_required
+def workspace(request_id: int):
+    return show_workspace(request_for_staff(request_id))
+
+
+def _act(request_id: int, form: Any, action: Any) -> Response:
+    """Validate, act, and show the workspace again; a refused or stale action changes nothing."""
+    service_request = request_for_staff(request_id)
+    if not form.validate_on_submit():
+        return show_workspace(service_request, status=422, form=form)
+    try:
+        action(service_request, form)
+    except InvalidInput as error:
+        db.session.rollback()
+        db.session.refresh(service_request)
+        field = getattr(form, error.field, None)
+        if field is not None:
+            field.errors = [str(error)]
+        return show_workspace(service_request, status=422, form=form, error=None if field else str(error))
+    except DomainError as error:
+        return _refused(service_request, error)
+    return redirect(url_for("internal.workspace", request_id=request_id), code=303)
+
+
+@bp.post("/requests/<int:request_id>/status")
+@staff_required
+def change_status(request_id: int):
+    return _act(
+        request_id,
+        forms.StatusForm(),
+        lambda r, f: workflow.change_status(
+            r, f.action.data, current_user, seen_version=f.seen_version(), note=f.note.data or ""
+        ),
+    )
+
+
+@bp.post("/requests/<int:request_id>/reply")
+@staff_required
+def reply(request_id: int):
+    return _act(
+        request_id,
+        forms.ReplyForm(),
+        lambda r, f: workflow.add_reply(
+            r, current_user, f.body.data, internal=f.internal.data, seen_version=f.seen_version()
+        ),
+    )
+
+
+@bp.post("/requests/<int:request_id>/reroute")
+@staff_required
+def reroute(request_id: int):
+    def act(r: ServiceRequest, f: forms.RerouteForm) -> None:
+        department = (
+            db.session.get(Department, int(f.department.data)) if f.department.data.isdigit() else None
+        )
+        if department is None:
+            raise InvalidInput("department", _("Choose a department."))
+        workflow.reroute(r, department, current_user, f.reason.data, seen_version=f.seen_version())
+
+    return _act(request_id, forms.RerouteForm(), act)
+
+
+@bp.post("/requests/<int:request_id>/visit")
+@staff_required
+def schedule_visit(request_id: int):
+    def act(r: ServiceRequest, f: forms.VisitForm) -> None:
+        from zoneinfo import ZoneInfo
+
+        engineer = db.session.get(User, int(f.engineer.data)) if f.engineer.data.isdigit() else None
+        if engineer is None:
+            raise InvalidInput("engineer", _("Choose an engineer."))
+        local = datetime.combine(f.day.data, f.start.data, ZoneInfo(current_user.timezone))
+        workflow.schedule_visit(
+            r,
+            current_user,
+            visit_at=local.astimezone(ZoneInfo("UTC")),
+            engineer=engineer,
+            duration_minutes=int(f.hours.data * 60),
+            seen_version=f.seen_version(),
+        )
+
+    return _act(request_id, forms.VisitForm(), act)
+
+
+@bp.post("/requests/<int:request_id>/time")
+@staff_required
+def log_time(request_id: int):
+    return _act(
+        request_id,
+        forms.TimeForm(),
+        lambda r, f: workflow.log_time(
+            r,
+            current_user,
+            minutes=f.minutes.data,
+            billable=f.billable.data,
+            work_date=f.work_date.data,
+            note=f.note.data or "",
+        ),
+    )

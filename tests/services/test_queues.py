@@ -32,8 +32,15 @@ def test_keyset_pages_cover_every_row_once_in_order(sort):
     made = []
     for i in range(23):
         created = NOW - timedelta(hours=i % 7, minutes=i)
-        made.append(make_request(customer, department_id=dept, priority=priorities[i % 4], created_at=created,
-                                 resolution_due_at=created + timedelta(hours=(i * 5) % 11) if i % 5 else None))
+        made.append(
+            make_request(
+                customer,
+                department_id=dept,
+                priority=priorities[i % 4],
+                created_at=created,
+                resolution_due_at=created + timedelta(hours=(i * 5) % 11) if i % 5 else None,
+            )
+        )
     seen: list[str] = []
     cursor = None
     for _ in range(10):
@@ -65,8 +72,9 @@ def test_the_five_queues():
     dept = department("after_sales").id
     customer = make_user("customer")
     unassigned = make_request(customer, department_id=dept, resolution_at_risk_at=NOW + timedelta(hours=5))
-    mine = make_request(customer, department_id=dept, assignee_id=agent.id,
-                        resolution_at_risk_at=NOW - timedelta(minutes=1))
+    mine = make_request(
+        customer, department_id=dept, assignee_id=agent.id, resolution_at_risk_at=NOW - timedelta(minutes=1)
+    )
     waiting = make_request(customer, department_id=dept, status="waiting_customer")
     late_reply = make_request(customer, department_id=dept, first_response_due_at=NOW - timedelta(minutes=5))
     make_request(customer, department_id=dept, status="resolved")
@@ -86,9 +94,13 @@ def test_the_five_queues():
 def test_filters_and_search():
     agent = make_user("agent", departments=["after_sales"])
     dept = department("after_sales").id
-    bank = make_user("customer", account=make_account(name="华信银行", name_en="Huaxin Bank", tier="strategic"))
-    plant = make_user("customer", account=make_account(name="精工制造", name_en="Jinggong", tier="ordinary",
-                                                        industry="manufacturing"))
+    bank = make_user(
+        "customer", account=make_account(name="华信银行", name_en="Huaxin Bank", tier="strategic")
+    )
+    plant = make_user(
+        "customer",
+        account=make_account(name="精工制造", name_en="Jinggong", tier="ordinary", industry="manufacturing"),
+    )
     a = make_request(bank, department_id=dept, title="Storage controller", priority="urgent")
     b = make_request(plant, department_id=dept, title="Batch failures", subtype="warranty")
 

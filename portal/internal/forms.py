@@ -1,0 +1,161 @@
+"""Forms of the staff screens, one per use case."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    SearchField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from portal.labels import LABELS
+from portal.models.accounts import INDUSTRIES, TIERS
+from portal.models.requests import CATEGORIES, PRIORITIES, STATUSES, SUBTYPES
+from portal.services.queues import QUEUES
+
+
+def _choices(kind: str, codes: tuple[str, ...] | list[str], blank: object) -> list[SelectChoice]:
+    return [SelectChoice("", blank)] + [SelectChoice(code, LABELS[kind].get(code, code)) for code in codes]  # type: ignore[arg-type]
+
+
+def options(pairs: Sequence[tuple[str, object]], blank: object | None = None) -> list[SelectChoice]:
+    """Choices for a select filled at request time, with an optional empty first option."""
+    head = [SelectChoice("", blank)] if blank is not None else []  # type: ignore[arg-type]
+    return head + [SelectChoice(value, label) for value, label in pairs]  # type: ignore[arg-type]
+
+
+ALL_SUBTYPES = sorted({s for subs in SUBTYPES.values() for s in subs})
+
+
+class QueueFilterForm(FlaskForm):
+    """Read from the query string: filtering changes nothing, so it needs no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    queue = SelectField(
+        _l("Queue"), choices=[SelectChoice(q, q) for q in QUEUES], default="all_open", validate_choice=False
+    )
+    q = SearchField(_l("Search"), validators=[Optional(), Length(max=100)])
+    category = SelectField(
+        _l("Category"), choices=_choices("category", CATEGORIES, _l("All")), validate_choice=False
+    )
+    subtype = SelectField(
+        _l("Service"), choices=_choices("subtype", ALL_SUBTYPES, _l("All")), validate_choice=False
+    )
+    tier = SelectField(
+        _l("Classification"), choices=_choices("tier", TIERS, _l("All")), validate_choice=False
+    )
+    industry = SelectField(
+        _l("Industry"), choices=_choices("industry", INDUSTRIES, _l("All")), validate_choice=False
+    )
+    priority = SelectField(
+        _l("Priority"), choices=_choices("priority", PRIORITIES, _l("All")), validate_choice=False
+    )
+    status = SelectField(_l("Status"), choices=_choices("status", STATUSES, _l("All")), validate_choice=False)
+    account = SelectField(_l("Account"), choices=[], validate_choice=False)
+    assignee = SelectField(_l("Assignee"), choices=[], validate_choice=False)
+    sort = SelectField(
+        _l("Sort by"),
+        choices=options(
+            [
+                ("oldest", _l("Oldest first")),
+                ("newest", _l("Newest first")),
+                ("due", _l("Due soonest")),
+                ("priority", _l("Priority")),
+            ]
+        ),
+        default="oldest",
+        validate_choice=False,
+    )
+
+    def cleaned(self, name: str, allowed: tuple[str, ...] | list[str]) -> str | None:
+        value = getattr(self, name).data
+        return value if value in allowed else None
+
+
+class VersionedForm(FlaskForm):
+    version = HiddenField(validators=[InputRequired()])
+
+    def seen_version(self) -> int | None:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return None
+
+
+class StatusForm(VersionedForm):
+    action = HiddenField(validators=[DataRequired()])
+    note = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=1000)])
+
+
+class ReplyForm(VersionedForm):
+    body = TextAreaField(
+        _l("Message"), validators=[DataRequired(_l("Write a message first.")), Length(max=10000)]
+    )
+    internal = BooleanField(_l("Internal note (never shown to the customer)"))
+
+
+class AssignForm(VersionedForm):
+    assignee = SelectField(_l("Assign to"), choices=[], validate_choice=False)
+
+
+class RerouteForm(VersionedForm):
+    department = SelectField(
+        _l("Department"),
+        choices=[],
+        validate_choice=False,
+        validators=[DataRequired(_l("Choose a department."))],
+    )
+    reason = StringField(
+        _l("Reason"),
+        validators=[DataRequired(_l("Say why the request goes to another department.")), Length(max=500)],
+    )
+
+
+class VisitForm(VersionedForm):
+    day = DateField(_l("Date"), validators=[DataRequired(_l("Choose a date."))])
+    start = TimeField(_l("Time"), validators=[DataRequired(_l("Choose a time."))])
+    engineer = SelectField(
+        _l("Engineer"),
+        choices=[],
+        validate_choice=False,
+        validators=[DataRequired(_l("Choose an engineer."))],
+    )
+    hours = DecimalField(
+        _l("Duration (hours)"),
+        places=1,
+        validators=[DataRequired(_l("Give the duration.")), NumberRange(min=0.5, max=336)],
+    )
+
+
+class TimeForm(FlaskForm):
+    minutes = IntegerField(
+        _l("Minutes"), validators=[DataRequired(_l("Give the minutes spent.")), NumberRange(min=1, max=1440)]
+    )
+    work_date = DateField(_l("Day"), validators=[DataRequired(_l("Choose the day."))])
+    billable = BooleanField(_l("Billable"), default=True)
+    note = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=500)])
+
+
+class BulkAssignForm(FlaskForm):
+    assignee = SelectField(
+        _l("Assign selected to"),
+        choices=[],
+        validate_choice=False,
+        validators=[DataRequired(_l("Choose someone to assign to."))],
+    )
+    next = HiddenField()

@@ -1,0 +1,270 @@
+"""Staff screens: the queue (page and fragment), the workspace and its actions, and who may reach them."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import ServiceRequest, TimeEntry, TimelineEvent
+from portal.services.reference_data import ensure_reference_data
+from tests.factories import department, make_request, make_user
+
+
+@pytest.fixture(autouse=True)
+def _reference_data():
+    ensure_reference_data()
+
+
+def _version(page: str) -> str:
+    return re.search(r'name="version" (?:type="hidden" )?value="(\d+)"', page).group(1)
+
+
+def _in_department(code: str, **kwargs):
+    return make_request(make_user("customer"), department_id=department(code).id, **kwargs)
+
+
+def test_the_queue_as_a_page_and_as_a_fragment(client, login_as):
+    login_as("agent", departments=["after_sales"])
+    ours = _in_department("after_sales", title="Storage controller broken")
+    theirs = _in_department("marketing", title="Market report")
+    page = client.get("/staff/queue", headers={"Accept-Language": "en"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "<html" in html
+    assert ours.reference in html and theirs.reference not in html
+    fragment = client.htmx_get("/staff/queue?priority=urgent").get_data(as_text=True)
+    assert "<html" not in fragment and 'class="filters' not in fragment
+    assert "No requests match." in fragment or "没有符合" in fragment
+
+
+def test_queue_filters_search_and_paging(client, login_as):
+    login_as("agent", departments=["after_sales"])
+    made = [_in_department("after_sales", title=f"Case {i:02d}") for i in range(30)]
+    first = client.get("/staff/queue?sort=oldest").get_data(as_text=True)
+    assert made[0].reference in first and made[29].reference not in first
+    next_url = re.search(r'href="(/staff/queue\?[^"]*after=[^"]+)"', first).group(1).replace("&amp;", "&")
+    second = client.get(next_url).get_data(as_text=True)
+    assert made[29].reference in second and made[0].reference not in second
+    found = client.get("/staff/queue?q=Case+07").get_data(as_text=True)
+    assert made[7].reference in found and made[8].reference not in found
+
+
+def test_the_queue_query_count_does_not_grow_with_rows(client, login_as, count_queries):
+    agent = login_as("agent", departments=["after_sales"])
+    _in_department("after_sales", assignee_id=agent.id)
+    with count_queries() as few:
+        client.get("/staff/queue")
+    for _ in range(20):
+        _in_department("after_sales", assignee_id=agent.id)
+    with count_queries() as many:
+        client.get("/staff/queue")
+    assert many.n == few.n
+
+
+def test_claim_inline_returns_the_row(client, login_as):
+    agent = login_as("agent", departments=["after_sales"])
+    request = _in_department("after_sales", status="submitted")
+    token = client.csrf_token("/staff/queue")
+    response = client.post(
+        f"/staff/requests/{request.id}/claim",
+        data={"csrf_token": token, "version": "1"},
+        headers={"HX-Request": "true"},
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and body.strip().startswith("<tr") and agent.full_name in body
+    db.session.expire_all()
+    assert db.session.get(ServiceRequest, request.id).assignee_id == agent.id
+    # Without htmx the same form redirects back to the queue.
+    other = _in_department("after_sales", status="submitted")
+    plain = client.post(f"/staff/requests/{other.id}/claim", data={"csrf_token": token, "version": "1"})
+    assert plain.status_code == 303
+
+
+def test_a_stale_claim_says_so_and_changes_nothing(client, login_as):
+    login_as("agent", departments=["after_sales"])
+    colleague = make_user("agent", departments=["after_sales"])
+    request = _in_department("after_sales", status="submitted")
+    token = client.csrf_token("/staff/queue")
+    request.assignee_id = colleague.id
+    db.session.commit()  # the colleague was faster: the version moved on
+    response = client.post(
+        f"/staff/requests/{request.id}/claim",
+        data={"csrf_token": token, "version": "1"},
+        headers={"HX-Request": "true", "Accept-Language": "en"},
+    )
+    assert response.status_code == 409 and "changed since you opened it" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(ServiceRequest, request.id).assignee_id == colleague.id
+
+
+def test_bulk_assign_by_a_lead(client, login_as):
+    lead = login_as("lead", departments=["after_sales"])
+    agent = make_user("agent", departments=["after_sales"])
+    requests = [_in_department("after_sales", status="submitted") for _ in range(3)]
+    token = client.csrf_token("/staff/queue")
+    response = client.post(
+        "/staff/queue/bulk-assign",
+        data={
+            "csrf_token": token,
+            "assignee": str(agent.id),
+            "request_ids": [str(r.id) for r in requests[:2]],
+            "next": "/staff/queue?queue=unassigned",
+        },
+    )
+    assert response.status_code == 303 and response.headers["Location"] == "/staff/queue?queue=unassigned"
+    db.session.expire_all()
+    assert [db.session.get(ServiceRequest, r.id).assignee_id for r in requests] == [agent.id, agent.id, None]
+    assert lead.role == "lead"
+
+
+def test_the_workspace_shows_everything_and_works(client, login_as):
+    agent = login_as("agent", departments=["after_sales"])
+    request = _in_department("after_sales", status="open", assignee_id=agent.id)
+    page = client.get(f"/staff/requests/{request.id}", headers={"Accept-Language": "en"}).get_data(
+        as_text=True
+    )
+    assert request.reference in page and "Service level" in page and "Start work" in page
+    version = _version(page)
+    token = client.csrf_token(f"/staff/requests/{request.id}")
+
+    response = client.post(
+        f"/staff/requests/{request.id}/status",
+        data={"csrf_token": token, "version": version, "action": "start"},
+    )
+    assert response.status_code == 303
+    page = client.get(f"/staff/requests/{request.id}").get_data(as_text=True)
+    version = _version(page)
+    client.post(
+        f"/staff/requests/{request.id}/reply",
+        data={"csrf_token": token, "version": version, "body": "Secret diagnosis", "internal": "y"},
+    )
+    page = client.get(f"/staff/requests/{request.id}").get_data(as_text=True)
+    client.post(
+        f"/staff/requests/{request.id}/reply",
+        data={"csrf_token": token, "version": _version(page), "body": "We found it"},
+    )
+    client.post(
+        f"/staff/requests/{request.id}/time",
+        data={"csrf_token": token, "minutes": "45", "work_date": "2026-01-05", "billable": "y"},
+    )
+    db.session.expire_all()
+    fresh = db.session.get(ServiceRequest, request.id)
+    assert fresh.status == "in_progress" and fresh.first_responded_at is not None
+    kinds = db.session.scalars(select(TimelineEvent.kind).where(TimelineEvent.request_id == request.id)).all()
+    assert kinds[-3:] == ["internal_note", "public_reply", "time_logged"]
+    assert db.session.scalar(select(TimeEntry.minutes)) == 45
+    # The customer's view of the same request shows the reply but not the note.
+    client.post_form("/logout", token_from=f"/staff/requests/{request.id}")
+    from tests.conftest import sign_in
+
+    sign_in(client, fresh.requester.email)
+    mine = client.get(f"/my/requests/{request.id}").get_data(as_text=True)
+    assert "We found it" in mine and "Secret diagnosis" not in mine
+
+
+def test_refused_and_invalid_actions_explain_in_place_and_change_nothing(client, login_as):
+    login_as("agent", departments=["after_sales"])
+    request = _in_department("after_sales", status="resolved")
+    page = client.get(f"/staff/requests/{request.id}").get_data(as_text=True)
+    token = client.csrf_token(f"/staff/requests/{request.id}")
+    refused = client.post(
+        f"/staff/requests/{request.id}/status",
+        headers={"Accept-Language": "en"},
+        data={"csrf_token": token, "version": _version(page), "action": "wait_for_customer"},
+    )
+    assert refused.status_code == 422 and "cannot do that" in refused.get_data(as_text=True)
+    empty = client.post(
+        f"/staff/requests/{request.id}/reply",
+        headers={"Accept-Language": "en"},
+        data={"csrf_token": token, "version": _version(page), "body": "  "},
+    )
+    assert empty.status_code == 422 and "Write a message first." in empty.get_data(as_text=True)
+    stale = client.post(
+        f"/staff/requests/{request.id}/reply",
+        headers={"Accept-Language": "en"},
+        data={"csrf_token": token, "version": "999", "body": "hello"},
+    )
+    assert stale.status_code == 409 and "changed since you opened it" in stale.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(ServiceRequest, request.id).status == "resolved"
+    kinds = db.session.scalars(select(TimelineEvent.kind).where(TimelineEvent.request_id == request.id)).all()
+    assert kinds == ["created"]
+
+
+def test_reroute_and_schedule_a_visit_through_the_screens(client, login_as):
+    agent = login_as("agent", departments=["delivery"])
+    request = _in_department(
+        "delivery", status="in_progress", category="on_site", subtype="installation", assignee_id=agent.id
+    )
+    token = client.csrf_token(f"/staff/requests/{request.id}")
+    page = client.get(f"/staff/requests/{request.id}").get_data(as_text=True)
+    response = client.post(
+        f"/staff/requests/{request.id}/visit",
+        data={
+            "csrf_token": token,
+            "version": _version(page),
+            "day": "2099-03-02",
+            "start": "10:00",
+            "engineer": str(agent.id),
+            "hours": "4",
+        },
+    )
+    assert response.status_code == 303
+    db.session.expire_all()
+    fresh = db.session.get(ServiceRequest, request.id)
+    assert fresh.status == "scheduled" and fresh.visit_duration_minutes == 240
+    assert fresh.scheduled_visit_at.isoformat() == "2099-03-02T02:00:00+00:00"  # 10:00 in Shanghai
+
+    page = client.get(f"/staff/requests/{request.id}").get_data(as_text=True)
+    response = client.post(
+        f"/staff/requests/{request.id}/reroute",
+        data={
+            "csrf_token": token,
+            "version": _version(page),
+            "department": str(department("after_sales").id),
+            "reason": "Hardware fault",
+        },
+    )
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(ServiceRequest, request.id).department_id == department("after_sales").id
+    # Now it belongs to another department: the agent no longer sees it.
+    assert client.get(f"/staff/requests/{request.id}").status_code == 404
+
+
+STAFF_PAGES = ["/staff/requests/{id}"]
+STAFF_POSTS = ["claim", "assign", "status", "reply", "reroute", "visit", "time"]
+
+
+@pytest.mark.parametrize("action", STAFF_POSTS)
+def test_an_agent_of_another_department_gets_404(client, login_as, action):
+    login_as("agent", departments=["marketing"])
+    request = _in_department("after_sales")
+    token = client.csrf_token("/staff/queue")
+    assert client.get(f"/staff/requests/{request.id}").status_code == 404
+    response = client.post(
+        f"/staff/requests/{request.id}/{action}", data={"csrf_token": token, "version": "1"}
+    )
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("role", ["customer", "customer_admin", "finance"])
+@pytest.mark.parametrize("path", ["/staff/", "/staff/queue", "/staff/requests/{id}"])
+def test_customers_and_finance_reach_no_staff_page(client, login_as, role, path):
+    request = _in_department("after_sales")
+    login_as(role)
+    assert client.get(path.format(id=request.id)).status_code == 403
+
+
+def test_managers_read_but_do_not_act(client, login_as):
+    login_as("manager")
+    request = _in_department("after_sales", status="open")
+    page = client.get(f"/staff/requests/{request.id}", headers={"Accept-Language": "en"})
+    assert page.status_code == 200 and "Start work" not in page.get_data(as_text=True)
+    token = client.csrf_token("/staff/queue")
+    response = client.post(
+        f"/staff/requests/{request.id}/status", data={"csrf_token": token, "version": "1", "action": "start"}
+    )
+    assert response.status_code == 403
