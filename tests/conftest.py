@@ -143,8 +143,8 @@ class PortalClient(FlaskClient):
         values["csrf_token"] = self.csrf_token(token_from)
         return self.post(path, data=values, **kwargs)
 
-    def htmx_get(self, path: str, **kwargs: object):
-        return self.get(path, headers={"HX-Request": "true"}, **kwargs)
+    def htmx_get(self, path: str, headers: dict[str, str] | None = None, **kwargs: object):
+        return self.get(path, headers={"HX-Request": "true", **(headers or {})}, **kwargs)
 
 
 @pytest.fixture

@@ -1,0 +1,94 @@
+"""Forms of the admin screens."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, SelectField, SelectMultipleField, StringField, TimeField
+from wtforms.validators import DataRequired, Length, Optional
+
+from portal.internal.forms import ALL_SUBTYPES, _choices, options
+from portal.models.accounts import INDUSTRIES, TIERS
+from portal.models.requests import CATEGORIES, PRIORITIES
+
+
+class RuleForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Give the rule a name.")), Length(max=200)])
+    category = SelectField(
+        _l("Category"), choices=_choices("category", CATEGORIES, _l("Any")), validate_choice=False
+    )
+    subtype = SelectField(
+        _l("Service"), choices=_choices("subtype", ALL_SUBTYPES, _l("Any")), validate_choice=False
+    )
+    tier = SelectField(
+        _l("Classification"), choices=_choices("tier", TIERS, _l("Any")), validate_choice=False
+    )
+    industry = SelectField(
+        _l("Industry"), choices=_choices("industry", INDUSTRIES, _l("Any")), validate_choice=False
+    )
+    priority = SelectField(
+        _l("Priority"), choices=_choices("priority", PRIORITIES, _l("Any")), validate_choice=False
+    )
+    department = SelectField(
+        _l("Send to department"),
+        choices=[],
+        validate_choice=False,
+        validators=[DataRequired(_l("Choose a department."))],
+    )
+    default_assignee = SelectField(_l("Default assignee"), choices=[], validate_choice=False)
+    active = BooleanField(_l("Active"), default=True)
+
+
+class SampleForm(FlaskForm):
+    """A sample request for the preview: only read, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    sample_category = SelectField(
+        _l("Category"), choices=_choices("category", CATEGORIES, "–"), validate_choice=False
+    )
+    sample_subtype = SelectField(
+        _l("Service"), choices=_choices("subtype", ALL_SUBTYPES, "–"), validate_choice=False
+    )
+    sample_tier = SelectField(
+        _l("Classification"), choices=_choices("tier", TIERS, "–"), validate_choice=False
+    )
+    sample_industry = SelectField(
+        _l("Industry"), choices=_choices("industry", INDUSTRIES, "–"), validate_choice=False
+    )
+    sample_priority = SelectField(
+        _l("Priority"), choices=_choices("priority", PRIORITIES, "–"), validate_choice=False
+    )
+
+
+class CalendarForm(FlaskForm):
+    workday_start = TimeField(_l("Working day starts"), validators=[DataRequired()])
+    workday_end = TimeField(_l("Working day ends"), validators=[DataRequired()])
+    weekdays = SelectMultipleField(
+        _l("Working weekdays"),
+        choices=options(
+            [
+                ("1", _l("Monday")),
+                ("2", _l("Tuesday")),
+                ("3", _l("Wednesday")),
+                ("4", _l("Thursday")),
+                ("5", _l("Friday")),
+                ("6", _l("Saturday")),
+                ("7", _l("Sunday")),
+            ]
+        ),
+    )
+    use_public_holidays = BooleanField(_l("Chinese public holidays and make-up working days"))
+
+
+class ExceptionForm(FlaskForm):
+    day = DateField(_l("Day"), validators=[DataRequired(_l("Choose the day."))])
+    kind = SelectField(
+        _l("This day is"), choices=options([("off", _l("a day off")), ("on", _l("a working day"))])
+    )
+    note = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=200)])
+
+
+class ConfirmForm(FlaskForm):
+    """Only the CSRF token: for buttons that act without input."""
