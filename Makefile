@@ -7,7 +7,7 @@ PORT    ?= 5000
 STAMP   := $(VENV)/.installed-stamp
 MO      := portal/translations/zh/LC_MESSAGES/messages.mo
 
-.PHONY: run test test-sqlite test-postgres test-browser lint translations extract-messages clean
+.PHONY: run test test-sqlite test-postgres test-browser lint translations extract-messages bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ lint: $(STAMP)
 extract-messages: $(STAMP)
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l --ignore-dirs=".*" -o portal/translations/messages.pot .
 	$(VENV)/bin/pybabel update -i portal/translations/messages.pot -d portal/translations -l zh --no-fuzzy-matching
+
+# Speed, measured (never asserted in a test): see bench/run.py. Builds its database once under instance/bench.
+bench: $(STAMP) $(MO)
+	@scripts/ensure-system-packages.sh bench
+	$(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -95,6 +95,18 @@ def create_user_command(
     click.echo(f"Created {user.role} {user.email} (id {user.id}).")
 
 
+@click.command("seed-bench")
+@click.option("--accounts", default=200, show_default=True)
+@click.option("--requests", "request_count", default=100_000, show_default=True)
+@click.option("--seed", default=1, show_default=True)
+def seed_bench_command(accounts: int, request_count: int, seed: int) -> None:
+    """Add a large data set for the benchmark (on top of whatever is there)."""
+    from portal.services.bench_data import seed_bench
+
+    made = seed_bench(accounts=accounts, requests=request_count, seed=seed)
+    click.echo(f"Benchmark data loaded: {accounts} accounts, {made} requests.")
+
+
 def init_app(app: Flask) -> None:
-    for command in (init_data_command, seed_demo_command, create_user_command):
+    for command in (init_data_command, seed_demo_command, create_user_command, seed_bench_command):
         app.cli.add_command(command)

@@ -10,6 +10,8 @@ required=()
 optional=(fonts-wqy-microhei)          # Chinese glyphs in PDF summaries
 if [ "$purpose" = test ]; then
   required+=(postgresql chromium)      # the throw-away test database; the browser the journeys drive
+elif [ "$purpose" = bench ]; then
+  required+=(wrk)                      # the load generator of make bench
 fi
 
 missing() {

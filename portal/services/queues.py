@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true, union_all
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
@@ -128,15 +128,21 @@ def _after(keys: list[SortKey], values: list[Any]) -> ColumnElement[bool]:
     return or_(*clauses)
 
 
-def scope_condition(user: User) -> ColumnElement[bool]:
+def scope_condition(user: User, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
     """What a person may see in the queues: managers and admins everything; agents and leads the requests
-    of their departments and whatever is assigned to them."""
+    of their departments and whatever is assigned to them. For staff the rows are found as the union of two
+    index searches (by department, by assignee) with the other conditions pushed into both, because an OR
+    across the two columns would make the database scan every request."""
     if user.role in ("manager", "admin"):
-        return ServiceRequest.id.is_not(None)
+        return and_(true(), *conditions)
     if user.role not in ("agent", "lead"):
         return false()
     mine = select(department_memberships.c.department_id).where(department_memberships.c.user_id == user.id)
-    return or_(ServiceRequest.department_id.in_(mine), ServiceRequest.assignee_id == user.id)
+    by_department = select(ServiceRequest.id).where(ServiceRequest.department_id.in_(mine), *conditions)
+    lent_to_me = select(ServiceRequest.id).where(
+        ServiceRequest.assignee_id == user.id, ServiceRequest.department_id.not_in(mine), *conditions
+    )
+    return ServiceRequest.id.in_(union_all(by_department, lent_to_me))
 
 
 def queue_condition(queue: str, user: User, now: datetime) -> ColumnElement[bool]:
@@ -160,9 +166,10 @@ def queue_condition(queue: str, user: User, now: datetime) -> ColumnElement[bool
     return open_
 
 
-def _filter_conditions(filters: QueueFilters) -> tuple[list[ColumnElement[bool]], bool]:
+def _filter_conditions(filters: QueueFilters) -> tuple[list[ColumnElement[bool]], list[ColumnElement[bool]]]:
+    """Conditions on the request, and conditions on its account (applied as an account-id subquery)."""
     conditions: list[ColumnElement[bool]] = []
-    needs_account = False
+    on_account: list[ColumnElement[bool]] = []
     for name in ("category", "subtype", "priority", "status"):
         value = getattr(filters, name)
         if value:
@@ -172,24 +179,23 @@ def _filter_conditions(filters: QueueFilters) -> tuple[list[ColumnElement[bool]]
     if filters.assignee_id:
         conditions.append(ServiceRequest.assignee_id == filters.assignee_id)
     if filters.tier:
-        conditions.append(Account.tier == filters.tier)
-        needs_account = True
+        on_account.append(Account.tier == filters.tier)
     if filters.industry:
-        conditions.append(Account.industry == filters.industry)
-        needs_account = True
+        on_account.append(Account.industry == filters.industry)
     if filters.search:
         term = filters.search.strip()
         like = f"%{term.replace('%', '').replace('_', '')}%"
+        matching_accounts = select(Account.id).where(
+            or_(Account.name.ilike(like), Account.name_en.ilike(like))
+        )
         conditions.append(
             or_(
                 ServiceRequest.reference == term.upper(),
                 ServiceRequest.title.ilike(like),
-                Account.name.ilike(like),
-                Account.name_en.ilike(like),
+                ServiceRequest.account_id.in_(matching_accounts),
             )
         )
-        needs_account = True
-    return conditions, needs_account
+    return conditions, on_account
 
 
 def queue_page(
@@ -204,12 +210,11 @@ def queue_page(
 ) -> QueuePage:
     queue = queue if queue in QUEUES else "all_open"
     keys = _sort_keys(filters.sort)
-    conditions, needs_account = _filter_conditions(filters)
-    query = select(ServiceRequest).where(
-        scope_condition(user), queue_condition(queue, user, now), *conditions
-    )
-    if needs_account:
-        query = query.join(Account, Account.id == ServiceRequest.account_id)
+    conditions, account_conditions = _filter_conditions(filters)
+    wanted = [queue_condition(queue, user, now), *conditions]
+    if account_conditions:
+        wanted.append(ServiceRequest.account_id.in_(select(Account.id).where(*account_conditions)))
+    query = select(ServiceRequest).where(scope_condition(user, *wanted))
     after = decode_cursor(cursor, filters.sort)
     if after is not None:
         query = query.where(_after(keys, after))
@@ -231,7 +236,11 @@ def queue_page(
 def queue_counts(user: User, now: datetime) -> dict[str, int]:
     """How many requests each queue holds for this person: one SQL statement."""
     columns = [func.count().filter(queue_condition(queue, user, now)).label(queue) for queue in QUEUES]
-    row = db.session.execute(select(*columns).select_from(ServiceRequest).where(scope_condition(user))).one()
+    row = db.session.execute(
+        select(*columns)
+        .select_from(ServiceRequest)
+        .where(scope_condition(user, ServiceRequest.status.in_(OPEN_STATUSES)))
+    ).one()
     return {queue: int(getattr(row, queue) or 0) for queue in QUEUES}
 
 

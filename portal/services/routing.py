@@ -86,11 +86,14 @@ def preview_route(
 ) -> RoutingRule | None:
     """Which rule a request with these facts would hit if the draft were saved (in place of rule
     ``replacing``, or appended at the end). Nothing is written."""
+
     def candidate(rule_id: int | None, position: int) -> RoutingRule:
         assert draft is not None
         unsaved = RoutingRule(id=rule_id, position=position)  # never added to the session
         draft.apply_to(unsaved)
-        unsaved.department = db.session.get(Department, draft.department_id)
+        department = db.session.get(Department, draft.department_id)
+        if department is not None:
+            unsaved.department = department
         return unsaved
 
     rules = [candidate(r.id, r.position) if r.id == replacing and draft else r for r in all_rules()]

@@ -60,6 +60,31 @@ class WorkCalendar:
                 return True
         return day.isoweekday() in self.weekdays
 
+    def working_days_between(self, first: date, last: date) -> int:
+        """How many working days lie in [first, last), from per-year running counts (cached)."""
+        if last <= first:
+            return 0
+        if first.year == last.year:
+            table = self._year_table(first.year)
+            return table[last.timetuple().tm_yday - 1] - table[first.timetuple().tm_yday - 1]
+        head_table = self._year_table(first.year)
+        count = head_table[-1] - head_table[first.timetuple().tm_yday - 1]
+        count += sum(self._year_table(year)[-1] for year in range(first.year + 1, last.year))
+        return count + self._year_table(last.year)[last.timetuple().tm_yday - 1]
+
+    def _year_table(self, year: int) -> list[int]:
+        """table[i] = working days of ``year`` before its (i+1)-th day; the last entry is the year's total."""
+        tables: dict[int, list[int]] = self.__dict__.setdefault("_year_tables", {})
+        if year not in tables:
+            day, running, table = date(year, 1, 1), 0, []
+            while day.year == year:
+                table.append(running)
+                running += self.is_working_day(day)
+                day += timedelta(days=1)
+            table.append(running)
+            tables[year] = table
+        return tables[year]
+
     def minutes_per_day(self) -> int:
         return (self.end.hour * 60 + self.end.minute) - (self.start.hour * 60 + self.start.minute)
 
@@ -75,9 +100,25 @@ class WorkCalendar:
 
 
 def business_minutes_between(calendar: WorkCalendar, start: datetime, end: datetime) -> int:
-    """Whole business minutes in [start, end); 0 when end is not after start."""
+    """Whole business minutes in [start, end); 0 when end is not after start. Long spans (an overdue request
+    of last year) cost the same as short ones: whole days in between are counted from a per-year table."""
     if end <= start:
         return 0
+    first_day = start.astimezone(calendar.zone).date()
+    last_day = end.astimezone(calendar.zone).date()
+    if (last_day - first_day).days <= 2:
+        return _windows_overlap(calendar, start, end) // timedelta(minutes=1)
+    head = _windows_overlap(calendar, start, _day_start(calendar, first_day + timedelta(days=1)))
+    tail = _windows_overlap(calendar, _day_start(calendar, last_day), end)
+    whole_days = calendar.working_days_between(first_day + timedelta(days=1), last_day)
+    return (head + tail + timedelta(minutes=calendar.minutes_per_day() * whole_days)) // timedelta(minutes=1)
+
+
+def _day_start(calendar: WorkCalendar, day: date) -> datetime:
+    return datetime.combine(day, time(0, 0), calendar.zone).astimezone(UTC)
+
+
+def _windows_overlap(calendar: WorkCalendar, start: datetime, end: datetime) -> timedelta:
     total = timedelta(0)
     for opens, closes in calendar.windows_from(start):
         if opens >= end:
@@ -85,7 +126,7 @@ def business_minutes_between(calendar: WorkCalendar, start: datetime, end: datet
         overlap = min(closes, end) - max(opens, start)
         if overlap > timedelta(0):
             total += overlap
-    return total // timedelta(minutes=1)
+    return total
 
 
 def add_business_minutes(calendar: WorkCalendar, start: datetime, minutes: int) -> datetime:

@@ -88,3 +88,29 @@ def test_business_minutes_between_adds_up_over_a_split(start, span, split):
     parts = business_minutes_between(CAL, start, middle) + business_minutes_between(CAL, middle, end)
     assert whole == parts
     assert 0 <= whole <= span
+
+
+def _slow_minutes(calendar, start, end):
+    """The obvious definition, window by window: the fast path must agree with it."""
+    total = timedelta(0)
+    for opens, closes in calendar.windows_from(start):
+        if opens >= end:
+            break
+        if min(closes, end) > max(opens, start):
+            total += min(closes, end) - max(opens, start)
+    return total // timedelta(minutes=1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=moments, span=st.integers(min_value=0, max_value=60 * 24 * 800))
+def test_long_spans_agree_with_the_window_by_window_count(start, span):
+    end = start + timedelta(minutes=span)
+    assert business_minutes_between(CAL, start, end) == _slow_minutes(CAL, start, end)
+
+
+def test_working_days_between_counts_across_years():
+    days = CAL.working_days_between(date(2026, 1, 1), date(2027, 1, 1))
+    assert days == sum(CAL.is_working_day(date(2026, 1, 1) + timedelta(d)) for d in range(365))
+    assert CAL.working_days_between(date(2025, 12, 30), date(2026, 1, 6)) == sum(
+        CAL.is_working_day(date(2025, 12, 30) + timedelta(d)) for d in range(7)
+    )
