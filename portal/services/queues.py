@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true, union_all
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
@@ -128,21 +128,18 @@ def _after(keys: list[SortKey], values: list[Any]) -> ColumnElement[bool]:
     return or_(*clauses)
 
 
-def scope_condition(user: User, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
-    """What a person may see in the queues: managers and admins everything; agents and leads the requests
-    of their departments and whatever is assigned to them. For staff the rows are found as the union of two
-    index searches (by department, by assignee) with the other conditions pushed into both, because an OR
-    across the two columns would make the database scan every request."""
+def scope_condition(user: User, queue: str = "all_open") -> ColumnElement[bool]:
+    """What a person may see in a queue: managers and admins everything; agents and leads the requests of
+    their departments, and in "mine" whatever is assigned to them (even from another department). One
+    indexed condition each, never an OR across columns, which would make the database read every request."""
     if user.role in ("manager", "admin"):
-        return and_(true(), *conditions)
+        return true()
     if user.role not in ("agent", "lead"):
         return false()
+    if queue == "mine":
+        return ServiceRequest.assignee_id == user.id
     mine = select(department_memberships.c.department_id).where(department_memberships.c.user_id == user.id)
-    by_department = select(ServiceRequest.id).where(ServiceRequest.department_id.in_(mine), *conditions)
-    lent_to_me = select(ServiceRequest.id).where(
-        ServiceRequest.assignee_id == user.id, ServiceRequest.department_id.not_in(mine), *conditions
-    )
-    return ServiceRequest.id.in_(union_all(by_department, lent_to_me))
+    return ServiceRequest.department_id.in_(mine)
 
 
 def queue_condition(queue: str, user: User, now: datetime) -> ColumnElement[bool]:
@@ -211,10 +208,10 @@ def queue_page(
     queue = queue if queue in QUEUES else "all_open"
     keys = _sort_keys(filters.sort)
     conditions, account_conditions = _filter_conditions(filters)
-    wanted = [queue_condition(queue, user, now), *conditions]
+    wanted = [scope_condition(user, queue), queue_condition(queue, user, now), *conditions]
     if account_conditions:
         wanted.append(ServiceRequest.account_id.in_(select(Account.id).where(*account_conditions)))
-    query = select(ServiceRequest).where(scope_condition(user, *wanted))
+    query = select(ServiceRequest).where(*wanted)
     after = decode_cursor(cursor, filters.sort)
     if after is not None:
         query = query.where(_after(keys, after))
@@ -234,14 +231,20 @@ def queue_page(
 
 
 def queue_counts(user: User, now: datetime) -> dict[str, int]:
-    """How many requests each queue holds for this person: one SQL statement."""
-    columns = [func.count().filter(queue_condition(queue, user, now)).label(queue) for queue in QUEUES]
+    """How many requests each queue holds for this person: two SQL statements (departments, and mine)."""
+    shared = [q for q in QUEUES if q != "mine"]
+    columns = [func.count().filter(queue_condition(queue, user, now)).label(queue) for queue in shared]
     row = db.session.execute(
-        select(*columns)
-        .select_from(ServiceRequest)
-        .where(scope_condition(user, ServiceRequest.status.in_(OPEN_STATUSES)))
+        select(*columns).where(scope_condition(user), ServiceRequest.status.in_(OPEN_STATUSES))
     ).one()
-    return {queue: int(getattr(row, queue) or 0) for queue in QUEUES}
+    counts = {queue: int(getattr(row, queue) or 0) for queue in shared}
+    counts["mine"] = (
+        db.session.scalar(
+            select(func.count()).where(scope_condition(user, "mine"), queue_condition("mine", user, now))
+        )
+        or 0
+    )
+    return {queue: counts[queue] for queue in QUEUES}
 
 
 def sla_badge(request: ServiceRequest, calendar: sla.WorkCalendar, now: datetime) -> tuple[str, int | None]:

@@ -54,14 +54,16 @@ def test_keyset_pages_cover_every_row_once_in_order(sort):
     assert _refs(whole) == seen
 
 
-def test_staff_see_their_departments_and_what_is_assigned_to_them():
+def test_staff_see_their_departments_and_in_mine_what_is_assigned_to_them():
     agent = make_user("agent", departments=["after_sales"])
     customer = make_user("customer")
     ours = make_request(customer, department_id=department("after_sales").id)
     theirs = make_request(customer, department_id=department("marketing").id)
     lent = make_request(customer, department_id=department("marketing").id, assignee_id=agent.id)
     page = queues.queue_page(agent, "all_open", QueueFilters(), now=NOW)
-    assert set(_refs(page)) == {ours.reference, lent.reference}
+    assert set(_refs(page)) == {ours.reference}
+    # A request of another department assigned to them shows in "mine".
+    assert _refs(queues.queue_page(agent, "mine", QueueFilters(), now=NOW)) == [lent.reference]
     manager = make_user("manager")
     assert theirs.reference in _refs(queues.queue_page(manager, "all_open", QueueFilters(), now=NOW))
     assert _refs(queues.queue_page(customer, "all_open", QueueFilters(), now=NOW)) == []
