@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from markupsafe import escape
 
 LABELS = {
     "role": {
@@ -107,9 +109,30 @@ LABELS = {
 }
 
 
+_translated: dict[tuple[str, str, str], str] = {}
+
+
 def label(kind: str, code: str | None) -> str:
-    """The translated name of a code, or the code itself if it has none."""
+    """The translated name of a code, or the code itself if it has none. Translations never change while
+    the process runs, so each (language, kind, code) is looked up once: pages with long tables and selects
+    call this hundreds of times."""
     if code is None:
         return ""
-    found = LABELS.get(kind, {}).get(code)
-    return str(found) if found is not None else code
+    key = (str(get_locale() or ""), kind, code)
+    if key not in _translated:
+        found = LABELS.get(kind, {}).get(code)
+        _translated[key] = str(found) if found is not None else code
+    return _translated[key]
+
+
+class LazyLabel:
+    """A code's label, translated when rendered (for select choices built once at import time)."""
+
+    def __init__(self, kind: str, code: str) -> None:
+        self.kind, self.code = kind, code
+
+    def __str__(self) -> str:
+        return label(self.kind, self.code)
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))

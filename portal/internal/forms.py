@@ -21,14 +21,14 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from portal.labels import LABELS
+from portal.labels import LazyLabel
 from portal.models.accounts import INDUSTRIES, TIERS
 from portal.models.requests import CATEGORIES, PRIORITIES, STATUSES, SUBTYPES
 from portal.services.queues import QUEUES
 
 
 def _choices(kind: str, codes: tuple[str, ...] | list[str], blank: object) -> list[SelectChoice]:
-    return [SelectChoice("", blank)] + [SelectChoice(code, LABELS[kind].get(code, code)) for code in codes]  # type: ignore[arg-type]
+    return [SelectChoice("", blank)] + [SelectChoice(code, LazyLabel(kind, code)) for code in codes]  # type: ignore[arg-type]
 
 
 def options(pairs: Sequence[tuple[str, object]], blank: object | None = None) -> list[SelectChoice]:
