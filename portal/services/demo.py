@@ -274,6 +274,7 @@ class RequestPlan:
     subtype: str
     created: datetime
     status: str
+    today: date
 
 
 def _plan(
@@ -290,7 +291,7 @@ def _plan(
     age_days = rng.randint(1, 25) if planned_status else rng.randint(0, 182)
     created = _at_work_hour(rng, today - timedelta(days=age_days))
     status = planned_status or _pick(rng, OLD_STATUSES if age_days > 30 else RECENT_STATUSES)
-    return RequestPlan(account_key, category, subtype, created, status)
+    return RequestPlan(account_key, category, subtype, created, status, today)
 
 
 def _request(
@@ -366,6 +367,8 @@ def _request(
         return sr
     if category == "on_site" and status in ("scheduled", "resolved", "closed"):
         visit = _at_work_hour(rng, (clock + timedelta(days=rng.randint(2, 9))).date())
+        if status == "scheduled":  # a visit still to come is in the future as the demo is loaded
+            visit = max(visit, _at_work_hour(rng, plan.today + timedelta(days=rng.randint(3, 10))))
         visit = max(visit, clock + timedelta(hours=1))
         workflow.schedule_visit(
             sr,
