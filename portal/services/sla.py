@@ -146,23 +146,33 @@ def add_business_minutes(calendar: WorkCalendar, start: datetime, minutes: int) 
 
 
 def load_calendar() -> WorkCalendar:
-    """The default business calendar as the admin configured it."""
+    """The default business calendar as the admin configured it. Equal settings give the same object, so
+    its per-year working-day tables are built once per process, not once per request."""
     row = db.session.scalar(
-        select(BusinessCalendar)
-        .options(selectinload(BusinessCalendar.exceptions))
-        .order_by(BusinessCalendar.id)
+        select(BusinessCalendar).options(selectinload(BusinessCalendar.exceptions)).order_by(BusinessCalendar.id)
     )
     if row is None:
-        return WorkCalendar()
-    return WorkCalendar(
-        zone=ZoneInfo(row.timezone),
-        start=row.workday_start,
-        end=row.workday_end,
-        weekdays=frozenset(int(d) for d in row.working_weekdays),
-        holiday_country=row.holiday_country if row.use_public_holidays else None,
-        days_off=frozenset(e.day for e in row.exceptions if not e.is_working),
-        days_on=frozenset(e.day for e in row.exceptions if e.is_working),
+        return _shared_calendar(WorkCalendar())
+    return _shared_calendar(
+        WorkCalendar(
+            zone=ZoneInfo(row.timezone),
+            start=row.workday_start,
+            end=row.workday_end,
+            weekdays=frozenset(int(d) for d in row.working_weekdays),
+            holiday_country=row.holiday_country if row.use_public_holidays else None,
+            days_off=frozenset(e.day for e in row.exceptions if not e.is_working),
+            days_on=frozenset(e.day for e in row.exceptions if e.is_working),
+        )
     )
+
+
+_calendars: dict[WorkCalendar, WorkCalendar] = {}
+
+
+def _shared_calendar(calendar: WorkCalendar) -> WorkCalendar:
+    if len(_calendars) > 32:  # settings changed many times: start afresh rather than grow
+        _calendars.clear()
+    return _calendars.setdefault(calendar, calendar)
 
 
 @dataclass(frozen=True)
