@@ -66,6 +66,10 @@ def _draft(form: forms.RuleForm) -> routing.RuleDraft:
     )
 
 
+def _departments() -> list[Department]:
+    return list(db.session.scalars(select(Department).order_by(Department.id)))
+
+
 def _rule_or_404(rule_id: int) -> RoutingRule:
     rule = db.session.get(RoutingRule, rule_id)
     if rule is None:
@@ -82,7 +86,19 @@ def routing_rules():
         form=_rule_form(),
         sample=forms.SampleForm(),
         confirm=forms.ConfirmForm(),
+        departments=_departments(),
     )
+
+
+@bp.post("/departments/<int:department_id>/auto-assign")
+@admin_required
+def toggle_auto_assign(department_id: int):
+    department = db.session.get(Department, department_id)
+    if department is None:
+        abort(404)
+    if forms.ConfirmForm().validate_on_submit():
+        routing.set_auto_assign(department, not department.auto_assign, current_user)
+    return redirect(url_for("admin.routing_rules"), code=303)
 
 
 @bp.get("/routing/<int:rule_id>")
@@ -100,6 +116,7 @@ def _save(rule: RoutingRule | None) -> Response:
         "rules": routing.all_rules(),
         "sample": forms.SampleForm(),
         "confirm": forms.ConfirmForm(),
+        "departments": _departments(),
     }
     if not form.validate_on_submit():
         return render(template, form=form, status=422, **context)

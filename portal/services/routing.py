@@ -160,3 +160,10 @@ def _describe(rule: RoutingRule) -> dict[str, object]:
     return {
         c: getattr(rule, c) for c in (*CRITERIA, "name", "department_id", "default_assignee_id", "active")
     }
+
+
+def set_auto_assign(department: Department, enabled: bool, actor: User) -> None:
+    """Whether new requests of the department go straight to its least-loaded agent."""
+    department.auto_assign = enabled
+    audit.record("department.auto_assign", actor=actor, obj=department, enabled=enabled)
+    db.session.commit()

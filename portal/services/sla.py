@@ -149,7 +149,9 @@ def load_calendar() -> WorkCalendar:
     """The default business calendar as the admin configured it. Equal settings give the same object, so
     its per-year working-day tables are built once per process, not once per request."""
     row = db.session.scalar(
-        select(BusinessCalendar).options(selectinload(BusinessCalendar.exceptions)).order_by(BusinessCalendar.id)
+        select(BusinessCalendar)
+        .options(selectinload(BusinessCalendar.exceptions))
+        .order_by(BusinessCalendar.id)
     )
     if row is None:
         return _shared_calendar(WorkCalendar())

@@ -155,3 +155,20 @@ def test_the_business_calendar_and_its_exceptions(client, login_as):
     client.post(f"/admin/calendar/exceptions/{calendar.exceptions[0].id}/delete", data={"csrf_token": token})
     db.session.expire_all()
     assert db.session.scalar(select(BusinessCalendar)).exceptions == []
+
+
+def test_switching_automatic_assignment_on_for_a_department(client, login_as):
+    login_as("admin")
+    agent = make_user("agent", departments=["after_sales"])
+    dept = department("after_sales")
+    token = client.csrf_token("/admin/routing")
+    assert (
+        client.post(f"/admin/departments/{dept.id}/auto-assign", data={"csrf_token": token}).status_code
+        == 303
+    )
+    customer = make_user("customer")
+    request = workflow.submit_request(
+        customer.account, customer, workflow.NewRequest("after_sale", "warranty", "Broken disk")
+    )
+    assert request.assignee_id == agent.id
+    assert db.session.scalar(select(AuditEvent.action).where(AuditEvent.action == "department.auto_assign"))

@@ -268,3 +268,21 @@ def test_managers_read_but_do_not_act(client, login_as):
         f"/staff/requests/{request.id}/status", data={"csrf_token": token, "version": "1", "action": "start"}
     )
     assert response.status_code == 403
+
+
+def test_a_lead_assigns_inline_on_a_row(client, login_as):
+    login_as("lead", departments=["after_sales"])
+    agent = make_user("agent", departments=["after_sales"], full_name="Agent Smith")
+    request = _in_department("after_sales", status="submitted")
+    page = client.get("/staff/queue").get_data(as_text=True)
+    assert f'id="assign-{request.id}"' in page
+    token = client.csrf_token("/staff/queue")
+    response = client.post(
+        f"/staff/requests/{request.id}/assign",
+        headers={"HX-Request": "true"},
+        data={"csrf_token": token, "version": "1", "assignee": str(agent.id)},
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and body.strip().startswith("<tr") and "Agent Smith" in body
+    db.session.expire_all()
+    assert db.session.get(ServiceRequest, request.id).assignee_id == agent.id
