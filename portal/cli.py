@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import select
 
 from portal.extensions import db
@@ -14,10 +12,7 @@ from portal.models.accounts import DEPARTMENTS, ROLES
 from portal.services import auth, demo
 from portal.services.errors import InvalidInput
 from portal.services.reference_data import ensure_reference_data
-
-
-def upload_dir() -> Path:
-    return Path(current_app.config.get("UPLOAD_FOLDER") or Path(current_app.instance_path) / "uploads")
+from portal.uploads import upload_folder
 
 
 @click.command("init-data")
@@ -44,7 +39,7 @@ def seed_demo_command(seed: int, password: str, today: object, if_empty: bool) -
             return
         raise click.ClickException("The database already has users; seed-demo only fills an empty database.")
     day = today.date() if today is not None else None  # type: ignore[attr-defined]
-    summary = demo.seed_demo(seed=seed, password=password, today=day, upload_dir=upload_dir())
+    summary = demo.seed_demo(seed=seed, password=password, today=day, upload_dir=upload_folder())
     click.echo(
         f"Demo data loaded: {summary.users} users, {summary.accounts} accounts, "
         f"{summary.contracts} contracts, {summary.requests} requests."

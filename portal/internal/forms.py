@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
     DateField,
@@ -149,6 +150,11 @@ class TimeForm(FlaskForm):
     work_date = DateField(_l("Day"), validators=[DataRequired(_l("Choose the day."))])
     billable = BooleanField(_l("Billable"), default=True)
     note = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=500)])
+
+
+class AttachForm(FlaskForm):
+    files = MultipleFileField(_l("Files"), validators=[DataRequired(_l("Choose at least one file."))])
+    internal = BooleanField(_l("Internal (never shown to the customer)"))
 
 
 class BulkAssignForm(FlaskForm):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -16,14 +16,15 @@ from portal.auth.redirects import safe_next
 from portal.extensions import db, htmx
 from portal.internal import forms
 from portal.internal.workspace import workspace_context
-from portal.models import Account, Department, ServiceRequest, User
+from portal.models import Account, Attachment, Department, ServiceRequest, User
 from portal.models.accounts import INDUSTRIES, STAFF_ROLES, TIERS
 from portal.models.base import utcnow
 from portal.models.requests import CATEGORIES, PRIORITIES, STATUSES
 from portal.rendering import render
-from portal.services import overview, queues, sla, workflow
+from portal.services import attachments, overview, queues, sla, workflow
 from portal.services.errors import DomainError, InvalidInput
 from portal.services.workflow import StaleRequest
+from portal.uploads import upload_folder
 
 bp = Blueprint("internal", __name__, url_prefix="/staff")
 
@@ -269,4 +270,36 @@ def log_time(request_id: int):
             work_date=f.work_date.data,
             note=f.note.data or "",
         ),
+    )
+
+
+@bp.post("/requests/<int:request_id>/attachments")
+@staff_required
+def attach(request_id: int):
+    def act(r: ServiceRequest, f: forms.AttachForm) -> None:
+        uploads = [attachments.Upload(file.filename or "", file.read()) for file in f.files.data if file]
+        attachments.attach_to_request(
+            r,
+            uploads,
+            current_user,
+            folder=upload_folder(),
+            max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
+            internal=f.internal.data,
+        )
+
+    return _act(request_id, forms.AttachForm(), act)
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@internal_viewer_required
+def download_attachment(attachment_id: int):
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.request_id is None:
+        abort(404)
+    request_for_staff(attachment.request_id)  # 404 unless this person may see the request
+    return send_file(
+        attachments.path_of(attachment, upload_folder()),
+        mimetype=attachment.content_type,
+        as_attachment=True,
+        download_name=attachment.original_name,
     )

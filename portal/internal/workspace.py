@@ -54,9 +54,11 @@ def workspace_context(service_request: ServiceRequest, user: User, submitted: An
         "RerouteForm": forms.RerouteForm(version=version, formdata=None),
         "VisitForm": forms.VisitForm(version=version, formdata=None),
         "TimeForm": forms.TimeForm(work_date=today_for(user), formdata=None),
+        "AttachForm": forms.AttachForm(formdata=None),
     }
     if submitted is not None:
-        submitted.version.data = version if hasattr(submitted, "version") else None
+        if hasattr(submitted, "version"):
+            submitted.version.data = version
         built[type(submitted).__name__] = submitted
     members = [(str(u.id), u.full_name) for u in department_members]
     built["AssignForm"].assignee.choices = forms.options(members, _("Nobody"))

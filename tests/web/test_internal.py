@@ -235,7 +235,7 @@ def test_reroute_and_schedule_a_visit_through_the_screens(client, login_as):
 
 
 STAFF_PAGES = ["/staff/requests/{id}"]
-STAFF_POSTS = ["claim", "assign", "status", "reply", "reroute", "visit", "time"]
+STAFF_POSTS = ["claim", "assign", "status", "reply", "reroute", "visit", "time", "attachments"]
 
 
 @pytest.mark.parametrize("action", STAFF_POSTS)
@@ -286,3 +286,35 @@ def test_a_lead_assigns_inline_on_a_row(client, login_as):
     assert response.status_code == 200 and body.strip().startswith("<tr") and "Agent Smith" in body
     db.session.expire_all()
     assert db.session.get(ServiceRequest, request.id).assignee_id == agent.id
+
+
+def test_upload_and_download_an_attachment_from_the_workspace(client, login_as):
+    import io
+
+    login_as("agent", departments=["after_sales"])
+    request = _in_department("after_sales", status="in_progress")
+    token = client.csrf_token(f"/staff/requests/{request.id}")
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    response = client.post(
+        f"/staff/requests/{request.id}/attachments",
+        content_type="multipart/form-data",
+        data={"csrf_token": token, "files": [(io.BytesIO(pdf), "diagnosis.pdf")]},
+    )
+    assert response.status_code == 303
+    page = client.get(f"/staff/requests/{request.id}").get_data(as_text=True)
+    link = re.search(r'href="(/staff/attachments/\d+)"', page).group(1)
+    download = client.get(link)
+    assert download.data == pdf
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    assert download.headers["Content-Type"] == "application/pdf"
+    bad = client.post(
+        f"/staff/requests/{request.id}/attachments",
+        content_type="multipart/form-data",
+        headers={"Accept-Language": "en"},
+        data={"csrf_token": token, "files": [(io.BytesIO(b"<html>"), "page.html")]},
+    )
+    assert bad.status_code == 422 and "Only these kinds of file are accepted" in bad.get_data(as_text=True)
+    # Staff of another department cannot download it.
+    client.post_form("/logout", token_from=f"/staff/requests/{request.id}")
+    login_as("agent", departments=["marketing"])
+    assert client.get(link).status_code == 404

@@ -1,0 +1,105 @@
+"""Uploads: the allow-list is checked against the bytes, nothing half-stored, files outside static/."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from portal.models import Attachment, TimelineEvent
+from portal.services import attachments
+from portal.services.attachments import Upload
+from portal.services.errors import InvalidInput
+from portal.services.reference_data import ensure_reference_data
+from portal.services.workflow import NotAllowed
+from tests.factories import department, make_request, make_user
+
+PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def docx() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", "<w:document/>")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("report.pdf", PDF),
+        ("shot.PNG", PNG),
+        ("notes.txt", "日志".encode()),
+        ("spec.docx", docx()),
+        ("data.csv", b"a,b\n1,2\n"),
+    ],
+)
+def test_allowed_files_pass_by_their_bytes(name, data):
+    assert attachments.check(Upload(name, data), 1024 * 1024)[0] == name
+
+
+@pytest.mark.parametrize(
+    "name, data, why",
+    [
+        ("evil.html", b"<script>alert(1)</script>", "Only these kinds"),
+        ("fake.pdf", b"<html>not a pdf</html>", "do not match"),
+        ("fake.png", PDF, "do not match"),
+        ("binary.txt", b"\x00\x01\x02", "do not match"),
+        ("noextension", PDF, "Only these kinds"),
+        ("empty.pdf", b"", "empty"),
+        ("big.pdf", PDF + b"x" * 2000, "larger than"),
+    ],
+)
+def test_refused_files_say_why(name, data, why):
+    with pytest.raises(InvalidInput, match=why):
+        attachments.check(Upload(name, data), 1024)
+
+
+def test_names_lose_their_folders():
+    assert attachments.check(Upload("../../etc/passwd.txt", b"x"), 100)[0] == "passwd.txt"
+    assert attachments.check(Upload("C:\\Users\\x\\report.pdf", PDF), 100)[0] == "report.pdf"
+
+
+def test_attaching_stores_hashes_and_records_or_keeps_nothing(tmp_path):
+    ensure_reference_data()
+    agent = make_user("agent", departments=["after_sales"])
+    request = make_request(make_user("customer"), department_id=department("after_sales").id)
+    stored = attachments.attach_to_request(
+        request, [Upload("a.pdf", PDF), Upload("b.png", PNG)], agent, folder=tmp_path, max_bytes=10_000
+    )
+    assert [a.content_type for a in stored] == ["application/pdf", "image/png"]
+    assert (tmp_path / stored[0].stored_name).read_bytes() == PDF and len(stored[0].sha256) == 64
+    assert db.session.scalar(select(func.count()).where(TimelineEvent.kind == "attachment")) == 2
+    # One bad file in the batch: nothing of the batch is stored.
+    with pytest.raises(InvalidInput):
+        attachments.attach_to_request(
+            request,
+            [Upload("c.pdf", PDF), Upload("d.pdf", b"nope")],
+            agent,
+            folder=tmp_path,
+            max_bytes=10_000,
+        )
+    assert db.session.scalar(select(func.count(Attachment.id))) == 2
+    assert len(list(tmp_path.iterdir())) == 2
+
+
+def test_only_people_of_the_request_may_attach(tmp_path):
+    ensure_reference_data()
+    request = make_request(make_user("customer"), department_id=department("after_sales").id)
+    with pytest.raises(NotAllowed):
+        attachments.attach_to_request(
+            request,
+            [Upload("a.pdf", PDF)],
+            make_user("agent", departments=["sales"]),
+            folder=tmp_path,
+            max_bytes=10_000,
+        )
+    with pytest.raises(NotAllowed):
+        attachments.attach_to_request(
+            request, [Upload("a.pdf", PDF)], make_user("customer"), folder=tmp_path, max_bytes=10_000
+        )
