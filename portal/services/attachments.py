@@ -38,6 +38,10 @@ class Upload:
     data: bytes
 
 
+def readable_size(size: int) -> str:
+    return f"{size / 1048576:.0f} MB" if size >= 1048576 else f"{max(size // 1024, 1)} KB"
+
+
 def sniff(extension: str, data: bytes) -> str | None:
     """The content type the bytes prove for this extension, or None if they do not match it."""
     if extension in TEXT_EXTENSIONS:
@@ -67,7 +71,7 @@ def check(upload: Upload, max_bytes: int) -> tuple[str, str]:
         )
     if len(upload.data) > max_bytes:
         raise InvalidInput(
-            "files", str(_l("The file is larger than %(mb)d MB.", mb=max_bytes // (1024 * 1024)))
+            "files", str(_l("The file is larger than %(limit)s.", limit=readable_size(max_bytes)))
         )
     if not upload.data:
         raise InvalidInput("files", str(_l("The file is empty.")))

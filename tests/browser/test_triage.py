@@ -40,7 +40,7 @@ def test_a_lead_triages_an_on_site_request_end_to_end(page):
     row = page.locator(f"#request-{request_id}")
     row.wait_for()
     row.get_by_role("button", name="认领").click()
-    row.get_by_text("Delivery Lead").wait_for()  # the row was swapped in place
+    row.locator(".assignee", has_text="Delivery Lead").wait_for()  # the row was swapped in place
 
     row.get_by_role("link", name=reference).click()
     page.get_by_role("heading", name="处理记录").wait_for()

@@ -46,16 +46,17 @@ def test_allowed_files_pass_by_their_bytes(name, data):
 @pytest.mark.parametrize(
     "name, data, why",
     [
-        ("evil.html", b"<script>alert(1)</script>", "Only these kinds"),
-        ("fake.pdf", b"<html>not a pdf</html>", "do not match"),
-        ("fake.png", PDF, "do not match"),
-        ("binary.txt", b"\x00\x01\x02", "do not match"),
-        ("noextension", PDF, "Only these kinds"),
-        ("empty.pdf", b"", "empty"),
-        ("big.pdf", PDF + b"x" * 2000, "larger than"),
+        ("evil.html", b"<script>alert(1)</script>", "只接受"),
+        ("fake.pdf", b"<html>not a pdf</html>", "不符"),
+        ("fake.png", PDF, "不符"),
+        ("binary.txt", b"\x00\x01\x02", "不符"),
+        ("noextension", PDF, "只接受"),
+        ("empty.pdf", b"", "是空的"),
+        ("big.pdf", PDF + b"x" * 2000, "超过 1 KB"),
     ],
 )
 def test_refused_files_say_why(name, data, why):
+    # Outside a request the portal speaks its default language, Chinese.
     with pytest.raises(InvalidInput, match=why):
         attachments.check(Upload(name, data), 1024)
 
