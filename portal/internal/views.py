@@ -79,6 +79,7 @@ def queue():
     now = utcnow()
     page = queues.queue_page(current_user, name, _filters(form), cursor=request.args.get("after"), now=now)
     args = {k: v for k, v in request.args.items() if k != "after" and v}
+    sort_args = {k: v for k, v in args.items() if k != "sort"}
     return render(
         "internal/queue.html",
         block="results",
@@ -87,6 +88,7 @@ def queue():
         page=page,
         next_url=url_for("internal.queue", **args, after=page.next_cursor) if page.next_cursor else None,
         first_url=url_for("internal.queue", **args) if request.args.get("after") else None,
+        sort_args=sort_args,
         counts=queues.queue_counts(current_user, now),
         assignees=colleagues(current_user),
         bulk_form=forms.BulkAssignForm(),

@@ -318,3 +318,14 @@ def test_upload_and_download_an_attachment_from_the_workspace(client, login_as):
     client.post_form("/logout", token_from=f"/staff/requests/{request.id}")
     login_as("agent", departments=["marketing"])
     assert client.get(link).status_code == 404
+
+
+def test_column_headers_sort_the_queue(client, login_as):
+    login_as("agent", departments=["after_sales"])
+    low = _in_department("after_sales", priority="low", title="Low one")
+    urgent = _in_department("after_sales", priority="urgent", title="Urgent one")
+    page = client.get("/staff/queue?queue=all_open", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    link = re.search(r'href="(/staff/queue\?[^"]*sort=priority[^"]*)"', page).group(1).replace("&amp;", "&")
+    ordered = client.htmx_get(link).get_data(as_text=True)
+    assert ordered.index(urgent.reference) < ordered.index(low.reference)
+    assert 'aria-sort="ascending"' in ordered
