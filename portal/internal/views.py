@@ -45,8 +45,10 @@ def colleagues(user: User) -> list[User]:
 
 def _filter_form() -> forms.QueueFilterForm:
     form = forms.QueueFilterForm(request.args)
-    accounts = db.session.scalars(select(Account).where(Account.active).order_by(Account.name))
-    form.account.choices = forms.options([(str(a.id), a.name) for a in accounts], _("All"))
+    accounts = db.session.execute(
+        select(Account.id, Account.name).where(Account.active).order_by(Account.name)
+    )
+    form.account.choices = forms.options([(str(i), name) for i, name in accounts], _("All"))
     form.assignee.choices = forms.options(
         [(str(u.id), u.full_name) for u in colleagues(current_user)], _("Anyone")
     )
