@@ -16,6 +16,7 @@ from portal.extensions import db, htmx, login_manager
 from portal.models import Contract, ServiceRequest, User
 from portal.services.auth import load_signed_in_user
 from portal.services.overview import visible_requests
+from portal.services.workflow import can_view
 
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M")
@@ -91,8 +92,6 @@ def contract_for_customer(contract_id: int) -> Contract:
 def request_for_staff(request_id: int) -> ServiceRequest:
     """A request the signed-in staff member may see (their departments', or assigned to them; everything
     for managers and admins), or 404."""
-    from portal.services.workflow import can_view
-
     found = db.session.get(ServiceRequest, request_id)
     if found is None or not can_view(current_user, found):
         abort(404)
