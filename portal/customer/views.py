@@ -9,9 +9,10 @@ from sqlalchemy.orm import selectinload
 
 from portal.access import contract_for_customer, customer_required, request_for_customer
 from portal.extensions import db
-from portal.models import TimelineEvent
+from portal.models import ServiceRequest, TimelineEvent
+from portal.models.contracts import ENTITLEMENT_UNITS
 from portal.rendering import render
-from portal.services import overview
+from portal.services import entitlements, overview
 from portal.timeutil import today_for
 
 bp = Blueprint("customer", __name__, url_prefix="/my")
@@ -41,4 +42,26 @@ def request_detail(request_id: int):
 @customer_required
 def contract_detail(contract_id: int):
     contract = contract_for_customer(contract_id)
-    return render("customer/contract_detail.html", contract=contract, today=today_for(current_user))
+    today = today_for(current_user)
+    has_training = any(e.kind == "training_sessions" for e in contract.entitlements)
+    behind = [
+        (r, *entitlements.request_amount(r, has_training)) for r in entitlements.requests_behind(contract)
+    ]
+    # Colleagues' private requests count in the figures but are not opened from here.
+    visible_ids = set(
+        db.session.scalars(
+            overview.visible_requests(current_user)
+            .with_only_columns(ServiceRequest.id)
+            .where(ServiceRequest.contract_id == contract.id)
+        )
+    )
+    return render(
+        "customer/contract_detail.html",
+        contract=contract,
+        today=today,
+        lines=entitlements.contract_ledger(contract, today),
+        behind=behind,
+        visible_ids=visible_ids,
+        hours=entitlements.time_behind(contract),
+        unit_of=ENTITLEMENT_UNITS,
+    )

@@ -15,7 +15,7 @@ from portal.internal import forms
 from portal.models import Contract, Department, ServiceRequest, TimelineEvent, User
 from portal.models.accounts import STAFF_ROLES
 from portal.models.base import utcnow
-from portal.services import lifecycle, sla, workflow
+from portal.services import entitlements, lifecycle, sla, workflow
 from portal.timeutil import today_for
 
 
@@ -73,6 +73,7 @@ def workspace_context(service_request: ServiceRequest, user: User, submitted: An
         "service_request": service_request,
         "account": service_request.account,
         "contract": contract,
+        "ledger_lines": entitlements.contract_ledger(contract, today_for(user)) if contract else [],
         "events": events,
         "first_response": sla.first_response_clock(service_request, calendar, now),
         "resolution": sla.resolution_clock(service_request, calendar, now),

@@ -216,3 +216,74 @@ def test_boosted_navigation_gets_the_whole_page_and_responses_vary_on_htmx(clien
     response = client.get("/staff/", headers={"HX-Request": "true", "HX-Boosted": "true"})
     assert "<html" in response.get_data(as_text=True)
     assert "HX-Request" in response.headers["Vary"]
+
+
+def test_the_contract_page_shows_the_ledger_and_what_is_behind_it(client, login_as, count_queries):
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from portal.models import TimeEntry
+
+    me = make_user("customer")
+    colleague = make_user("customer", account=me.account)
+    contract = make_contract(
+        me.account,
+        entitlements={"on_site_days": 10, "support_hours": 20},
+        start_date=date.today() - timedelta(days=50),
+        end_date=date.today() + timedelta(days=300),
+    )
+    visit = make_request(
+        me,
+        category="on_site",
+        subtype="installation",
+        status="closed",
+        visit_days=Decimal(3),
+        contract_id=contract.id,
+    )
+    private = make_request(
+        colleague,
+        category="on_site",
+        subtype="delivery",
+        status="open",
+        visit_days=Decimal(2),
+        contract_id=contract.id,
+        shared_with_account=False,
+    )
+    db.session.add(
+        TimeEntry(
+            request_id=visit.id,
+            contract_id=contract.id,
+            user_id=make_user("agent").id,
+            minutes=150,
+            billable=True,
+            work_date=date.today(),
+        )
+    )
+    db.session.commit()
+    login_as(me)
+    page = client.get(f"/my/contracts/{contract.id}", headers={"Accept-Language": "en"}).get_data(
+        as_text=True
+    )
+    ledger = page[page.index('class="ledger"') : page.index("</table>", page.index('class="ledger"'))]
+    assert "On-site days" in ledger and ">3<" in ledger.replace(" ", "") and ">2<" in ledger.replace(" ", "")
+    assert "2.5" in ledger  # 150 billable minutes
+    assert f'href="/my/requests/{visit.id}"' in page
+    assert private.reference in page and f'href="/my/requests/{private.id}"' not in page
+    with count_queries() as few:
+        client.get(f"/my/contracts/{contract.id}")
+    for _ in range(5):
+        make_request(me, category="on_site", subtype="installation", status="closed", contract_id=contract.id)
+        db.session.add(
+            TimeEntry(
+                request_id=visit.id,
+                contract_id=contract.id,
+                user_id=make_user("agent").id,
+                minutes=30,
+                billable=True,
+                work_date=date.today(),
+            )
+        )
+    db.session.commit()
+    with count_queries() as many:
+        client.get(f"/my/contracts/{contract.id}")
+    assert many.n == few.n

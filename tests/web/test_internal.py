@@ -329,3 +329,20 @@ def test_column_headers_sort_the_queue(client, login_as):
     ordered = client.htmx_get(link).get_data(as_text=True)
     assert ordered.index(urgent.reference) < ordered.index(low.reference)
     assert 'aria-sort="ascending"' in ordered
+
+
+def test_the_workspace_shows_the_contracts_ledger(client, login_as):
+    from decimal import Decimal
+
+    from tests.factories import make_contract
+
+    login_as("agent", departments=["delivery"])
+    customer = make_user("customer")
+    contract = make_contract(customer.account, entitlements={"on_site_days": 4})
+    make_request(customer, category="on_site", subtype="installation", status="closed", visit_days=Decimal(3),
+                 contract_id=contract.id, department_id=department("delivery").id)
+    request = make_request(customer, category="on_site", subtype="delivery", status="open", visit_days=Decimal(2),
+                           contract_id=contract.id, department_id=department("delivery").id)
+    page = client.get(f"/staff/requests/{request.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    ledger = page[page.index('class="ledger"'):]
+    assert "On-site days" in ledger and "Over entitlement" in ledger  # 3 used + 2 held > 4 included

@@ -1,0 +1,146 @@
+"""The entitlement ledger: what each contract includes, what has been used, what open requests hold,
+what is left, and when it runs out at the current pace. Computed from requests and time entries booked
+against the contract (aggregated in SQL), never typed in by hand; customers, staff and finance see the
+same figures.
+
+What a request uses:
+- on-site training uses one training session when the contract has them, otherwise on-site days;
+- any other on-site request uses its visit days (one when none were given);
+- a custom report, industry news or market analysis uses one report;
+- support hours are the billable time logged against the contract.
+A finished request (resolved or closed) counts as used; an open one reserves; a cancelled one counts not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from portal.extensions import db
+from portal.models import Contract, Entitlement, ServiceRequest, TimeEntry
+from portal.models.requests import OPEN_STATUSES
+
+REPORT_SUBTYPES = ("custom_report", "industry_news", "market_analysis")
+DONE_STATUSES = ("resolved", "closed")
+
+
+@dataclass
+class LedgerLine:
+    entitlement: Entitlement
+    included: Decimal
+    used: Decimal
+    reserved: Decimal
+    runs_out_on: date | None = None  # None: lasts the term at the current pace
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.included - self.used - self.reserved
+
+    @property
+    def over(self) -> bool:
+        return self.remaining < 0
+
+
+def _kind_of_request(has_training: bool) -> ColumnElement[str]:
+    """SQL that names the entitlement kind a request uses (NULL: none)."""
+    training = "training_sessions" if has_training else "on_site_days"
+    return case(
+        (and_(ServiceRequest.category == "on_site", ServiceRequest.subtype == "training"), training),
+        (ServiceRequest.category == "on_site", "on_site_days"),
+        (
+            and_(ServiceRequest.category == "value_added", ServiceRequest.subtype.in_(REPORT_SUBTYPES)),
+            "custom_reports",
+        ),
+        else_=None,
+    )
+
+
+def request_amount(request: ServiceRequest, has_training: bool) -> tuple[str | None, Decimal]:
+    """(entitlement kind, amount) one request uses — the same rule as the SQL, for previews."""
+    if request.category == "on_site":
+        if request.subtype == "training" and has_training:
+            return "training_sessions", Decimal(1)
+        return "on_site_days", Decimal(request.visit_days or 1)
+    if request.category == "value_added" and request.subtype in REPORT_SUBTYPES:
+        return "custom_reports", Decimal(1)
+    return None, Decimal(0)
+
+
+def contract_ledger(contract: Contract, today: date) -> list[LedgerLine]:
+    """One line per entitlement of the contract: two SQL statements whatever the number of requests."""
+    entitlements = {e.kind: e for e in contract.entitlements}
+    has_training = "training_sessions" in entitlements
+    kind = _kind_of_request(has_training)
+    per_day = and_(ServiceRequest.category == "on_site", kind == "on_site_days")
+    amount = case((per_day, func.coalesce(ServiceRequest.visit_days, 1)), else_=1)
+    rows = db.session.execute(
+        select(
+            kind.label("kind"),
+            func.coalesce(func.sum(amount).filter(ServiceRequest.status.in_(DONE_STATUSES)), 0),
+            func.coalesce(func.sum(amount).filter(ServiceRequest.status.in_(OPEN_STATUSES)), 0),
+        )
+        .where(ServiceRequest.contract_id == contract.id, kind.is_not(None))
+        .group_by(kind)
+    ).all()
+    totals = {k: (Decimal(str(used)), Decimal(str(reserved))) for k, used, reserved in rows}
+    billable_minutes = db.session.scalar(
+        select(func.coalesce(func.sum(TimeEntry.minutes), 0)).where(
+            TimeEntry.contract_id == contract.id, TimeEntry.billable
+        )
+    )
+    totals["support_hours"] = (
+        (Decimal(billable_minutes or 0) / 60).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP),
+        Decimal(0),
+    )
+    lines = []
+    for code, entitlement in entitlements.items():
+        used, reserved = totals.get(code, (Decimal(0), Decimal(0)))
+        line = LedgerLine(entitlement, Decimal(entitlement.quantity), used, reserved)
+        line.runs_out_on = _runs_out_on(contract, line, today)
+        lines.append(line)
+    return sorted(lines, key=lambda line: line.entitlement.id)
+
+
+def _runs_out_on(contract: Contract, line: LedgerLine, today: date) -> date | None:
+    """At the pace of use since the contract started, the day the remainder is gone; None if that is after
+    the contract ends (or nothing has been used yet)."""
+    if line.remaining <= 0:
+        return today
+    elapsed = (min(today, contract.end_date) - contract.start_date).days + 1
+    consumed = line.used + line.reserved
+    if elapsed <= 0 or consumed <= 0:
+        return None
+    days_left = int(line.remaining / (consumed / elapsed))
+    day = today + timedelta(days=days_left)
+    return day if day <= contract.end_date else None
+
+
+def requests_behind(contract: Contract) -> list[ServiceRequest]:
+    """The requests booked against the contract that use an entitlement, newest first."""
+    has_training = any(e.kind == "training_sessions" for e in contract.entitlements)
+    return list(
+        db.session.scalars(
+            select(ServiceRequest)
+            .where(
+                ServiceRequest.contract_id == contract.id,
+                _kind_of_request(has_training).is_not(None),
+                or_(ServiceRequest.status.in_(DONE_STATUSES), ServiceRequest.status.in_(OPEN_STATUSES)),
+            )
+            .order_by(ServiceRequest.created_at.desc(), ServiceRequest.id.desc())
+        )
+    )
+
+
+def time_behind(contract: Contract) -> list[TimeEntry]:
+    return list(
+        db.session.scalars(
+            select(TimeEntry)
+            .where(TimeEntry.contract_id == contract.id, TimeEntry.billable)
+            .options(selectinload(TimeEntry.request))
+            .order_by(TimeEntry.work_date.desc(), TimeEntry.id.desc())
+        )
+    )
