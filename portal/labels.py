@@ -67,6 +67,33 @@ LABELS = {
         "delivery": _l("Delivery"),
         "finance": _l("Finance"),
     },
+    "category_hint": {
+        "pre_sale": _l(
+            "Product consultation, technical support and solution design; "
+            "we join your project's early planning and decisions."
+        ),
+        "on_site": _l(
+            "Timely delivery of products and services, with installation, commissioning and training."
+        ),
+        "after_sale": _l("Warranty, troubleshooting and technical support once you are up and running."),
+        "value_added": _l("Custom services, industry news and market analysis, to your needs."),
+    },
+    "subtype_hint": {
+        "consultation": _l("Questions about our products and what fits your needs."),
+        "solution_design": _l("A solution designed with our engineers for your project."),
+        "technical_support": _l("An engineer answers a technical question or problem."),
+        "quotation": _l("A priced proposal for the solution you are planning."),
+        "delivery": _l("Delivery of equipment or services to your site."),
+        "installation": _l("Our engineers install it on site."),
+        "commissioning": _l("On-site testing and tuning until it runs as agreed."),
+        "training": _l("Training for your team, on site."),
+        "warranty": _l("Repair or replacement under warranty."),
+        "troubleshooting": _l("Something does not work: we find and fix the fault."),
+        "custom_report": _l("A report written for your question, delivered as a document."),
+        "industry_news": _l("A briefing on developments in your industry."),
+        "market_analysis": _l("An analysis of a market you are looking at."),
+        "custom_service": _l("A service shaped to a need the catalogue does not cover."),
+    },
     "priority": {"low": _l("Low"), "normal": _l("Normal"), "high": _l("High"), "urgent": _l("Urgent")},
     "status": {
         "submitted": _l("Submitted"),

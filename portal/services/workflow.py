@@ -334,6 +334,10 @@ def schedule_visit(
     _require_work(actor, request)
     if request.category != "on_site":
         raise InvalidInput("visit_at", str(_l("Only on-site requests have visits.")))
+    if request.approval == "pending":
+        raise NotAllowed(
+            str(_l("This request goes beyond the contract and waits for the customer's approval."))
+        )
     if visit_at <= now:
         raise InvalidInput("visit_at", str(_l("Choose a time in the future.")))
     if duration_minutes <= 0 or duration_minutes > 60 * 24 * 14:

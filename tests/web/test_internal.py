@@ -339,10 +339,26 @@ def test_the_workspace_shows_the_contracts_ledger(client, login_as):
     login_as("agent", departments=["delivery"])
     customer = make_user("customer")
     contract = make_contract(customer.account, entitlements={"on_site_days": 4})
-    make_request(customer, category="on_site", subtype="installation", status="closed", visit_days=Decimal(3),
-                 contract_id=contract.id, department_id=department("delivery").id)
-    request = make_request(customer, category="on_site", subtype="delivery", status="open", visit_days=Decimal(2),
-                           contract_id=contract.id, department_id=department("delivery").id)
-    page = client.get(f"/staff/requests/{request.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    ledger = page[page.index('class="ledger"'):]
+    make_request(
+        customer,
+        category="on_site",
+        subtype="installation",
+        status="closed",
+        visit_days=Decimal(3),
+        contract_id=contract.id,
+        department_id=department("delivery").id,
+    )
+    request = make_request(
+        customer,
+        category="on_site",
+        subtype="delivery",
+        status="open",
+        visit_days=Decimal(2),
+        contract_id=contract.id,
+        department_id=department("delivery").id,
+    )
+    page = client.get(f"/staff/requests/{request.id}", headers={"Accept-Language": "en"}).get_data(
+        as_text=True
+    )
+    ledger = page[page.index('class="ledger"') :]
     assert "On-site days" in ledger and "Over entitlement" in ledger  # 3 used + 2 held > 4 included

@@ -1,0 +1,177 @@
+"""Filing a request from the customer portal: the rules of each service's form, what the request will use
+of its contract, and over-entitlement approval by the account's administrator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from portal.extensions import db
+from portal.models import Account, Contract, ServiceRequest, TimelineEvent, User
+from portal.models.base import utcnow
+from portal.services import attachments, entitlements, lifecycle, sla, workflow
+from portal.services.errors import InvalidInput
+from portal.services.workflow import NewRequest, NotAllowed
+
+REQUIRED = {
+    "pre_sale": ("project_background",),
+    "on_site": ("site_address", "site_contact_name", "site_contact_phone", "preferred_date_from"),
+    "after_sale": ("product", "severity"),
+    "value_added": ("topic", "wanted_by"),
+}
+
+
+def active_contracts(account: Account, today: date) -> list[Contract]:
+    """The contracts a new request can be booked against: signed and running today."""
+    contracts = db.session.scalars(
+        select(Contract)
+        .where(
+            Contract.account_id == account.id,
+            Contract.state == "signed",
+            Contract.start_date <= today,
+            Contract.end_date >= today,
+        )
+        .options(selectinload(Contract.entitlements))
+        .order_by(Contract.end_date)
+    )
+    return list(contracts)
+
+
+def check_details(category: str, subtype: str, details: dict[str, object], today: date) -> None:
+    """Domain rules of the service's own fields; raises ``InvalidInput`` naming the field."""
+    for name in REQUIRED.get(category, ()) + (("trainees",) if subtype == "training" else ()):
+        if details.get(name) in (None, ""):
+            raise InvalidInput(name, str(_l("This is needed for this service.")))
+    earliest = next_business_day(today)
+    start, end = details.get("preferred_date_from"), details.get("preferred_date_to")
+    if isinstance(start, date) and start < earliest:
+        raise InvalidInput(
+            "preferred_date_from",
+            str(
+                _l(
+                    "Choose a day from %(day)s on (at least one business day ahead).",
+                    day=earliest.isoformat(),
+                )
+            ),
+        )
+    if isinstance(start, date) and isinstance(end, date) and end < start:
+        raise InvalidInput("preferred_date_to", str(_l("The last preferred day cannot be before the first.")))
+    wanted = details.get("wanted_by")
+    if isinstance(wanted, date) and wanted <= today:
+        raise InvalidInput("wanted_by", str(_l("Choose a day in the future.")))
+
+
+def next_business_day(today: date) -> date:
+    calendar = sla.load_calendar()
+    day = today + timedelta(days=1)
+    while not calendar.is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+@dataclass(frozen=True)
+class UsePreview:
+    kind: str | None  # the entitlement kind the request uses; None: it uses none
+    amount: Decimal
+    remaining: Decimal | None  # before this request; None when the contract does not include the kind
+    over: bool
+
+
+def preview_use(
+    contract: Contract | None, category: str, subtype: str, visit_days: Decimal | None, today: date
+) -> UsePreview:
+    """What the request will use of the contract, and whether that goes beyond what is left."""
+    if contract is None:
+        return UsePreview(None, Decimal(0), None, False)
+    has_training = any(e.kind == "training_sessions" for e in contract.entitlements)
+    kind, amount = entitlements.request_amount(
+        ServiceRequest(category=category, subtype=subtype, visit_days=visit_days), has_training
+    )
+    if kind is None:
+        return UsePreview(None, amount, None, False)
+    line = next(
+        (x for x in entitlements.contract_ledger(contract, today) if x.entitlement.kind == kind), None
+    )
+    if line is None:
+        return UsePreview(kind, amount, None, True)
+    return UsePreview(kind, amount, line.remaining, amount > line.remaining)
+
+
+def file_request(
+    account: Account,
+    requester: User,
+    new: NewRequest,
+    uploads: list[attachments.Upload],
+    *,
+    today: date,
+    folder: Path,
+    max_bytes: int,
+    now: datetime | None = None,
+) -> ServiceRequest:
+    """Check everything, then create the request, route it, start its clock and store its files — all in
+    one transaction. Over entitlement: the account administrator's own request counts as approved; anyone
+    else's waits for the administrator's approval."""
+    now = now or utcnow()
+    if requester.account_id != account.id or requester.role not in ("customer", "customer_admin"):
+        raise NotAllowed(str(_l("Only the account's own users can file requests for it.")))
+    check_details(new.category, new.subtype, new.details or {}, today)
+    for upload in uploads:
+        attachments.check(upload, max_bytes)
+    visit_days = (new.details or {}).get("visit_days")
+    use = preview_use(
+        new.contract,
+        new.category,
+        new.subtype,
+        visit_days if isinstance(visit_days, Decimal) else None,
+        today,
+    )
+    request = workflow.submit_request(account, requester, new, now=now, commit=False)
+    if use.over:
+        request.over_entitlement = True
+        request.approval = "approved" if requester.role == "customer_admin" else "pending"
+        db.session.add(
+            TimelineEvent(
+                request_id=request.id,
+                kind="approval",
+                actor_id=requester.id,
+                created_at=now,
+                data={"decision": request.approval, "kind": use.kind, "amount": str(use.amount)},
+            )
+        )
+    if uploads:
+        attachments.attach_to_request(request, uploads, requester, folder=folder, max_bytes=max_bytes)
+    else:
+        db.session.commit()
+    return request
+
+
+def decide_approval(
+    request: ServiceRequest, admin: User, approve: bool, *, now: datetime | None = None
+) -> None:
+    """The account administrator approves an over-entitlement request, or declines it (which cancels it)."""
+    now = now or utcnow()
+    if admin.role != "customer_admin" or admin.account_id != request.account_id:
+        raise NotAllowed(str(_l("Only the account's administrator can approve requests.")))
+    if request.approval != "pending":
+        raise InvalidInput("approval", str(_l("This request is not waiting for approval.")))
+    request.approval = "approved" if approve else "declined"
+    db.session.add(
+        TimelineEvent(
+            request_id=request.id,
+            kind="approval",
+            actor_id=admin.id,
+            created_at=now,
+            data={"decision": request.approval},
+        )
+    )
+    if not approve:
+        lifecycle.apply(
+            request, "cancel", admin, now, sla.load_calendar(), str(_l("Declined by the account."))
+        )
+    db.session.commit()
