@@ -70,4 +70,11 @@ class NewRequestForm(FlaskForm):
     files = MultipleFileField(_l("Attachments"))
 
 
-__all__ = ["CATEGORY_FIELDS", "FlaskForm", "NewRequestForm", "SEVERITY_PRIORITY", "options"]
+class ReplyForm(FlaskForm):
+    body = TextAreaField(
+        _l("Message"), validators=[DataRequired(_l("Write a message first.")), Length(max=10000)]
+    )
+    files = MultipleFileField(_l("Attachments"))
+
+
+__all__ = ["CATEGORY_FIELDS", "FlaskForm", "NewRequestForm", "ReplyForm", "SEVERITY_PRIORITY", "options"]

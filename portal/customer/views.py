@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, send_file, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -14,11 +14,12 @@ from sqlalchemy.orm import selectinload
 from portal.access import contract_for_customer, customer_required, request_for_customer
 from portal.customer import forms
 from portal.extensions import db
-from portal.models import ServiceRequest, TimelineEvent
+from portal.models import Attachment, ServiceRequest, TimelineEvent
+from portal.models.base import utcnow
 from portal.models.contracts import ENTITLEMENT_UNITS
 from portal.models.requests import SUBTYPES
 from portal.rendering import render
-from portal.services import attachments, entitlements, intake, overview, workflow
+from portal.services import attachments, entitlements, intake, lifecycle, overview, sla, workflow
 from portal.services.errors import DomainError, InvalidInput
 from portal.timeutil import today_for
 from portal.uploads import upload_folder
@@ -35,15 +36,30 @@ def home():
 @bp.get("/requests/<int:request_id>")
 @customer_required
 def request_detail(request_id: int):
-    service_request = request_for_customer(request_id)
-    # Customers never see internal notes.
+    return _show_request(request_for_customer(request_id))
+
+
+def _show_request(service_request: ServiceRequest, *, form: Any = None, status: int = 200):
+    # Customers never see internal notes or internally attached files.
     events = db.session.scalars(
         select(TimelineEvent)
         .where(TimelineEvent.request_id == service_request.id, TimelineEvent.internal.is_(False))
         .options(selectinload(TimelineEvent.actor))
         .order_by(TimelineEvent.id)
     ).all()
-    return render("customer/request_detail.html", service_request=service_request, events=events)
+    now = utcnow()
+    calendar = sla.load_calendar()
+    return render(
+        "customer/request_detail.html",
+        status=status,
+        service_request=service_request,
+        events=events,
+        reply_form=form or forms.ReplyForm(formdata=None),
+        actions=lifecycle.available_actions(service_request, current_user),
+        transitions=lifecycle.TRANSITIONS,
+        resolution=sla.resolution_clock(service_request, calendar, now),
+        first_response=sla.first_response_clock(service_request, calendar, now),
+    )
 
 
 @bp.get("/contracts/<int:contract_id>")
@@ -222,3 +238,75 @@ def decide_approval(request_id: int):
         db.session.rollback()
         flash(str(error), "error")
     return redirect(url_for("customer.request_detail", request_id=request_id), code=303)
+
+
+# --- working on one's own request ------------------------------------------------------------------------
+
+
+@bp.post("/requests/<int:request_id>/reply")
+@customer_required
+def reply(request_id: int):
+    service_request = request_for_customer(request_id)
+    form = forms.ReplyForm()
+    if not form.validate_on_submit():
+        return _show_request(service_request, form=form, status=422)
+    uploads = [
+        attachments.Upload(f.filename or "", f.read()) for f in (form.files.data or []) if f and f.filename
+    ]
+    try:
+        for upload in uploads:  # every file is checked before anything is written
+            attachments.check(upload, current_app.config["MAX_CONTENT_LENGTH"])
+        workflow.add_reply(service_request, current_user, form.body.data, seen_version=None)
+        if uploads:
+            attachments.attach_to_request(
+                service_request,
+                uploads,
+                current_user,
+                folder=upload_folder(),
+                max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
+            )
+    except InvalidInput as error:
+        db.session.rollback()
+        (form.files if error.field == "files" else form.body).errors = [str(error)]
+        return _show_request(service_request, form=form, status=422)
+    return redirect(url_for("customer.request_detail", request_id=request_id), code=303)
+
+
+@bp.post("/requests/<int:request_id>/status")
+@customer_required
+def change_status(request_id: int):
+    service_request = request_for_customer(request_id)
+    form = forms.FlaskForm()
+    if form.validate_on_submit():
+        try:
+            workflow.change_status(
+                service_request, request.form.get("action", ""), current_user, seen_version=None
+            )
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+    return redirect(url_for("customer.request_detail", request_id=request_id), code=303)
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@customer_required
+def download_attachment(attachment_id: int):
+    """Only files of a request the user may see, and never one attached as internal."""
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.request_id is None:
+        abort(404)
+    request_for_customer(attachment.request_id)
+    internal = db.session.scalar(
+        select(TimelineEvent.internal).where(
+            TimelineEvent.kind == "attachment",
+            TimelineEvent.data["attachment_id"].as_integer() == attachment.id,
+        )
+    )
+    if internal is not False:
+        abort(404)
+    return send_file(
+        attachments.path_of(attachment, upload_folder()),
+        mimetype=attachment.content_type,
+        as_attachment=True,
+        download_name=attachment.original_name,
+    )

@@ -210,3 +210,114 @@ def test_an_administrators_own_over_entitlement_request_is_approved(client, logi
 def test_staff_do_not_file_customer_requests(client, login_as, path):
     login_as("agent", departments=["sales"])
     assert client.get(path).status_code == 403
+
+
+def test_a_customer_replies_with_a_file_confirms_and_downloads(client, login_as):
+    from portal.models import TimelineEvent
+
+    me = login_as("customer")
+    request = make_request(me, status="waiting_customer", sla_paused_since=workflow_now())
+    token = client.csrf_token(f"/my/requests/{request.id}")
+    response = client.post(
+        f"/my/requests/{request.id}/reply",
+        content_type="multipart/form-data",
+        data={
+            "csrf_token": token,
+            "body": "Logs attached.",
+            "files": [(io.BytesIO(b"error at 02:00\n"), "batch.log")],
+        },
+    )
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(ServiceRequest, request.id).status == "in_progress"  # the reply resumed the work
+    page = client.get(f"/my/requests/{request.id}").get_data(as_text=True)
+    attachment = db.session.scalar(select(Attachment))
+    assert f'href="/my/attachments/{attachment.id}"' in page
+    download = client.get(f"/my/attachments/{attachment.id}")
+    assert download.data == b"error at 02:00\n" and download.headers["Content-Disposition"].startswith(
+        "attachment"
+    )
+    # An internally attached file of the same request stays hidden.
+    hidden = Attachment(
+        request_id=request.id,
+        account_id=me.account_id,
+        original_name="x.txt",
+        stored_name="f" * 32,
+        size_bytes=1,
+        sha256="0" * 64,
+        content_type="text/plain",
+    )
+    db.session.add(hidden)
+    db.session.flush()
+    db.session.add(
+        TimelineEvent(
+            request_id=request.id,
+            kind="attachment",
+            internal=True,
+            body="x.txt",
+            data={"attachment_id": hidden.id},
+        )
+    )
+    db.session.commit()
+    assert client.get(f"/my/attachments/{hidden.id}").status_code == 404
+    # Resolved: the customer confirms and closes.
+    fresh = db.session.get(ServiceRequest, request.id)
+    fresh.status, fresh.resolved_at = "resolved", workflow_now()
+    db.session.commit()
+    client.post(f"/my/requests/{request.id}/status", data={"csrf_token": token, "action": "close"})
+    db.session.expire_all()
+    assert db.session.get(ServiceRequest, request.id).status == "closed"
+
+
+def test_a_customer_cannot_take_staff_actions(client, login_as):
+    me = login_as("customer")
+    request = make_request(me, status="open")
+    token = client.csrf_token(f"/my/requests/{request.id}")
+    client.post(f"/my/requests/{request.id}/status", data={"csrf_token": token, "action": "resolve"})
+    db.session.expire_all()
+    assert db.session.get(ServiceRequest, request.id).status == "open"
+    client.post(f"/my/requests/{request.id}/status", data={"csrf_token": token, "action": "cancel"})
+    db.session.expire_all()
+    assert db.session.get(ServiceRequest, request.id).status == "cancelled"
+
+
+@pytest.mark.parametrize("kind", ["request", "contract", "attachment", "reply", "status", "approval"])
+def test_another_accounts_ids_answer_404(client, login_as, kind):
+    other = make_user("customer_admin")
+    their_request = make_request(other)
+    their_contract = make_contract(other.account)
+    their_file = Attachment(
+        request_id=their_request.id,
+        account_id=other.account_id,
+        original_name="a.txt",
+        stored_name="e" * 32,
+        size_bytes=1,
+        sha256="0" * 64,
+        content_type="text/plain",
+    )
+    db.session.add(their_file)
+    db.session.commit()
+    login_as("customer_admin")
+    token = client.csrf_token("/my/")
+    response = {
+        "request": lambda: client.get(f"/my/requests/{their_request.id}"),
+        "contract": lambda: client.get(f"/my/contracts/{their_contract.id}"),
+        "attachment": lambda: client.get(f"/my/attachments/{their_file.id}"),
+        "reply": lambda: client.post(
+            f"/my/requests/{their_request.id}/reply", data={"csrf_token": token, "body": "x"}
+        ),
+        "status": lambda: client.post(
+            f"/my/requests/{their_request.id}/status", data={"csrf_token": token, "action": "cancel"}
+        ),
+        "approval": lambda: client.post(
+            f"/my/requests/{their_request.id}/approval", data={"csrf_token": token, "decision": "approve"}
+        ),
+    }[kind]()
+    assert response.status_code == 404
+    assert their_request.reference not in response.get_data(as_text=True)
+
+
+def workflow_now():
+    from portal.models.base import utcnow
+
+    return utcnow()
