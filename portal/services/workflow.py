@@ -6,9 +6,11 @@ request since, ``StaleRequest`` is raised and nothing is written. Each function 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from functools import wraps
+from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
@@ -23,6 +25,8 @@ from portal.services import audit, lifecycle, sla
 from portal.services.errors import DomainError, InvalidInput
 from portal.services.references import next_reference
 from portal.services.routing import route_request
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class StaleRequest(DomainError):
@@ -64,11 +68,23 @@ def _check_version(request: ServiceRequest, seen_version: int | None) -> None:
 
 
 def _commit() -> None:
-    try:
-        db.session.commit()
-    except StaleDataError as error:  # another transaction committed in between
-        db.session.rollback()
-        raise StaleRequest() from error
+    db.session.commit()
+
+
+def guards_against_stale_writes(function: F) -> F:
+    """Another transaction may commit between our read and our write; the version column then makes the
+    UPDATE match nothing — at commit or at any autoflush before it. Either way the person is told, and
+    nothing is written."""
+
+    @wraps(function)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except StaleDataError as error:
+            db.session.rollback()
+            raise StaleRequest() from error
+
+    return guarded  # type: ignore[return-value]
 
 
 def department_ids(user: User) -> set[int]:
@@ -159,6 +175,7 @@ def submit_request(
 # --- status -------------------------------------------------------------------------------------------------
 
 
+@guards_against_stale_writes
 def change_status(
     request: ServiceRequest,
     action: str,
@@ -183,6 +200,7 @@ def change_status(
 # --- conversation -------------------------------------------------------------------------------------------
 
 
+@guards_against_stale_writes
 def add_reply(
     request: ServiceRequest,
     author: User,
@@ -219,6 +237,7 @@ def add_reply(
 # --- routing and assignment --------------------------------------------------------------------------------
 
 
+@guards_against_stale_writes
 def reroute(
     request: ServiceRequest,
     department: Department,
@@ -272,6 +291,7 @@ def least_loaded_member(department: Department) -> int | None:
     )
 
 
+@guards_against_stale_writes
 def assign(
     request: ServiceRequest,
     assignee: User | None,
@@ -319,6 +339,7 @@ def assign(
 # --- on-site visits and time ------------------------------------------------------------------------------
 
 
+@guards_against_stale_writes
 def schedule_visit(
     request: ServiceRequest,
     actor: User,

@@ -262,3 +262,41 @@ def test_log_time_against_the_contract():
         )
     assert db.session.scalar(select(TimeEntry.id).where(TimeEntry.minutes == 0)) is None
     assert db.session.get(Department, department("after_sales").id) is not None
+
+
+@pytest.mark.parametrize("action", ["reply", "reroute", "schedule"])
+def test_a_write_over_a_colleagues_commit_is_refused_whatever_the_action(app, action):
+    customer = make_user("customer")
+    agent = make_user("agent", departments=["delivery"])
+    request = make_request(
+        customer,
+        department_id=department("delivery").id,
+        status="in_progress",
+        category="on_site",
+        subtype="installation",
+    )
+    other = db.session.session_factory()  # type: ignore[attr-defined]
+    try:
+        other.get(ServiceRequest, request.id).title = "Renamed by a colleague"
+        other.commit()
+    finally:
+        other.close()
+    with pytest.raises(StaleRequest):
+        if action == "reply":
+            workflow.add_reply(request, agent, "late", seen_version=None, now=MONDAY_9)
+        elif action == "reroute":
+            workflow.reroute(request, department("after_sales"), agent, "why", seen_version=None)
+        else:
+            workflow.schedule_visit(
+                request,
+                agent,
+                visit_at=MONDAY_9 + timedelta(days=900),
+                engineer=agent,
+                duration_minutes=60,
+                seen_version=None,
+                now=MONDAY_9,
+            )
+    db.session.expire_all()
+    fresh = db.session.get(ServiceRequest, request.id)
+    assert fresh.title == "Renamed by a colleague" and fresh.department.code == "delivery"
+    assert fresh.status == "in_progress"
