@@ -9,7 +9,7 @@ from wtforms import DateField, DecimalField, IntegerField, SelectField, StringFi
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.internal.forms import _choices, options
-from portal.models.requests import PRIORITIES
+from portal.models.requests import CATEGORIES, PRIORITIES, STATUSES
 
 # Which extra fields each category asks for (names of the form's fields).
 CATEGORY_FIELDS = {
@@ -77,4 +77,35 @@ class ReplyForm(FlaskForm):
     files = MultipleFileField(_l("Attachments"))
 
 
-__all__ = ["CATEGORY_FIELDS", "FlaskForm", "NewRequestForm", "ReplyForm", "SEVERITY_PRIORITY", "options"]
+__all__ = [
+    "CATEGORY_FIELDS",
+    "FlaskForm",
+    "NewRequestForm",
+    "ReplyForm",
+    "RequestFilterForm",
+    "SEVERITY_PRIORITY",
+    "options",
+]
+
+
+class RequestFilterForm(FlaskForm):
+    """Read from the query string: filtering changes nothing, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Search"), validators=[Optional(), Length(max=100)])
+    status = SelectField(
+        _l("Status"),
+        validate_choice=False,
+        choices=options(
+            [("open", _l("All open"))] + [(c.value, c.label) for c in _choices("status", STATUSES, None)[1:]],
+            _l("All"),
+        ),
+    )
+    category = SelectField(
+        _l("Category"), choices=_choices("category", CATEGORIES, _l("All")), validate_choice=False
+    )
+    contract = SelectField(_l("Contract"), choices=[], validate_choice=False)
+    submitted_from = DateField(_l("Submitted from"), validators=[Optional()])
+    submitted_to = DateField(_l("Submitted until"), validators=[Optional()])

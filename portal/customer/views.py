@@ -17,9 +17,10 @@ from portal.extensions import db
 from portal.models import Attachment, ServiceRequest, TimelineEvent
 from portal.models.base import utcnow
 from portal.models.contracts import ENTITLEMENT_UNITS
-from portal.models.requests import SUBTYPES
+from portal.models.requests import STATUSES, SUBTYPES
 from portal.rendering import render
-from portal.services import attachments, entitlements, intake, lifecycle, overview, sla, workflow
+from portal.services import attachments, entitlements, intake, lifecycle, my_requests, overview, sla, workflow
+from portal.services.contracts import account_contracts
 from portal.services.errors import DomainError, InvalidInput
 from portal.timeutil import today_for
 from portal.uploads import upload_folder
@@ -31,6 +32,43 @@ bp = Blueprint("customer", __name__, url_prefix="/my")
 @customer_required
 def home():
     return render("customer/home.html", home=overview.customer_home(current_user, today_for(current_user)))
+
+
+@bp.get("/requests")
+@customer_required
+def requests():
+    contracts = account_contracts(current_user.account_id)
+    form = forms.RequestFilterForm(request.args)
+    form.contract.choices = forms.options([(str(c.id), c.number) for c in contracts], _("All"))
+    form.validate()  # bad dates are dropped (and marked), the rest still filters
+    filters = my_requests.RequestFilters(
+        status=form.status.data if form.status.data in (*STATUSES, "open") else None,
+        category=form.category.data if form.category.data in SUBTYPES else None,
+        contract_id=int(form.contract.data) if (form.contract.data or "").isdigit() else None,
+        submitted_from=None if form.submitted_from.errors else form.submitted_from.data,
+        submitted_to=None if form.submitted_to.errors else form.submitted_to.data,
+        search=(form.q.data or "").strip() or None,
+    )
+    page = my_requests.request_page(
+        current_user, filters, cursor=request.args.get("after"), zone=current_user.timezone
+    )
+    args = {k: v for k, v in request.args.items() if k != "after" and v}
+    return render(
+        "customer/requests.html",
+        block="results",
+        form=form,
+        page=page,
+        next_url=url_for("customer.requests", **args, after=page.next_cursor) if page.next_cursor else None,
+        first_url=url_for("customer.requests", **args) if request.args.get("after") else None,
+    )
+
+
+@bp.get("/contracts")
+@customer_required
+def contracts():
+    today = today_for(current_user)
+    rows = [(c, entitlements.contract_ledger(c, today)) for c in account_contracts(current_user.account_id)]
+    return render("customer/contracts.html", rows=rows, today=today)
 
 
 @bp.get("/requests/<int:request_id>")

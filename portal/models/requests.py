@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    ColumnElement,
     ForeignKey,
     Index,
     Integer,
@@ -186,6 +187,10 @@ class ServiceRequest(Base):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @classmethod
+    def is_open_expression(cls) -> ColumnElement[bool]:
+        return cls.status.in_(OPEN_STATUSES)
 
 
 class TimelineEvent(Base):

@@ -24,7 +24,9 @@ from portal.models import (
     User,
 )
 from portal.models.accounts import department_memberships
+from portal.models.base import utcnow
 from portal.models.requests import OPEN_STATUSES
+from portal.services import queues, sla
 from portal.services.contracts import account_contracts
 
 HOME_LIST_LIMIT = 50
@@ -45,6 +47,8 @@ class CustomerHome:
     open_count: int
     contracts: list[Contract]
     today: date
+    needs_you: list[ServiceRequest] = field(default_factory=list)
+    sla: dict[int, tuple[str, int | None]] = field(default_factory=dict)
 
 
 def customer_home(user: User, today: date) -> CustomerHome:
@@ -61,7 +65,19 @@ def customer_home(user: User, today: date) -> CustomerHome:
         )
     )
     open_count = db.session.scalar(select(func.count()).select_from(open_query.subquery())) or 0
-    return CustomerHome(account, open_requests, open_count, account_contracts(account.id), today)
+    needs_you = list(
+        db.session.scalars(
+            visible_requests(user)
+            .where(or_(ServiceRequest.status == "waiting_customer", ServiceRequest.approval == "pending"))
+            .order_by(ServiceRequest.updated_at.desc())
+            .limit(20)
+        )
+    )
+    calendar, now = sla.load_calendar(), utcnow()
+    badges = {r.id: queues.sla_badge(r, calendar, now) for r in open_requests}
+    return CustomerHome(
+        account, open_requests, open_count, account_contracts(account.id), today, needs_you, badges
+    )
 
 
 @dataclass

@@ -69,7 +69,7 @@ def _priority_rank() -> ColumnElement[int]:
     )
 
 
-def _sort_keys(sort: str) -> list[SortKey]:
+def sort_keys(sort: str) -> list[SortKey]:
     """(expression, ascending) pairs; the id breaks ties so every row has a unique position."""
     due = func.coalesce(ServiceRequest.resolution_due_at, _FAR_FUTURE)
     orders: dict[str, list[SortKey]] = {
@@ -102,7 +102,7 @@ def decode_cursor(cursor: str | None, sort: str) -> list[Any] | None:
         return None
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        keys = _sort_keys(sort)
+        keys = sort_keys(sort)
         if not isinstance(raw, list) or len(raw) != len(keys):
             return None
         values: list[Any] = []
@@ -118,7 +118,7 @@ def decode_cursor(cursor: str | None, sort: str) -> list[Any] | None:
         return None
 
 
-def _after(keys: list[SortKey], values: list[Any]) -> ColumnElement[bool]:
+def keyset_after(keys: list[SortKey], values: list[Any]) -> ColumnElement[bool]:
     """Rows strictly after ``values`` in the order of ``keys`` (mixed directions allowed)."""
     clauses = []
     for i, (expression, ascending) in enumerate(keys):
@@ -206,7 +206,7 @@ def queue_page(
     limit: int = PAGE_SIZE,
 ) -> QueuePage:
     queue = queue if queue in QUEUES else "all_open"
-    keys = _sort_keys(filters.sort)
+    keys = sort_keys(filters.sort)
     conditions, account_conditions = _filter_conditions(filters)
     wanted = [scope_condition(user, queue), queue_condition(queue, user, now), *conditions]
     if account_conditions:
@@ -214,7 +214,7 @@ def queue_page(
     query = select(ServiceRequest).where(*wanted)
     after = decode_cursor(cursor, filters.sort)
     if after is not None:
-        query = query.where(_after(keys, after))
+        query = query.where(keyset_after(keys, after))
     query = query.order_by(*(e.asc() if asc else e.desc() for e, asc in keys)).limit(limit + 1)
     query = query.options(
         selectinload(ServiceRequest.account),

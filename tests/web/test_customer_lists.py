@@ -1,0 +1,66 @@
+"""The customer's lists: requests (filters, search, pages, fragment), contracts with their ledgers, the
+dashboard's "waiting for you" and expiring contracts."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+from tests.factories import make_contract, make_request, make_user
+
+
+def test_the_request_list_as_page_and_fragment_with_filters_and_pages(client, login_as):
+    me = login_as("customer_admin")
+    contract = make_contract(me.account)
+    made = [
+        make_request(
+            me, title=f"Case {i:02d}", created_at=datetime(2026, 5, 1, tzinfo=UTC) + timedelta(days=i)
+        )
+        for i in range(25)
+    ]
+    on_contract = make_request(me, title="Booked", contract_id=contract.id, status="closed")
+    foreign = make_request(make_user("customer"), title="Not ours")
+    page = client.get("/my/requests", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "<html" in page and on_contract.reference in page and foreign.reference not in page
+    assert made[0].reference not in page  # newest first: the oldest is on page 2
+    next_url = re.search(r'href="(/my/requests\?[^"]*after=[^"]+)"', page).group(1).replace("&amp;", "&")
+    second = client.htmx_get(next_url).get_data(as_text=True)
+    assert "<html" not in second and made[0].reference in second
+    assert on_contract.reference in client.get(f"/my/requests?contract={contract.id}").get_data(as_text=True)
+    open_only = client.get("/my/requests?status=open").get_data(as_text=True)
+    assert on_contract.reference not in open_only and made[24].reference in open_only
+    found = client.get("/my/requests?q=case+07").get_data(as_text=True)
+    assert made[7].reference in found and made[8].reference not in found
+    dated = client.get("/my/requests?submitted_from=2026-05-03&submitted_to=2026-05-04").get_data(
+        as_text=True
+    )
+    assert made[2].reference in dated and made[3].reference in dated and made[4].reference not in dated
+    bad_date = client.get("/my/requests?submitted_from=not-a-date")
+    assert bad_date.status_code == 200
+
+
+def test_the_contracts_page_shows_each_ledger(client, login_as):
+    me = login_as("customer")
+    make_contract(me.account, number="C-ONE", entitlements={"on_site_days": 5})
+    make_contract(me.account, number="C-TWO", entitlements={"custom_reports": 2})
+    make_contract(make_user("customer").account, number="C-THEIRS")
+    page = client.get("/my/contracts", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "C-ONE" in page and "C-TWO" in page and "C-THEIRS" not in page
+    assert page.count('class="ledger"') == 2 and "Custom reports" in page
+
+
+def test_the_dashboard_shows_what_waits_for_the_customer(client, login_as):
+    me = login_as("customer_admin")
+    make_contract(
+        me.account,
+        number="C-ENDING",
+        start_date=date.today() - timedelta(days=300),
+        end_date=date.today() + timedelta(days=20),
+    )
+    waiting = make_request(me, status="waiting_customer", title="Send logs")
+    approval = make_request(me, approval="pending", over_entitlement=True, title="Extra visit")
+    make_request(me, status="in_progress", title="Quiet")
+    page = client.get("/my/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    needs = page[page.index("needs-title") : page.index("open-title")]
+    assert waiting.reference in needs and approval.reference in needs and "Quiet" not in needs
+    assert "Contract C-ENDING ends on" in page
