@@ -6,16 +6,17 @@ from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from portal.access import home_url
-from portal.auth.forms import LanguageForm, SignInForm
+from portal.auth.forms import LanguageForm, PasswordForm, ProfileForm, SignInForm
 from portal.auth.redirects import safe_next
 from portal.extensions import limiter
+from portal.i18n import current_language
 from portal.rendering import render
 from portal.services import auth
-from portal.services.errors import SignInRefused
+from portal.services.errors import InvalidInput, SignInRefused
 
 bp = Blueprint("auth", __name__)
 
@@ -105,3 +106,59 @@ def set_language() -> Response:
         home_url(current_user) if current_user.is_authenticated else url_for("auth.login")
     )
     return redirect(target, code=303)
+
+
+@bp.get("/profile")
+@login_required
+def profile() -> Response:
+    form = ProfileForm(
+        full_name=current_user.full_name,
+        language=current_user.locale or current_language(),
+        timezone=current_user.timezone,
+    )
+    return render("auth/profile.html", form=form, password_form=PasswordForm())
+
+
+@bp.post("/profile")
+@login_required
+def save_profile() -> Response:
+    form = ProfileForm()
+    if form.validate_on_submit():
+        try:
+            auth.update_profile(
+                current_user,
+                full_name=form.full_name.data or "",
+                locale=form.language.data,
+                timezone=form.timezone.data or "",
+            )
+            session["locale"] = form.language.data
+            flash(_("Your profile is saved."), "info")
+            return redirect(url_for("auth.profile"), code=303)
+        except InvalidInput as error:
+            getattr(form, error.field).errors = [str(error)]
+    return render("auth/profile.html", form=form, password_form=PasswordForm(formdata=None), status=422)
+
+
+@bp.post("/profile/password")
+@login_required
+def change_password() -> Response:
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            auth.change_password(
+                current_user,
+                form.old_password.data or "",
+                form.new_password.data or "",
+                keep_session=session.get("sid"),
+                ip_address=request.remote_addr or "",
+            )
+            flash(_("Your password is changed; your other sessions are signed out."), "info")
+            return redirect(url_for("auth.profile"), code=303)
+        except InvalidInput as error:
+            getattr(form, error.field).errors = [str(error)]
+    profile_form = ProfileForm(
+        full_name=current_user.full_name,
+        language=current_user.locale or current_language(),
+        timezone=current_user.timezone,
+    )
+    return render("auth/profile.html", form=profile_form, password_form=form, status=422)

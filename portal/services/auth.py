@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.extensions import db
@@ -205,4 +206,51 @@ def set_active(user: User, active: bool, *, actor: User | None = None) -> None:
 
 def set_locale(user: User, locale: str) -> None:
     user.locale = locale
+    db.session.commit()
+
+
+def update_profile(user: User, *, full_name: str, locale: str | None, timezone: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not full_name.strip():
+        raise InvalidInput("full_name", str(_l("Give your name.")))
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise InvalidInput("timezone", str(_l("Choose a time zone from the list."))) from error
+    user.full_name, user.locale, user.timezone = full_name.strip(), locale, timezone
+    audit.record("user.profile_updated", actor=user, obj=user)
+    db.session.commit()
+
+
+def change_password(
+    user: User,
+    old: str,
+    new: str,
+    *,
+    keep_session: str | None,
+    ip_address: str = "",
+    now: datetime | None = None,
+) -> None:
+    """The old password is required; every other signed-in browser of the user is signed out."""
+    if not password_matches(user.password_hash, old):
+        raise InvalidInput("old_password", str(_l("The current password is not correct.")))
+    if len(new) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            "new_password",
+            str(_l("The new password needs at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)),
+        )
+    if new == old:
+        raise InvalidInput("new_password", str(_l("Choose a password different from the current one.")))
+    now = now or utcnow()
+    user.password_hash = hash_password(new)
+    for other in db.session.scalars(
+        select(LoginSession).where(
+            LoginSession.user_id == user.id,
+            LoginSession.revoked_at.is_(None),
+            LoginSession.id != (keep_session or ""),
+        )
+    ):
+        other.revoked_at = now
+    audit.record("user.password_changed", actor=user, obj=user, ip_address=ip_address)
     db.session.commit()

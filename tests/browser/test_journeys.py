@@ -75,6 +75,7 @@ HOMES = [
     ("admin@portal.example", "/admin/"),
     ("li.na@huaxin-bank.example", "/my/new"),
     ("li.na@huaxin-bank.example", "/my/requests"),
+    ("li.na@huaxin-bank.example", "/profile"),
     ("li.na@huaxin-bank.example", "/my/contracts"),
     ("li.na@huaxin-bank.example", "/my/new/on_site/training"),
     ("li.na@huaxin-bank.example", "/my/contracts/{HX-2026-001}"),
