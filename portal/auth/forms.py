@@ -53,3 +53,9 @@ class PasswordForm(FlaskForm):
     new_password = PasswordField(
         _l("New password"), validators=[DataRequired(_l("Enter your password.")), Length(max=200)]
     )
+
+
+class InvitationForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"), validators=[DataRequired(_l("Enter your password.")), Length(max=200)]
+    )

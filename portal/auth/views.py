@@ -10,12 +10,12 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from portal.access import home_url
-from portal.auth.forms import LanguageForm, PasswordForm, ProfileForm, SignInForm
+from portal.auth.forms import InvitationForm, LanguageForm, PasswordForm, ProfileForm, SignInForm
 from portal.auth.redirects import safe_next
 from portal.extensions import limiter
 from portal.i18n import current_language
 from portal.rendering import render
-from portal.services import auth
+from portal.services import account_users, auth
 from portal.services.errors import InvalidInput, SignInRefused
 
 bp = Blueprint("auth", __name__)
@@ -162,3 +162,29 @@ def change_password() -> Response:
         timezone=current_user.timezone,
     )
     return render("auth/profile.html", form=profile_form, password_form=form, status=422)
+
+
+@bp.get("/invitation/<token>")
+def accept_invitation_form(token: str) -> Response:
+    try:
+        user = account_users.user_for_invitation(token)
+    except InvalidInput as error:
+        return render("auth/invitation.html", error=str(error), form=None, status=410)
+    return render("auth/invitation.html", user=user, form=InvitationForm(), token=token)
+
+
+@bp.post("/invitation/<token>")
+def accept_invitation(token: str) -> Response:
+    form = InvitationForm()
+    try:
+        user = account_users.user_for_invitation(token)
+    except InvalidInput as error:
+        return render("auth/invitation.html", error=str(error), form=None, status=410)
+    if form.validate_on_submit():
+        try:
+            account_users.accept_invitation(token, form.password.data or "")
+            flash(_("Your password is set. Please sign in."), "info")
+            return redirect(url_for("auth.login"), code=303)
+        except InvalidInput as error:
+            form.password.errors = [str(error)]
+    return render("auth/invitation.html", user=user, form=form, token=token, status=422)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
-from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms import DateField, DecimalField, EmailField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from portal.internal.forms import _choices, options
 from portal.models.requests import CATEGORIES, PRIORITIES, STATUSES
@@ -80,6 +80,7 @@ class ReplyForm(FlaskForm):
 __all__ = [
     "CATEGORY_FIELDS",
     "FlaskForm",
+    "InviteForm",
     "NewRequestForm",
     "ReplyForm",
     "RequestFilterForm",
@@ -109,3 +110,16 @@ class RequestFilterForm(FlaskForm):
     contract = SelectField(_l("Contract"), choices=[], validate_choice=False)
     submitted_from = DateField(_l("Submitted from"), validators=[Optional()])
     submitted_to = DateField(_l("Submitted until"), validators=[Optional()])
+
+
+class InviteForm(FlaskForm):
+    email = EmailField(
+        _l("Email"),
+        validators=[
+            DataRequired(_l("Enter your email address.")),
+            Email(_l("Enter a valid email address.")),
+            Length(max=254),
+        ],
+    )
+    full_name = StringField(_l("Name"), validators=[DataRequired(_l("Give your name.")), Length(max=120)])
+    role = SelectField(_l("Role"), choices=_choices("role", ("customer", "customer_admin"), None)[1:])

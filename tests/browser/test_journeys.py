@@ -76,6 +76,7 @@ HOMES = [
     ("li.na@huaxin-bank.example", "/my/new"),
     ("li.na@huaxin-bank.example", "/my/requests"),
     ("li.na@huaxin-bank.example", "/profile"),
+    ("li.na@huaxin-bank.example", "/my/users"),
     ("li.na@huaxin-bank.example", "/my/contracts"),
     ("li.na@huaxin-bank.example", "/my/new/on_site/training"),
     ("li.na@huaxin-bank.example", "/my/contracts/{HX-2026-001}"),
