@@ -55,7 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from portal.admin.views import bp as admin_bp
     from portal.auth.views import bp as auth_bp
-    from portal.customer.views import bp as customer_bp
+    from portal.customer import bp as customer_bp
     from portal.finance.views import bp as finance_bp
     from portal.internal.views import bp as internal_bp
     from portal.manager.views import bp as manager_bp

@@ -1,6 +1,8 @@
-"""Flask commands: seed-demo, create-user, init-data."""
+"""Flask commands: init-data, seed-demo, create-user, contract-document, seed-bench."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -90,6 +92,33 @@ def create_user_command(
     click.echo(f"Created {user.role} {user.email} (id {user.id}).")
 
 
+@click.command("contract-document")
+@click.argument("number")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def contract_document_command(number: str, path: Path) -> None:
+    """Attach the signed PDF of contract NUMBER; its account's users can then download it."""
+    from flask import current_app
+
+    from portal.models import Contract
+    from portal.services import contracts
+    from portal.services.attachments import Upload
+
+    contract = db.session.scalar(select(Contract).where(Contract.number == number))
+    if contract is None:
+        raise click.ClickException(f"No contract numbered {number}.")
+    try:
+        contracts.attach_signed_document(
+            contract,
+            Upload(path.name, path.read_bytes()),
+            None,
+            folder=upload_folder(),
+            max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
+        )
+    except InvalidInput as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"{path.name} is now the signed document of {number}.")
+
+
 @click.command("seed-bench")
 @click.option("--accounts", default=200, show_default=True)
 @click.option("--requests", "request_count", default=100_000, show_default=True)
@@ -103,5 +132,11 @@ def seed_bench_command(accounts: int, request_count: int, seed: int) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_data_command, seed_demo_command, create_user_command, seed_bench_command):
+    for command in (
+        init_data_command,
+        seed_demo_command,
+        create_user_command,
+        contract_document_command,
+        seed_bench_command,
+    ):
         app.cli.add_command(command)

@@ -50,6 +50,12 @@ def business_duration(minutes: int | None) -> str:
     return gettext("%(m)d min", m=mins)
 
 
+def readable_size(size: int) -> str:
+    if size >= 1048576:
+        return f"{format_decimal(round(size / 1048576, 1))} MB"
+    return f"{format_decimal(max(round(size / 1024), 1))} KB"
+
+
 def current_language() -> str:
     return str(get_locale() or current_app.config["DEFAULT_LOCALE"])
 
@@ -62,6 +68,7 @@ def init_app(app: Flask) -> None:
         format_currency=format_currency,
         label=labels.label,
         business_duration=business_duration,
+        readable_size=readable_size,
     )
 
     @app.context_processor

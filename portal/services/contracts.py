@@ -1,12 +1,20 @@
-"""Contracts as accounts and finance see them."""
+"""Contracts as accounts and finance see them, and their signed documents."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from pathlib import Path
+
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
-from portal.models import Contract
+from portal.models import Attachment, Contract, User
+from portal.services import audit
+from portal.services.attachments import Upload, check
+from portal.services.errors import InvalidInput
 
 
 def account_contracts(account_id: int) -> list[Contract]:
@@ -19,3 +27,48 @@ def account_contracts(account_id: int) -> list[Contract]:
             .order_by(Contract.end_date.desc(), Contract.id.desc())
         )
     )
+
+
+def attach_signed_document(
+    contract: Contract, upload: Upload, uploader: User | None, *, folder: Path, max_bytes: int
+) -> Attachment:
+    """Store the signed contract as a PDF and make it the contract's document. A re-signed copy replaces
+    the link; the earlier file stays stored (nothing a customer once downloaded disappears silently)."""
+    name, content_type = check(upload, max_bytes)
+    if content_type != "application/pdf":
+        raise InvalidInput("file", str(_l("The signed contract must be a PDF file.")))
+    folder.mkdir(parents=True, exist_ok=True)
+    stored_name = secrets.token_hex(16)
+    path = folder / stored_name
+    path.write_bytes(upload.data)
+    try:
+        attachment = Attachment(
+            account_id=contract.account_id,
+            original_name=name,
+            stored_name=stored_name,
+            size_bytes=len(upload.data),
+            sha256=hashlib.sha256(upload.data).hexdigest(),
+            content_type=content_type,
+            uploaded_by_id=uploader.id if uploader else None,
+        )
+        db.session.add(attachment)
+        db.session.flush()
+        contract.signed_document_id = attachment.id
+        audit.record("contract.document_attached", actor=uploader, obj=contract, file=name)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        path.unlink(missing_ok=True)
+        raise
+    return attachment
+
+
+def signed_document(contract: Contract) -> Attachment | None:
+    if contract.signed_document_id is None:
+        return None
+    return db.session.get(Attachment, contract.signed_document_id)
+
+
+def record_document_download(contract: Contract, user: User, ip_address: str) -> None:
+    audit.record("contract.document_downloaded", actor=user, obj=contract, ip_address=ip_address)
+    db.session.commit()

@@ -32,9 +32,12 @@ from portal.models import (
 )
 from portal.models.requests import SUBTYPES
 from portal.services import auth, workflow
+from portal.services import contracts as contract_services
+from portal.services.attachments import Upload
 from portal.services.reference_data import ensure_reference_data
 
 DEMO_PASSWORD = "demo-Portal-2026"
+MAX_DEMO_FILE = 1024 * 1024
 
 ACCOUNTS = [
     # key, name, English name, industry, size, tier, language
@@ -143,6 +146,15 @@ def seed_demo(
     db.session.flush()
 
     db.session.commit()  # the engine's functions commit as they go
+    for account_contracts in contracts.values():
+        for contract in account_contracts:
+            contract_services.attach_signed_document(
+                contract,
+                Upload(f"{contract.number}.pdf", _tiny_pdf(f"{contract.number} - {contract.title} - signed")),
+                None,
+                folder=upload_dir,
+                max_bytes=MAX_DEMO_FILE,
+            )
     members = {code: list(dept.members) for code, dept in departments.items()}
     pairs = [(category, subtype) for category, subtypes in SUBTYPES.items() for subtype in subtypes]
     statuses = [status for status, _ in RECENT_STATUSES]

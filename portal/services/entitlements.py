@@ -71,38 +71,70 @@ def request_amount(request: ServiceRequest, has_training: bool) -> tuple[str | N
 
 
 def contract_ledger(contract: Contract, today: date) -> list[LedgerLine]:
-    """One line per entitlement of the contract: two SQL statements whatever the number of requests."""
-    entitlements = {e.kind: e for e in contract.entitlements}
-    has_training = "training_sessions" in entitlements
-    kind = _kind_of_request(has_training)
-    per_day = and_(ServiceRequest.category == "on_site", kind == "on_site_days")
-    amount = case((per_day, func.coalesce(ServiceRequest.visit_days, 1)), else_=1)
+    return contract_ledgers([contract], today)[contract.id]
+
+
+def contract_ledgers(contracts: list[Contract], today: date) -> dict[int, list[LedgerLine]]:
+    """One line per entitlement of each contract: two SQL statements whatever the number of contracts or
+    requests. Training is counted apart in SQL and folded in here, since whether it uses a training
+    session or on-site days depends on the contract."""
+    ids = [c.id for c in contracts]
+    service = case(
+        (and_(ServiceRequest.category == "on_site", ServiceRequest.subtype == "training"), "training"),
+        (ServiceRequest.category == "on_site", "on_site_days"),
+        (
+            and_(ServiceRequest.category == "value_added", ServiceRequest.subtype.in_(REPORT_SUBTYPES)),
+            "custom_reports",
+        ),
+        else_=None,
+    )
+    days = func.coalesce(ServiceRequest.visit_days, 1)
+    done, running = ServiceRequest.status.in_(DONE_STATUSES), ServiceRequest.status.in_(OPEN_STATUSES)
     rows = db.session.execute(
         select(
-            kind.label("kind"),
-            func.coalesce(func.sum(amount).filter(ServiceRequest.status.in_(DONE_STATUSES)), 0),
-            func.coalesce(func.sum(amount).filter(ServiceRequest.status.in_(OPEN_STATUSES)), 0),
+            ServiceRequest.contract_id,
+            service,
+            func.coalesce(func.sum(days).filter(done), 0),
+            func.coalesce(func.sum(days).filter(running), 0),
+            func.count().filter(done),
+            func.count().filter(running),
         )
-        .where(ServiceRequest.contract_id == contract.id, kind.is_not(None))
-        .group_by(kind)
+        .where(ServiceRequest.contract_id.in_(ids), service.is_not(None))
+        .group_by(ServiceRequest.contract_id, service)
     ).all()
-    totals = {k: (Decimal(str(used)), Decimal(str(reserved))) for k, used, reserved in rows}
-    billable_minutes = db.session.scalar(
-        select(func.coalesce(func.sum(TimeEntry.minutes), 0)).where(
-            TimeEntry.contract_id == contract.id, TimeEntry.billable
+    minutes = dict(
+        db.session.execute(
+            select(TimeEntry.contract_id, func.sum(TimeEntry.minutes))
+            .where(TimeEntry.contract_id.in_(ids), TimeEntry.billable)
+            .group_by(TimeEntry.contract_id)
+        ).all()
+    )
+    totals: dict[int, dict[str, list[Decimal]]] = {i: {} for i in ids}
+    kinds = {c.id: {e.kind for e in c.entitlements} for c in contracts}
+    for contract_id, code, used_days, reserved_days, used_count, reserved_count in rows:
+        if code == "training" and "training_sessions" in kinds[contract_id]:
+            code, used, reserved = "training_sessions", used_count, reserved_count
+        elif code in ("training", "on_site_days"):
+            code, used, reserved = "on_site_days", used_days, reserved_days
+        else:
+            used, reserved = used_count, reserved_count
+        sums = totals[contract_id].setdefault(code, [Decimal(0), Decimal(0)])
+        sums[0] += Decimal(str(used))
+        sums[1] += Decimal(str(reserved))
+    ledgers: dict[int, list[LedgerLine]] = {}
+    for contract in contracts:
+        hours = (Decimal(minutes.get(contract.id) or 0) / 60).quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_UP
         )
-    )
-    totals["support_hours"] = (
-        (Decimal(billable_minutes or 0) / 60).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP),
-        Decimal(0),
-    )
-    lines = []
-    for code, entitlement in entitlements.items():
-        used, reserved = totals.get(code, (Decimal(0), Decimal(0)))
-        line = LedgerLine(entitlement, Decimal(entitlement.quantity), used, reserved)
-        line.runs_out_on = _runs_out_on(contract, line, today)
-        lines.append(line)
-    return sorted(lines, key=lambda line: line.entitlement.id)
+        totals[contract.id]["support_hours"] = [hours, Decimal(0)]
+        lines = []
+        for entitlement in contract.entitlements:
+            used, reserved = totals[contract.id].get(entitlement.kind, (Decimal(0), Decimal(0)))
+            line = LedgerLine(entitlement, Decimal(entitlement.quantity), used, reserved)
+            line.runs_out_on = _runs_out_on(contract, line, today)
+            lines.append(line)
+        ledgers[contract.id] = sorted(lines, key=lambda line: line.entitlement.id)
+    return ledgers
 
 
 def _runs_out_on(contract: Contract, line: LedgerLine, today: date) -> date | None:

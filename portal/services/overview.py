@@ -14,6 +14,7 @@ from portal.models import (
     Account,
     AuditEvent,
     Contract,
+    Deliverable,
     Department,
     RoutingRule,
     ServiceRequest,
@@ -28,8 +29,10 @@ from portal.models.base import utcnow
 from portal.models.requests import OPEN_STATUSES
 from portal.services import queues, sla
 from portal.services.contracts import account_contracts
+from portal.services.entitlements import LedgerLine, contract_ledgers
 
 HOME_LIST_LIMIT = 50
+LATEST_REPORTS = 5
 
 
 def visible_requests(user: User) -> Select[ServiceRequest]:
@@ -49,6 +52,8 @@ class CustomerHome:
     today: date
     needs_you: list[ServiceRequest] = field(default_factory=list)
     sla: dict[int, tuple[str, int | None]] = field(default_factory=dict)
+    ledgers: dict[int, list[LedgerLine]] = field(default_factory=dict)
+    reports: list[Deliverable] = field(default_factory=list)
 
 
 def customer_home(user: User, today: date) -> CustomerHome:
@@ -75,8 +80,20 @@ def customer_home(user: User, today: date) -> CustomerHome:
     )
     calendar, now = sla.load_calendar(), utcnow()
     badges = {r.id: queues.sla_badge(r, calendar, now) for r in open_requests}
+    contracts = account_contracts(account.id)
+    # Bars only for contracts that still run; ended ones are history on the contracts page.
+    ledgers = contract_ledgers([c for c in contracts if c.status(today) in ("active", "expiring")], today)
+    reports = list(
+        db.session.scalars(
+            select(Deliverable)
+            .where(Deliverable.request_id.in_(visible_requests(user).with_only_columns(ServiceRequest.id)))
+            .options(selectinload(Deliverable.request), selectinload(Deliverable.attachment))
+            .order_by(Deliverable.published_at.desc(), Deliverable.id.desc())
+            .limit(LATEST_REPORTS)
+        )
+    )
     return CustomerHome(
-        account, open_requests, open_count, account_contracts(account.id), today, needs_you, badges
+        account, open_requests, open_count, contracts, today, needs_you, badges, ledgers, reports
     )
 
 

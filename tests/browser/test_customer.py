@@ -62,3 +62,74 @@ def test_a_customer_files_follows_and_confirms_a_request(page, tmp_path):
     db.session.expire_all()
     assert db.session.get(ServiceRequest, filed.id).status == "closed"
     assert page.console_errors == []
+
+
+def _sign_in(page, email: str) -> None:
+    page.goto("/login")
+    page.get_by_label("电子邮箱").fill(email)
+    page.get_by_label("密码").fill("demo-Portal-2026")
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/my/")
+
+
+def test_an_over_entitlement_request_waits_for_and_gets_the_account_admins_approval(browser, live_server):
+    from datetime import UTC, datetime
+
+    import pytest
+
+    from portal.services.workflow import NotAllowed
+
+    def new_page():
+        context = browser.new_context(base_url=live_server, locale="zh-CN")
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        return page
+
+    # An account user asks for more on-site days than the contract has left.
+    user = new_page()
+    _sign_in(user, "zhao.lei@huaxin-bank.example")
+    user.goto("/my/new/on_site/installation")
+    user.get_by_label("标题").fill("Rebuild the data centre cabling")
+    user.get_by_label("描述").fill("Every rack of the second floor.")
+    user.get_by_label("合同").select_option(label="HX-2026-001 · 2026 年度综合服务合同")
+    user.get_by_label("现场天数").fill("60")
+    user.get_by_label("现场天数").dispatch_event("change")
+    user.locator("#use-preview.over").wait_for()  # the preview warns before anything is filed
+    assert "审批" in user.locator("#use-preview").inner_text()
+    user.get_by_label("现场地址").fill("北京市西城区金融大街 8 号")
+    user.get_by_label("现场联系人", exact=True).fill("赵磊")
+    user.get_by_label("现场联系人电话").fill("13900000000")
+    user.get_by_label("期望开始日期").fill((date.today() + timedelta(days=14)).isoformat())
+    user.get_by_role("button", name="提交请求").click()
+    user.get_by_role("heading", name="等待审批").wait_for()
+    assert user.get_by_role("button", name="批准").count() == 0  # only the administrator decides
+
+    filed = db.session.scalar(
+        select(ServiceRequest).where(ServiceRequest.title == "Rebuild the data centre cabling")
+    )
+    assert filed.approval == "pending" and filed.over_entitlement
+    engineer = db.session.scalar(select(User).where(User.email == "delivery@portal.example"))
+    visit = datetime.combine(date.today() + timedelta(days=20), datetime.min.time(), tzinfo=UTC)
+    with pytest.raises(NotAllowed):  # staff cannot schedule it yet
+        workflow.schedule_visit(
+            filed, engineer, visit_at=visit, engineer=engineer, duration_minutes=480, seen_version=None
+        )
+    db.session.rollback()
+
+    # The account administrator finds it waiting on the dashboard and approves it.
+    admin = new_page()
+    _sign_in(admin, "li.na@huaxin-bank.example")
+    admin.locator("section.needs-you").get_by_role("link", name=filed.reference).click()
+    admin.get_by_role("button", name="批准").click()
+    admin.get_by_text("超出合同权益；客户已批准。").wait_for()
+    db.session.expire_all()
+    approved = db.session.get(ServiceRequest, filed.id)
+    assert approved.approval == "approved" and approved.status != "cancelled"
+    workflow.assign(approved, engineer, engineer, seen_version=None)
+    workflow.schedule_visit(
+        approved, engineer, visit_at=visit, engineer=engineer, duration_minutes=480, seen_version=None
+    )
+    db.session.expire_all()
+    assert db.session.get(ServiceRequest, filed.id).scheduled_visit_at is not None
+    user.context.close()
+    admin.context.close()

@@ -1,5 +1,5 @@
 """The customer's lists: requests (filters, search, pages, fragment), contracts with their ledgers, the
-dashboard's "waiting for you" and expiring contracts."""
+dashboard's "waiting for you", expiring contracts, entitlement bars and latest reports."""
 
 from __future__ import annotations
 
@@ -64,3 +64,45 @@ def test_the_dashboard_shows_what_waits_for_the_customer(client, login_as):
     needs = page[page.index("needs-title") : page.index("open-title")]
     assert waiting.reference in needs and approval.reference in needs and "Quiet" not in needs
     assert "Contract C-ENDING ends on" in page
+
+
+def test_the_dashboard_shows_entitlement_bars_and_the_latest_reports(client, login_as, app):
+    from pathlib import Path
+
+    from portal.extensions import db
+    from portal.models import Deliverable
+    from portal.services import attachments
+    from portal.services.demo import _tiny_pdf
+
+    me = login_as("customer")
+    contract = make_contract(me.account, entitlements={"on_site_days": 4})
+    make_request(me, category="on_site", subtype="installation", contract_id=contract.id, status="resolved")
+    report = make_request(me, category="value_added", subtype="market_analysis", status="resolved")
+    (file,) = attachments.attach_to_request(
+        report,
+        [attachments.Upload("q3.pdf", _tiny_pdf("q3"))],
+        me,
+        folder=Path(app.config["UPLOAD_FOLDER"]),
+        max_bytes=10**6,
+    )
+    db.session.add(Deliverable(request_id=report.id, attachment_id=file.id, title="Q3 market analysis"))
+    colleague = make_user("customer", account=me.account)
+    private = make_request(
+        colleague, category="value_added", subtype="custom_report", shared_with_account=False
+    )
+    (theirs,) = attachments.attach_to_request(
+        private,
+        [attachments.Upload("private.pdf", _tiny_pdf("private"))],
+        colleague,
+        folder=Path(app.config["UPLOAD_FOLDER"]),
+        max_bytes=10**6,
+    )
+    db.session.add(Deliverable(request_id=private.id, attachment_id=theirs.id, title="A colleague's report"))
+    db.session.commit()
+    page = client.get("/my/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert re.search(r"On-site days: 3 of 4 days? left", page)
+    assert re.search(r'<meter[^>]*value="1', page)
+    reports = page[page.index("reports-title") :]
+    assert "Q3 market analysis" in reports and f'href="/my/attachments/{file.id}"' in reports
+    assert "A colleague" not in reports
+    assert client.get(f"/my/attachments/{file.id}").data == _tiny_pdf("q3")
