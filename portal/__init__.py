@@ -53,14 +53,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     database.init_app(app)
 
+    from portal.services import notifications
+
+    notifications.install()
+
     from portal.admin.views import bp as admin_bp
     from portal.auth.views import bp as auth_bp
     from portal.customer import bp as customer_bp
     from portal.finance.views import bp as finance_bp
+    from portal.inbox.views import bp as inbox_bp
     from portal.internal.views import bp as internal_bp
     from portal.manager.views import bp as manager_bp
 
-    for blueprint in (auth_bp, customer_bp, internal_bp, finance_bp, manager_bp, admin_bp):
+    for blueprint in (auth_bp, inbox_bp, customer_bp, internal_bp, finance_bp, manager_bp, admin_bp):
         app.register_blueprint(blueprint)
 
     from portal import cli

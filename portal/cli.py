@@ -1,4 +1,4 @@
-"""Flask commands: init-data, seed-demo, create-user, contract-document, seed-bench."""
+"""Flask commands: init-data, seed-demo, create-user, contract-document, seed-bench, worker, run-job."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from portal.extensions import db
@@ -131,6 +132,40 @@ def seed_bench_command(accounts: int, request_count: int, seed: int) -> None:
     click.echo(f"Benchmark data loaded: {accounts} accounts, {made} requests.")
 
 
+@click.command("worker")
+@click.option("--workers", default=2, show_default=True, help="Threads that run tasks.")
+@click.option(
+    "--no-periodic", is_flag=True, help="Do not run the periodic jobs (run them on one worker only)."
+)
+@with_appcontext
+def worker_command(workers: int, no_periodic: bool) -> None:
+    """Run background tasks and periodic jobs (SLA sweep, auto-close, reminders, email retries)."""
+    from flask import current_app
+
+    from portal import tasks
+
+    tasks.use_app(current_app._get_current_object())  # type: ignore[attr-defined]
+    consumer = tasks.huey.create_consumer(workers=workers, worker_type="thread", periodic=not no_periodic)
+    periodic = "off" if no_periodic else "on"
+    click.echo(f"Worker: {workers} threads on {type(tasks.huey.storage).__name__}; periodic jobs {periodic}.")
+    consumer.run()
+
+
+@click.command("run-job")
+@click.argument("job", type=click.Choice(["sla-sweep", "auto-close", "contract-expiry", "return-visits"]))
+def run_job_command(job: str) -> None:
+    """Run one periodic job now (it is idempotent: nobody is told twice)."""
+    from portal.services import reminders
+
+    count = {
+        "sla-sweep": reminders.sla_sweep,
+        "auto-close": reminders.auto_close,
+        "contract-expiry": reminders.contract_expiry,
+        "return-visits": reminders.return_visits_due,
+    }[job]()
+    click.echo(f"{job}: {count}")
+
+
 def init_app(app: Flask) -> None:
     for command in (
         init_data_command,
@@ -138,5 +173,7 @@ def init_app(app: Flask) -> None:
         create_user_command,
         contract_document_command,
         seed_bench_command,
+        worker_command,
+        run_job_command,
     ):
         app.cli.add_command(command)

@@ -29,6 +29,21 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
     "PROXY_FIX": False,
     "SESSION_LIFETIME_HOURS": 12,
+    # Links in emails are built from this address, never from the Host header of a request.
+    "BASE_URL": "http://127.0.0.1:5000",
+    # SMTP; with no MAIL_HOST, messages are written as .eml files to OUTBOX_FOLDER (instance/outbox).
+    "MAIL_HOST": None,
+    "MAIL_PORT": 25,
+    "MAIL_TLS": "none",  # none | starttls | ssl
+    "MAIL_USER": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_SENDER": "Key Account Service <service@portal.example>",
+    "MAIL_TIMEOUT_SECONDS": 20,
+    "OUTBOX_FOLDER": None,
+    # A resolved request the customer leaves unanswered this many days is closed by the system.
+    "AUTO_CLOSE_DAYS": 7,
+    # How often the bell asks for the unread count (only while the tab is visible).
+    "NOTIFICATION_POLL_SECONDS": 60,
 }
 
 _ENV_PREFIX = "PORTAL_"

@@ -13,3 +13,7 @@ from portal.models.base import utcnow
 def today_for(user: object) -> date:
     zone = getattr(user, "timezone", None) or current_app.config["DEFAULT_TIMEZONE"]
     return utcnow().astimezone(ZoneInfo(zone)).date()
+
+
+def today_in(zone: str) -> date:
+    return utcnow().astimezone(ZoneInfo(zone)).date()

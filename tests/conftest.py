@@ -16,10 +16,20 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, text
 
-from portal import create_app
-from portal.extensions import db
-from portal.models import Base, User
-from tests import factories
+# The task queue's file lives with the test run, never in the working tree; tasks run at once (immediate
+# mode) unless a test starts a real worker.
+os.environ.setdefault(
+    "PORTAL_HUEY_FILE", os.path.join(tempfile.mkdtemp(prefix="portal-huey-"), "huey.sqlite3")
+)
+os.environ.pop("PORTAL_REDIS_URL", None)
+
+from portal import create_app  # noqa: E402
+from portal.extensions import db  # noqa: E402
+from portal.models import Base, User  # noqa: E402
+from portal.tasks import huey  # noqa: E402
+from tests import factories  # noqa: E402
+
+huey.immediate = True
 
 BACKEND = os.environ.get("PORTAL_TEST_DATABASE", "sqlite")
 _CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
@@ -57,6 +67,8 @@ def app_config(database_url: str, instance: Path, **extra: object) -> dict[str, 
         "DATABASE_URL": database_url,
         "LOGIN_RATE_LIMIT": "10000 per minute",
         "UPLOAD_FOLDER": str(instance / "uploads"),
+        "OUTBOX_FOLDER": str(instance / "outbox"),
+        "BASE_URL": "https://portal.example.test",
         "SERVER_NAME": None,
     }
     config.update(extra)
@@ -213,3 +225,52 @@ def scratch_database_url(database_url: str) -> Iterator[str]:
         conn.execute("DROP DATABASE IF EXISTS portal_scratch")
         conn.execute("CREATE DATABASE portal_scratch")
     yield database_url.rsplit("/", 1)[0] + "/portal_scratch"
+
+
+class SmtpInbox:
+    """What a real SMTP server on loopback received: (envelope recipients, parsed message)."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], object]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, N802
+        from email import message_from_bytes
+        from email.policy import default
+
+        self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content, policy=default)))
+        return "250 OK"
+
+    def to(self, address: str) -> list:
+        return [message for recipients, message in self.messages if address in recipients]
+
+
+@pytest.fixture
+def smtp_server(app: Flask) -> Iterator[SmtpInbox]:
+    """aiosmtpd listening on a free loopback port, with the app's MAIL_* pointing at it."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = SmtpInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    saved = {key: app.config.get(key) for key in ("MAIL_HOST", "MAIL_PORT", "MAIL_TLS")}
+    app.config.update(MAIL_HOST="127.0.0.1", MAIL_PORT=port, MAIL_TLS="none")
+    try:
+        yield inbox
+    finally:
+        app.config.update(saved)
+        controller.stop()
+
+
+@pytest.fixture
+def outbox(app: Flask) -> Iterator[Path]:
+    """The outbox folder (no SMTP configured), emptied before the test."""
+    import shutil
+
+    folder = Path(app.config["OUTBOX_FOLDER"])
+    shutil.rmtree(folder, ignore_errors=True)
+    yield folder

@@ -59,3 +59,20 @@ class InvitationForm(FlaskForm):
     password = PasswordField(
         _l("New password"), validators=[DataRequired(_l("Enter your password.")), Length(max=200)]
     )
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(
+        _l("Email"),
+        validators=[
+            DataRequired(_l("Enter your email address.")),
+            Email(_l("Enter a valid email address.")),
+            Length(max=254),
+        ],
+    )
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"), validators=[DataRequired(_l("Enter your password.")), Length(max=200)]
+    )

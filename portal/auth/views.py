@@ -1,4 +1,5 @@
-"""Signing in and out, and the language switch. One login page for every role."""
+"""Signing in and out, forgotten passwords, the language switch, the profile (with notification choices)
+and accepting an invitation. One login page for every role."""
 
 from __future__ import annotations
 
@@ -7,15 +8,25 @@ from datetime import timedelta
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from portal import tasks
 from portal.access import home_url
-from portal.auth.forms import InvitationForm, LanguageForm, PasswordForm, ProfileForm, SignInForm
+from portal.auth.forms import (
+    ForgotPasswordForm,
+    InvitationForm,
+    LanguageForm,
+    PasswordForm,
+    ProfileForm,
+    ResetPasswordForm,
+    SignInForm,
+)
 from portal.auth.redirects import safe_next
 from portal.extensions import limiter
 from portal.i18n import current_language
 from portal.rendering import render
-from portal.services import account_users, auth
+from portal.services import account_users, auth, notifications
 from portal.services.errors import InvalidInput, SignInRefused
 
 bp = Blueprint("auth", __name__)
@@ -116,7 +127,18 @@ def profile() -> Response:
         language=current_user.locale or current_language(),
         timezone=current_user.timezone,
     )
-    return render("auth/profile.html", form=form, password_form=PasswordForm())
+    return _profile_page(form, PasswordForm())
+
+
+def _profile_page(form: ProfileForm, password_form: PasswordForm, status: int = 200) -> Response:
+    return render(
+        "auth/profile.html",
+        form=form,
+        password_form=password_form,
+        preferences=notifications.preferences(current_user),
+        kinds=notifications.KINDS,
+        status=status,
+    )
 
 
 @bp.post("/profile")
@@ -136,7 +158,7 @@ def save_profile() -> Response:
             return redirect(url_for("auth.profile"), code=303)
         except InvalidInput as error:
             getattr(form, error.field).errors = [str(error)]
-    return render("auth/profile.html", form=form, password_form=PasswordForm(formdata=None), status=422)
+    return _profile_page(form, PasswordForm(formdata=None), status=422)
 
 
 @bp.post("/profile/password")
@@ -161,7 +183,72 @@ def change_password() -> Response:
         language=current_user.locale or current_language(),
         timezone=current_user.timezone,
     )
-    return render("auth/profile.html", form=profile_form, password_form=form, status=422)
+    return _profile_page(profile_form, form, status=422)
+
+
+@bp.post("/profile/notifications")
+@login_required
+def save_notification_choices() -> Response:
+    if FlaskForm().validate_on_submit():
+        notifications.set_preferences(
+            current_user, {kind: request.form.get(f"channel-{kind}", "") for kind in notifications.KINDS}
+        )
+        flash(_("Your notification choices are saved."), "info")
+    return redirect(url_for("auth.profile", _anchor="notifications"), code=303)
+
+
+# --- forgotten passwords ---------------------------------------------------------------------------------
+
+
+@bp.get("/password/forgot")
+def forgot_password() -> Response:
+    return render("auth/forgot.html", form=ForgotPasswordForm())
+
+
+@bp.post("/password/forgot")
+@limiter.limit("5 per minute")
+def send_reset_link() -> Response:
+    form = ForgotPasswordForm()
+    if not form.validate_on_submit():
+        return render("auth/forgot.html", form=form, status=422)
+    user_id = auth.request_password_reset(form.email.data or "", ip_address=request.remote_addr or "")
+    if user_id is not None:
+        tasks.safely(tasks.send_password_reset, user_id)
+    # The same answer whether or not the address belongs to someone.
+    flash(
+        _(
+            "If %(email)s belongs to an account, a link to reset the password is on its way.",
+            email=form.email.data,
+        ),
+        "info",
+    )
+    return redirect(url_for("auth.login"), code=303)
+
+
+@bp.get("/password/reset/<token>")
+def reset_password_form(token: str) -> Response:
+    try:
+        user = auth.user_for_reset(token)
+    except InvalidInput as error:
+        return render("auth/reset.html", error=str(error), form=None, status=410)
+    return render("auth/reset.html", user=user, form=ResetPasswordForm(), token=token)
+
+
+@bp.post("/password/reset/<token>")
+def reset_password(token: str) -> Response:
+    form = ResetPasswordForm()
+    try:
+        user = auth.user_for_reset(token)
+    except InvalidInput as error:
+        return render("auth/reset.html", error=str(error), form=None, status=410)
+    if form.validate_on_submit():
+        try:
+            auth.reset_password(token, form.password.data or "", ip_address=request.remote_addr or "")
+            flash(_("Your new password is set. Please sign in."), "info")
+            return redirect(url_for("auth.login"), code=303)
+        except InvalidInput as error:
+            form.password.errors = [str(error)]
+    return render("auth/reset.html", user=user, form=form, token=token, status=422)
 
 
 @bp.get("/invitation/<token>")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal import tasks
 from portal.access import roles_required
 from portal.customer import bp, forms
 from portal.extensions import db
@@ -59,10 +60,13 @@ def invite_user():
         db.session.rollback()
         getattr(form, error.field, form.email).errors = [str(error)]
         return _users_page(form, status=422)
-    link = url_for("auth.accept_invitation", token=token, _external=True)
+    tasks.safely(tasks.send_invitation, user.id, current_user.id)
+    # Built on the configured site address, like the emailed one, never on this request's Host header.
+    link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.accept_invitation", token=token)
     flash(
         _(
-            "%(name)s is invited. Give them this one-time link (valid for %(days)d days).",
+            "%(name)s is invited: we emailed them a one-time link (valid for %(days)d days). "
+            "You can also give them the link below.",
             name=user.full_name,
             days=account_users.INVITATION_DAYS,
         ),

@@ -4,6 +4,7 @@ from portal.models.accounts import Account, Department, LoginSession, SignInThro
 from portal.models.audit import AuditEvent
 from portal.models.base import Base
 from portal.models.contracts import Contract, Entitlement
+from portal.models.notifications import Notification, NotificationPreference
 from portal.models.relations import ContactLog, FollowUpTask, ReturnVisitCadence
 from portal.models.requests import (
     Attachment,
@@ -31,6 +32,8 @@ __all__ = [
     "Entitlement",
     "FollowUpTask",
     "LoginSession",
+    "Notification",
+    "NotificationPreference",
     "ReferenceCounter",
     "ReturnVisitCadence",
     "RoutingRule",

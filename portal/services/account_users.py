@@ -7,7 +7,6 @@ changes as soon as a password is set.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -31,7 +30,7 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def _fingerprint(user: User) -> str:
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+    return auth.password_fingerprint(user)
 
 
 def account_users(admin: User) -> list[User]:

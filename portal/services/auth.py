@@ -7,13 +7,16 @@ Failed sign-ins are counted per email address (known or not) and lock that addre
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from portal.extensions import db
@@ -254,3 +257,73 @@ def change_password(
         other.revoked_at = now
     audit.record("user.password_changed", actor=user, obj=user, ip_address=ip_address)
     db.session.commit()
+
+
+# --- forgotten passwords ---------------------------------------------------------------------------------
+# The link is signed, expires after PASSWORD_RESET_VALID and works once: it carries a fingerprint of the
+# password hash, which changes when the password does. It is made when the email is sent and never stored.
+
+PASSWORD_RESET_VALID = timedelta(hours=1)
+_RESET_SALT = "password-reset"
+
+
+def password_fingerprint(user: User) -> str:
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_RESET_SALT)
+
+
+def password_reset_token(user: User) -> str:
+    return _reset_serializer().dumps({"user": user.id, "fp": password_fingerprint(user)})
+
+
+def request_password_reset(email: str, *, ip_address: str = "") -> int | None:
+    """The id of the active user to send a link to, or None; the caller answers the same either way."""
+    email = normalise_email(email)
+    user = db.session.scalar(select(User).where(User.email == email))
+    audit.record(
+        "auth.password_reset_requested",
+        actor=user,
+        actor_email=email,
+        ip_address=ip_address,
+        known=bool(user),
+    )
+    db.session.commit()
+    return user.id if user is not None and user.active else None
+
+
+def user_for_reset(token: str) -> User:
+    try:
+        data = _reset_serializer().loads(token, max_age=int(PASSWORD_RESET_VALID.total_seconds()))
+    except SignatureExpired as error:
+        raise InvalidInput("token", str(_l("This link has expired; ask for a new one."))) from error
+    except BadSignature as error:
+        raise InvalidInput("token", str(_l("This link is not valid."))) from error
+    user = db.session.get(User, data.get("user")) if isinstance(data, dict) else None
+    if user is None or not user.active or data.get("fp") != password_fingerprint(user):
+        raise InvalidInput("token", str(_l("This link has already been used; ask for a new one.")))
+    return user
+
+
+def reset_password(token: str, new: str, *, ip_address: str = "", now: datetime | None = None) -> User:
+    """Set a new password from a reset link; every signed-in browser of the user is signed out and a
+    sign-in lock on the address is lifted."""
+    user = user_for_reset(token)
+    if len(new) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            "password", str(_l("The new password needs at least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
+        )
+    now = now or utcnow()
+    user.password_hash = hash_password(new)
+    for session in db.session.scalars(
+        select(LoginSession).where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
+    ):
+        session.revoked_at = now
+    throttle = db.session.get(SignInThrottle, user.email)
+    if throttle is not None:
+        db.session.delete(throttle)
+    audit.record("auth.password_reset", actor=user, obj=user, ip_address=ip_address)
+    db.session.commit()
+    return user

@@ -31,7 +31,7 @@ from portal.models import (
     User,
 )
 from portal.models.requests import SUBTYPES
-from portal.services import auth, workflow
+from portal.services import auth, notifications, workflow
 from portal.services import contracts as contract_services
 from portal.services.attachments import Upload
 from portal.services.reference_data import ensure_reference_data
@@ -110,6 +110,12 @@ def database_is_empty() -> bool:
 def seed_demo(
     *, seed: int = 2026, password: str = DEMO_PASSWORD, today: date | None = None, upload_dir: Path
 ) -> DemoSummary:
+    """The demo company's history makes in-app notifications like real work does, but no email."""
+    with notifications.without_email():
+        return _seed_demo(seed=seed, password=password, today=today, upload_dir=upload_dir)
+
+
+def _seed_demo(*, seed: int, password: str, today: date | None, upload_dir: Path) -> DemoSummary:
     today = today or datetime.now(UTC).date()
     rng = random.Random(seed)
     ensure_reference_data()

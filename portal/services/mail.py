@@ -1,0 +1,119 @@
+"""Email: composed from templates under templates/email/ in the recipient's language and time zone, with
+plain-text and HTML parts and links built from the configured BASE_URL (never from a request's Host
+header); sent through SMTP (``MAIL_*``) or, with no MAIL_HOST, written as .eml files to the outbox folder
+so a new user can read them. Sending happens in the task queue (portal/tasks.py), never in a web request.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime as rfc2822_date
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import babel.dates
+from flask import current_app, render_template
+from flask_babel import force_locale
+
+from portal.models import User
+
+
+@dataclass(frozen=True)
+class Email:
+    to: str
+    subject: str
+    text: str
+    html: str
+
+
+def language_of(user: User) -> str:
+    return user.locale or current_app.config["DEFAULT_LOCALE"]
+
+
+@contextmanager
+def as_recipient(user: User) -> Iterator[None]:
+    """Render in the recipient's language with URLs on the configured site address, whatever request (if
+    any) is running."""
+    with (
+        current_app.test_request_context("/", base_url=current_app.config["BASE_URL"]),
+        force_locale(language_of(user)),
+    ):
+        yield
+
+
+def formatters(user: User) -> tuple[Callable[[datetime], str], Callable[[date], str]]:
+    """(moment, day) formatters in the recipient's language and time zone."""
+    zone = ZoneInfo(user.timezone or current_app.config["DEFAULT_TIMEZONE"])
+    locale = "zh_CN" if language_of(user) == "zh" else "en"
+
+    def at(moment: datetime) -> str:
+        return babel.dates.format_datetime(moment.astimezone(zone), "medium", locale=locale)
+
+    def day(value: date) -> str:
+        return babel.dates.format_date(value, "medium", locale=locale)
+
+    return at, day
+
+
+def compose(user: User, template: str, subject: str, **context: Any) -> Email:
+    """Render ``email/<template>.txt`` and ``.html`` for ``user``; call inside ``as_recipient(user)``."""
+    at, day = formatters(user)
+    context.update(recipient=user, at=at, day=day, subject=subject)
+    return Email(
+        to=user.email,
+        subject=subject,
+        text=render_template(f"email/{template}.txt", **context),
+        html=render_template(f"email/{template}.html", **context),
+    )
+
+
+def to_message(email: Email) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_SENDER"]
+    message["To"] = email.to
+    message["Subject"] = email.subject
+    message["Date"] = rfc2822_date(datetime.now().astimezone())
+    message["Message-ID"] = make_msgid(domain="portal.invalid")
+    message.set_content(email.text)
+    message.add_alternative(email.html, subtype="html")
+    return message
+
+
+def outbox_folder() -> Path:
+    configured = current_app.config.get("OUTBOX_FOLDER")
+    return Path(configured) if configured else Path(current_app.instance_path) / "outbox"
+
+
+def deliver(email: Email) -> None:
+    """Send through SMTP, or write to the outbox when no SMTP server is configured. Raises on failure; the
+    task that calls this retries."""
+    message = to_message(email)
+    config = current_app.config
+    if not config.get("MAIL_HOST"):
+        folder = outbox_folder()
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"{time.strftime('%Y%m%d-%H%M%S')}-{message['Message-ID'].strip('<>').split('@')[0]}.eml"
+        (folder / name).write_bytes(bytes(message))
+        return
+    host, port, timeout = config["MAIL_HOST"], int(config["MAIL_PORT"]), float(config["MAIL_TIMEOUT_SECONDS"])
+    tls = (config.get("MAIL_TLS") or "none").lower()
+    client: smtplib.SMTP
+    if tls == "ssl":
+        client = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
+    else:
+        client = smtplib.SMTP(host, port, timeout=timeout)
+    with client:
+        if tls == "starttls":
+            client.starttls(context=ssl.create_default_context())
+        if config.get("MAIL_USER"):
+            client.login(config["MAIL_USER"], config.get("MAIL_PASSWORD") or "")
+        client.send_message(message)

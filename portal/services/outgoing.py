@@ -1,0 +1,130 @@
+"""The emails the task queue sends: a notice's email, a password reset link, an invitation link.
+
+Each works in a session of its own (a task may run right after the caller's commit, in immediate mode
+inside it), sends at most once per notice (the state moves from pending to sent), and builds links from the
+configured site address. Reset and invitation links are made here, at sending time, and never stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.extensions import db
+from portal.models import Notification, User
+from portal.models.accounts import CUSTOMER_ROLES
+from portal.models.base import utcnow
+from portal.services import account_users, auth, mail, notifications
+
+log = logging.getLogger(__name__)
+LOST_AFTER = timedelta(minutes=30)
+
+
+def link_for(notice: Notification, user: User, *, external: bool = True) -> str:
+    """Where a notice leads its reader."""
+    customer = user.role in CUSTOMER_ROLES
+    if notice.request_id is not None:
+        endpoint = "customer.request_detail" if customer else "internal.request_detail"
+        return url_for(endpoint, request_id=notice.request_id, _external=external)
+    contract_id = (notice.data or {}).get("contract_id")
+    if customer and contract_id:
+        return url_for("customer.contract_detail", contract_id=contract_id, _external=external)
+    return url_for("customer.home" if customer else "internal.home", _external=external)
+
+
+def send_notification_email(notification_id: int, *, last_try: bool = True) -> str:
+    with Session(db.engine, expire_on_commit=False) as session:
+        notice = session.get(Notification, notification_id)
+        if notice is None or notice.email_state != "pending":
+            return "skipped"
+        user = session.get(User, notice.user_id)
+        if user is None or not user.active:
+            notice.email_state = "none"
+            session.commit()
+            return "skipped"
+        with mail.as_recipient(user):
+            at, day = mail.formatters(user)
+            kind = notifications.KINDS[notice.kind]
+            reference = (notice.data or {}).get("ref")
+            subject = f"[{reference}] {kind.title}" if reference else str(kind.title)
+            email = mail.compose(
+                user,
+                "notification",
+                subject=subject + " · " + _("Key Account Service Portal"),
+                headline=str(kind.title),
+                sentence=notifications.describe(notice, at, day),
+                quote=(notice.data or {}).get("body") or "",
+                link=link_for(notice, user),
+                preferences=url_for("auth.profile", _external=True, _anchor="notifications"),
+            )
+        notice.email_attempts += 1
+        try:
+            mail.deliver(email)
+        except Exception:
+            if last_try:
+                notice.email_state = "failed"
+            session.commit()
+            log.warning("email of notification %s failed (attempt %s)", notice.id, notice.email_attempts)
+            raise
+        notice.email_state, notice.emailed_at = "sent", utcnow()
+        session.commit()
+        return "sent"
+
+
+def send_password_reset(user_id: int) -> None:
+    with Session(db.engine) as session:
+        user = session.get(User, user_id)
+        if user is None or not user.active:
+            return
+        with mail.as_recipient(user):
+            email = mail.compose(
+                user,
+                "password_reset",
+                subject=_("Reset your password") + " · " + _("Key Account Service Portal"),
+                link=url_for("auth.reset_password", token=auth.password_reset_token(user), _external=True),
+                minutes=int(auth.PASSWORD_RESET_VALID.total_seconds() // 60),
+            )
+        mail.deliver(email)
+
+
+def send_invitation(user_id: int, inviter_id: int) -> None:
+    with Session(db.engine) as session:
+        user, inviter = session.get(User, user_id), session.get(User, inviter_id)
+        if user is None or inviter is None or not user.active or user.account is None:
+            return
+        with mail.as_recipient(user):
+            email = mail.compose(
+                user,
+                "invitation",
+                subject=_("You are invited to the Key Account Service Portal"),
+                inviter=inviter.full_name,
+                account=user.account.display_name(mail.language_of(user)),
+                link=url_for(
+                    "auth.accept_invitation", token=account_users.invitation_token(user), _external=True
+                ),
+                days=account_users.INVITATION_DAYS,
+            )
+        mail.deliver(email)
+
+
+def requeue_pending() -> int:
+    """Hand over again the emails whose hand-over was lost (never tried, pending for a while)."""
+    from portal import tasks
+
+    ids = list(
+        db.session.scalars(
+            select(Notification.id).where(
+                Notification.email_state == "pending",
+                Notification.email_attempts == 0,
+                Notification.created_at < utcnow() - LOST_AFTER,
+            )
+        )
+    )
+    for notification_id in ids:
+        tasks.enqueue_email(notification_id)
+    return len(ids)
