@@ -256,7 +256,8 @@ def from_timeline(session: Session, event: TimelineEvent) -> None:
     def tell(users: Sequence[User | None], what: str, **extra: Any) -> None:
         # Nobody is told about what they did themselves, except that their request has arrived.
         recipients = [u for u in users if u is not None] if what == "request_acknowledged" else others(users)
-        notify(recipients, what, request=request, data=_request_data(request, **extra), at=at, session=session)
+        data = _request_data(request, **extra)
+        notify(recipients, what, request=request, data=data, at=at, session=session)
 
     if event.internal:
         if kind == "assigned" and data.get("assignee_id"):
