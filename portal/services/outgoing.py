@@ -29,7 +29,7 @@ def link_for(notice: Notification, user: User, *, external: bool = True) -> str:
     """Where a notice leads its reader."""
     customer = user.role in CUSTOMER_ROLES
     if notice.request_id is not None:
-        endpoint = "customer.request_detail" if customer else "internal.request_detail"
+        endpoint = "customer.request_detail" if customer else "internal.workspace"
         return url_for(endpoint, request_id=notice.request_id, _external=external)
     contract_id = (notice.data or {}).get("contract_id")
     if customer and contract_id:

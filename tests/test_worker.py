@@ -1,0 +1,75 @@
+"""The task queue once for real: a notice's email is queued in Huey's SQLite file and sent by a separate
+`flask worker` process (the other tests run tasks in Huey's immediate mode)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from email import message_from_bytes
+from email.policy import default
+from pathlib import Path
+
+from portal.extensions import db
+from portal.models import Notification
+from portal.services import notifications
+from portal.tasks import huey
+from tests.factories import make_request, make_user
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_a_real_worker_sends_a_queued_email(app, database_url, tmp_path):
+    outbox = tmp_path / "worker-outbox"
+    env = {
+        **os.environ,
+        "PORTAL_DATABASE_URL": database_url,
+        "PORTAL_SECRET_KEY": "test-secret-key",
+        "PORTAL_OUTBOX_FOLDER": str(outbox),
+        "PORTAL_BASE_URL": "https://worker.example.test",
+        "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"),
+    }
+    worker = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "flask"),
+            "--app",
+            "portal",
+            "worker",
+            "--workers",
+            "1",
+            "--no-periodic",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    customer = make_user("customer", locale="en")
+    request = make_request(customer, title="Queued for real")  # sent at once (immediate mode), to our outbox
+    huey.immediate = False
+    try:
+        (notice,) = notifications.notify(
+            [customer],
+            "waiting_for_you",
+            request=request,
+            data={"ref": request.reference, "title": request.title},
+        )
+        db.session.commit()  # the commit hands the email to the queue file; the worker picks it up
+        deadline = time.monotonic() + 60
+        state = "pending"
+        while time.monotonic() < deadline and state != "sent":
+            time.sleep(0.3)
+            db.session.expire_all()
+            state = db.session.get(Notification, notice.id).email_state
+        assert state == "sent", worker.stdout.read1().decode(errors="replace") if worker.stdout else ""
+    finally:
+        huey.immediate = True
+        worker.terminate()
+        worker.wait(timeout=20)
+    (eml,) = outbox.glob("*.eml")
+    message = message_from_bytes(eml.read_bytes(), policy=default)
+    assert message["To"] == customer.email and "Waiting for your answer" in message["Subject"]
+    assert (
+        f"https://worker.example.test/my/requests/{request.id}" in message.get_body(("plain",)).get_content()
+    )
