@@ -30,7 +30,9 @@ run: $(STAMP) $(MO) instance/config.py
 	$(FLASK) db upgrade
 	$(FLASK) init-data
 	$(FLASK) seed-demo --if-empty
-	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	@# One background worker (emails, SLA sweep, reminders) beside the web server; it stops with it.
+	@$(FLASK) worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # The whole suite: SQLite with the browser tests, then the same suite on a throw-away PostgreSQL.
 test: $(STAMP) $(MO) lint
