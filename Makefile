@@ -31,7 +31,8 @@ run: $(STAMP) $(MO) instance/config.py
 	$(FLASK) init-data
 	$(FLASK) seed-demo --if-empty
 	@# One background worker (emails, SLA sweep, reminders) beside the web server; it stops with it.
-	@$(FLASK) worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	@export PORTAL_BASE_URL="$${PORTAL_BASE_URL:-http://127.0.0.1:$(PORT)}"; \
+	  $(FLASK) worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # The whole suite: SQLite with the browser tests, then the same suite on a throw-away PostgreSQL.

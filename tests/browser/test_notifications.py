@@ -1,0 +1,43 @@
+"""The bell in a real browser: a staff reply shows up in the customer's count without a reload, and the
+notice leads to the request and is then read."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import ServiceRequest, User
+from portal.services import notifications, workflow
+from tests.browser.test_journeys import sign_in
+
+
+def test_the_bell_counts_a_new_reply_and_leads_to_it(page, app):
+    customer = db.session.scalar(select(User).where(User.email == "zhao.lei@huaxin-bank.example"))
+    notifications.mark_all_read(customer)
+    request = db.session.scalar(
+        select(ServiceRequest)
+        .where(ServiceRequest.requester_id == customer.id, ServiceRequest.assignee_id.is_not(None))
+        .where(ServiceRequest.status.in_(("open", "in_progress")))
+        .limit(1)
+    )
+    saved = app.config["NOTIFICATION_POLL_SECONDS"]
+    app.config["NOTIFICATION_POLL_SECONDS"] = 1
+    try:
+        sign_in(page, customer.email)
+        page.wait_for_url("**/my/")
+        bell = page.locator("#bell")
+        assert bell.get_attribute("aria-label") == "通知：0 条未读"
+        workflow.add_reply(request, request.assignee, "我们已经找到原因。", seen_version=None)
+        page.locator("#bell .bell-count", has_text="1").wait_for(timeout=10_000)  # no reload: htmx polled
+        assert page.url.endswith("/my/")
+    finally:
+        app.config["NOTIFICATION_POLL_SECONDS"] = saved
+    page.locator("#bell").click()
+    page.wait_for_url("**/notifications/")
+    page.get_by_role("link", name=re.compile(re.escape(request.reference))).first.click()
+    page.wait_for_url(f"**/my/requests/{request.id}")
+    page.get_by_text("我们已经找到原因。").wait_for()
+    assert page.locator("#bell .bell-count").count() == 0
+    assert page.console_errors == []
