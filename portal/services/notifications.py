@@ -333,8 +333,11 @@ def _after_commit(session: Session) -> None:
             tasks.enqueue_email(notification_id)
 
 
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+def _after_soft_rollback(session: Session, previous: Any) -> None:
+    # A savepoint's rollback leaves the outer transaction's notices to be sent (a notice that went with
+    # the savepoint is simply not found by the task); only the whole transaction's rollback forgets them.
+    if not getattr(previous, "nested", False):
+        session.info.pop(_PENDING, None)
 
 
 def install() -> None:
@@ -344,7 +347,7 @@ def install() -> None:
         event.listen(target, "before_flush", _before_flush)
         event.listen(target, "after_flush", _after_flush)
         event.listen(target, "after_commit", _after_commit)
-        event.listen(target, "after_soft_rollback", lambda session, previous: _after_rollback(session))
+        event.listen(target, "after_soft_rollback", _after_soft_rollback)
 
 
 # --- reading and marking ---------------------------------------------------------------------------------

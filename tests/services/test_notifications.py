@@ -193,3 +193,20 @@ def test_the_demo_company_makes_notices_but_no_email(outbox, app):
     assert db.session.scalar(select(Notification.id).limit(1)) is not None
     assert db.session.scalar(select(Notification.id).where(Notification.email_state != "none")) is None
     assert not list(outbox.glob("*.eml"))
+
+
+def test_a_rolled_back_change_tells_nobody(team, outbox):
+    from portal.models import TimelineEvent
+
+    account, customer, admin, lead, agent, other = team
+    request = _submit(account, customer)
+    before = len(list(outbox.glob("*.eml")))
+    db.session.add(
+        TimelineEvent(request_id=request.id, kind="public_reply", actor_id=agent.id, body="Never sent")
+    )
+    db.session.flush()  # the notice exists inside the transaction ...
+    assert [n for n in _notices(customer) if n.kind == "staff_reply"]
+    db.session.rollback()  # ... and goes with it
+    make_user("customer")  # a later, unrelated commit must not send the forgotten email
+    assert [n for n in _notices(customer) if n.kind == "staff_reply"] == []
+    assert len(list(outbox.glob("*.eml"))) == before
