@@ -64,8 +64,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from portal.inbox.views import bp as inbox_bp
     from portal.internal.views import bp as internal_bp
     from portal.manager.views import bp as manager_bp
+    from portal.survey.views import bp as survey_bp
 
-    for blueprint in (auth_bp, inbox_bp, customer_bp, internal_bp, finance_bp, manager_bp, admin_bp):
+    for blueprint in (
+        auth_bp,
+        inbox_bp,
+        survey_bp,
+        customer_bp,
+        internal_bp,
+        finance_bp,
+        manager_bp,
+        admin_bp,
+    ):
         app.register_blueprint(blueprint)
 
     from portal import cli

@@ -152,16 +152,27 @@ def worker_command(workers: int, no_periodic: bool) -> None:
 
 
 @click.command("run-job")
-@click.argument("job", type=click.Choice(["sla-sweep", "auto-close", "contract-expiry", "return-visits"]))
+@click.argument(
+    "job",
+    type=click.Choice(
+        ["sla-sweep", "auto-close", "contract-expiry", "return-visits", "relationship-surveys"]
+    ),
+)
 def run_job_command(job: str) -> None:
     """Run one periodic job now (it is idempotent: nobody is told twice)."""
-    from portal.services import reminders
+    from flask import current_app
+
+    from portal.services import reminders, surveys
+    from portal.timeutil import today_in
 
     count = {
         "sla-sweep": reminders.sla_sweep,
         "auto-close": reminders.auto_close,
         "contract-expiry": reminders.contract_expiry,
         "return-visits": reminders.return_visits_due,
+        "relationship-surveys": lambda: surveys.invite_relationship(
+            today_in(current_app.config["DEFAULT_TIMEZONE"])
+        ),
     }[job]()
     click.echo(f"{job}: {count}")
 

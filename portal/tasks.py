@@ -142,6 +142,15 @@ def return_visit_reminders() -> int:
     return reminders.return_visits_due()
 
 
+@huey.periodic_task(crontab(hour="2", minute="0"))
+@in_app
+def relationship_surveys() -> int:
+    from portal.services import surveys
+    from portal.timeutil import today_in
+
+    return surveys.invite_relationship(today_in(_app().config["DEFAULT_TIMEZONE"]))
+
+
 @huey.periodic_task(crontab(minute="*/10"))
 @in_app
 def retry_pending_emails() -> int:

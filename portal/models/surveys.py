@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.accounts import Account, User
 from portal.models.base import Base, TimestampMixin, one_of
+
+if TYPE_CHECKING:
+    from portal.models.requests import ServiceRequest
 
 SURVEY_KINDS = ("csat", "relationship")
 QUESTION_KINDS = ("rating", "nps", "yes_no", "text")
@@ -89,6 +93,7 @@ class SurveyInvitation(TimestampMixin, Base):
     template: Mapped[SurveyTemplate] = relationship()
     user: Mapped[User] = relationship()
     account: Mapped[Account] = relationship()
+    request: Mapped[ServiceRequest | None] = relationship()
     answers: Mapped[list[SurveyAnswer]] = relationship(
         back_populates="invitation", cascade="all, delete-orphan"
     )

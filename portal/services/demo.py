@@ -534,16 +534,19 @@ def _surveys(
     ).all()
     for sr in done:
         assert sr.resolved_at is not None
-        invitation = SurveyInvitation(
-            template=csat,
-            user_id=sr.requester_id,
-            account_id=sr.account_id,
-            request_id=sr.id,
-            token=secrets.token_urlsafe(24),
-            created_at=sr.resolved_at,
-            expires_at=sr.resolved_at + timedelta(days=30),
-        )
-        db.session.add(invitation)
+        # Resolving through the engine already invited the requester; older history may not have.
+        invitation = db.session.scalar(select(SurveyInvitation).where(SurveyInvitation.request_id == sr.id))
+        if invitation is None:
+            invitation = SurveyInvitation(
+                template=csat,
+                user_id=sr.requester_id,
+                account_id=sr.account_id,
+                request_id=sr.id,
+                token=secrets.token_urlsafe(24),
+                created_at=sr.resolved_at,
+                expires_at=sr.resolved_at + timedelta(days=30),
+            )
+            db.session.add(invitation)
         recent = sr.resolved_at.date() > today - timedelta(days=10)
         if not recent or rng.random() < 0.3:
             answered = sr.resolved_at + timedelta(hours=rng.randint(2, 72))

@@ -78,6 +78,11 @@ KINDS: dict[str, Kind] = {
     "report_published": Kind(
         "customer", _l("Report delivered"), _l("A report was delivered on %(ref)s: “%(report)s”.")
     ),
+    "survey_invitation": Kind(
+        "customer",
+        _l("Survey: how are we doing?"),
+        _l("Please tell us how we are doing: a few questions, a minute or two."),
+    ),
     "contract_expiring": Kind(
         "both",
         _l("Contract ending"),
@@ -98,6 +103,11 @@ KINDS: dict[str, Kind] = {
     ),
     "sla_breached": Kind(
         "staff", _l("SLA breached"), _l("%(ref)s “%(title)s” missed its resolution target (%(due)s).")
+    ),
+    "follow_up_opened": Kind(
+        "staff",
+        _l("Low survey score"),
+        _l("%(account)s gave a low score; a follow-up is waiting for you."),
     ),
     "return_visit_due": Kind(
         "staff", _l("Return visit due"), _l("%(account)s is due for a return visit since %(due_on)s.")

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
-from portal.models import Notification, User
+from portal.models import Notification, SurveyInvitation, User
 from portal.models.accounts import CUSTOMER_ROLES
 from portal.models.base import utcnow
 from portal.services import account_users, auth, mail, notifications
@@ -31,6 +31,10 @@ def link_for(notice: Notification, user: User, *, external: bool = True) -> str:
     if notice.request_id is not None:
         endpoint = "customer.request_detail" if customer else "internal.workspace"
         return url_for(endpoint, request_id=notice.request_id, _external=external)
+    if notice.kind == "survey_invitation" and (notice.data or {}).get("invitation_id"):
+        return url_for(
+            "customer.answer_survey", invitation_id=notice.data["invitation_id"], _external=external
+        )
     contract_id = (notice.data or {}).get("contract_id")
     if customer and contract_id:
         return url_for("customer.contract_detail", contract_id=contract_id, _external=external)
@@ -47,9 +51,13 @@ def send_notification_email(notification_id: int, *, last_try: bool = True) -> s
             notice.email_state = "none"
             session.commit()
             return "skipped"
+        survey = _survey_of(session, notice, user)
         with mail.as_recipient(user):
             at, day = mail.formatters(user)
             kind = notifications.KINDS[notice.kind]
+            survey_link = (
+                url_for("survey.answer_by_link", token=survey.token, _external=True) if survey else ""
+            )
             reference = (notice.data or {}).get("ref")
             subject = f"[{reference}] {kind.title}" if reference else str(kind.title)
             email = mail.compose(
@@ -59,7 +67,10 @@ def send_notification_email(notification_id: int, *, last_try: bool = True) -> s
                 headline=str(kind.title),
                 sentence=notifications.describe(notice, at, day),
                 quote=(notice.data or {}).get("body") or "",
-                link=link_for(notice, user),
+                link=survey_link
+                if notice.kind == "survey_invitation" and survey_link
+                else link_for(notice, user),
+                survey_link=survey_link if notice.kind == "request_resolved" else "",
                 preferences=url_for("auth.profile", _external=True, _anchor="notifications"),
             )
         notice.email_attempts += 1
@@ -74,6 +85,22 @@ def send_notification_email(notification_id: int, *, last_try: bool = True) -> s
         notice.email_state, notice.emailed_at = "sent", utcnow()
         session.commit()
         return "sent"
+
+
+def _survey_of(session: Session, notice: Notification, user: User) -> SurveyInvitation | None:
+    """The open survey a resolved-request or survey notice invites to; its link goes in the email only."""
+    if notice.kind not in ("request_resolved", "survey_invitation"):
+        return None
+    query = select(SurveyInvitation).where(
+        SurveyInvitation.user_id == user.id,
+        SurveyInvitation.answered_at.is_(None),
+        SurveyInvitation.expires_at > utcnow(),
+    )
+    if notice.kind == "request_resolved":
+        query = query.where(SurveyInvitation.request_id == notice.request_id)
+    else:
+        query = query.where(SurveyInvitation.id == (notice.data or {}).get("invitation_id"))
+    return session.scalar(query)
 
 
 def send_password_reset(user_id: int) -> None:

@@ -54,6 +54,7 @@ class CustomerHome:
     sla: dict[int, tuple[str, int | None]] = field(default_factory=dict)
     ledgers: dict[int, list[LedgerLine]] = field(default_factory=dict)
     reports: list[Deliverable] = field(default_factory=list)
+    surveys: list[SurveyInvitation] = field(default_factory=list)
 
 
 def customer_home(user: User, today: date) -> CustomerHome:
@@ -92,8 +93,19 @@ def customer_home(user: User, today: date) -> CustomerHome:
             .limit(LATEST_REPORTS)
         )
     )
+    from portal.services.surveys import pending_for
+
     return CustomerHome(
-        account, open_requests, open_count, contracts, today, needs_you, badges, ledgers, reports
+        account,
+        open_requests,
+        open_count,
+        contracts,
+        today,
+        needs_you,
+        badges,
+        ledgers,
+        reports,
+        pending_for(user),
     )
 
 

@@ -192,7 +192,12 @@ def change_status(
         raise NotAllowed(str(_l("Only staff of the request's department can work on it.")))
     if action in lifecycle.FORM_ONLY_ACTIONS:
         raise lifecycle.TransitionRefused(str(_l("Use the form for this action.")))
-    lifecycle.apply(request, action, actor, now or utcnow(), sla.load_calendar(), note)
+    now = now or utcnow()
+    event = lifecycle.apply(request, action, actor, now, sla.load_calendar(), note)
+    if event.data.get("to") == "resolved":
+        from portal.services import surveys
+
+        surveys.invite_after_resolution(request, now)
     _commit()
     return request
 

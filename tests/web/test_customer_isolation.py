@@ -10,10 +10,12 @@ import pytest
 from flask import current_app
 
 from portal.extensions import db
-from portal.models import Deliverable, ServiceRequest, User
-from portal.services import attachments, contracts
+from portal.models import Deliverable, ServiceRequest, SurveyInvitation, User
+from portal.models.base import utcnow
+from portal.services import attachments, contracts, surveys
 from portal.services.attachments import Upload
 from portal.services.demo import _tiny_pdf
+from portal.services.reference_data import ensure_reference_data
 from tests.factories import make_contract, make_request, make_user
 
 
@@ -44,6 +46,10 @@ def _world(admin: User, folder: Path, title: str) -> dict:
         report_request, [Upload("report.pdf", _tiny_pdf("report"))], admin, folder=folder, max_bytes=10**6
     )
     db.session.add(Deliverable(request_id=report_request.id, attachment_id=report_file.id, title=title))
+    invitation = surveys._new_invitation(
+        surveys.active_template("relationship"), admin, utcnow(), period="2026Q4"
+    )
+    db.session.add(invitation)
     db.session.commit()
     return {
         "request_id": request.id,
@@ -51,12 +57,14 @@ def _world(admin: User, folder: Path, title: str) -> dict:
         "attachment_id": file.id,
         "report_attachment_id": report_file.id,
         "user_id": colleague.id,
+        "invitation_id": invitation.id,
         "reference": request.reference,
     }
 
 
 @pytest.fixture
 def two_accounts(app, login_as):
+    ensure_reference_data()
     folder = Path(current_app.config["UPLOAD_FOLDER"])
     theirs = _world(make_user("customer_admin"), folder, "Their secret request")
     me = make_user("customer_admin")
@@ -67,7 +75,7 @@ def two_accounts(app, login_as):
 
 def test_the_matrix_covers_every_kind_of_id(app):
     names = {name for rule in _customer_rules(app) for name in rule.arguments if name.endswith("_id")}
-    assert names == {"request_id", "contract_id", "attachment_id", "user_id"}
+    assert names == {"request_id", "contract_id", "attachment_id", "user_id", "invitation_id"}
 
 
 @pytest.mark.parametrize("foreign_file", ["attachment_id", "report_attachment_id"])
@@ -102,6 +110,7 @@ def test_every_customer_url_with_a_foreign_id_answers_404(app, client, two_accou
     after = db.session.get(ServiceRequest, theirs["request_id"])
     assert (after.status, after.version) == (status_before, version_before)
     assert db.session.get(User, theirs["user_id"]).active
+    assert db.session.get(SurveyInvitation, theirs["invitation_id"]).answered_at is None
 
 
 def test_the_same_urls_with_own_ids_do_not_answer_404(app, client, two_accounts):
