@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("customer", __name__, url_prefix="/my")
 
-from portal.customer import contracts, filing, surveys, users, views  # noqa: E402,F401  (routes register on bp)
+from portal.customer import contracts, filing, reports, surveys, users, views  # noqa: E402,F401  (routes register on bp)

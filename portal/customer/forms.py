@@ -123,3 +123,19 @@ class InviteForm(FlaskForm):
     )
     full_name = StringField(_l("Name"), validators=[DataRequired(_l("Give your name.")), Length(max=120)])
     role = SelectField(_l("Role"), choices=_choices("role", ("customer", "customer_admin"), None)[1:])
+
+
+class ReportFilterForm(FlaskForm):
+    """The report library's search, read from the query string."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Search topic or title"), validators=[Optional(), Length(max=100)])
+    kind = SelectField(
+        _l("Kind"),
+        choices=_choices("subtype", ("custom_report", "industry_news", "market_analysis"), _l("All")),
+        validate_choice=False,
+    )
+    published_from = DateField(_l("Published from"), validators=[Optional()])
+    published_to = DateField(_l("Published until"), validators=[Optional()])

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import MultipleFileField
+from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
     BooleanField,
     DateField,
@@ -155,6 +155,14 @@ class TimeForm(FlaskForm):
 class AttachForm(FlaskForm):
     files = MultipleFileField(_l("Files"), validators=[DataRequired(_l("Choose at least one file."))])
     internal = BooleanField(_l("Internal (never shown to the customer)"))
+
+
+class PublishReportForm(FlaskForm):
+    title = StringField(
+        _l("Report title"), validators=[DataRequired(_l("Give the report a title.")), Length(max=200)]
+    )
+    summary = TextAreaField(_l("Summary for the customer"), validators=[Optional(), Length(max=5000)])
+    file = FileField(_l("Report file"), validators=[DataRequired(_l("Choose the report file."))])
 
 
 class BulkAssignForm(FlaskForm):

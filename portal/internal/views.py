@@ -21,7 +21,7 @@ from portal.models.accounts import INDUSTRIES, STAFF_ROLES, TIERS
 from portal.models.base import utcnow
 from portal.models.requests import CATEGORIES, PRIORITIES, STATUSES
 from portal.rendering import render
-from portal.services import attachments, overview, queues, sla, workflow
+from portal.services import attachments, overview, queues, reports, sla, workflow
 from portal.services.errors import DomainError, InvalidInput
 from portal.services.workflow import StaleRequest
 from portal.uploads import upload_folder
@@ -292,6 +292,23 @@ def attach(request_id: int):
         )
 
     return _act(request_id, forms.AttachForm(), act)
+
+
+@bp.post("/requests/<int:request_id>/deliverables")
+@staff_required
+def publish_report(request_id: int):
+    def act(r: ServiceRequest, f: forms.PublishReportForm) -> None:
+        reports.publish(
+            r,
+            current_user,
+            title=f.title.data or "",
+            summary=f.summary.data or "",
+            upload=attachments.Upload(f.file.data.filename or "", f.file.data.read()),
+            folder=upload_folder(),
+            max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
+        )
+
+    return _act(request_id, forms.PublishReportForm(), act)
 
 
 @bp.get("/attachments/<int:attachment_id>")

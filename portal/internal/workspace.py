@@ -15,7 +15,7 @@ from portal.internal import forms
 from portal.models import Contract, Department, ServiceRequest, TimelineEvent, User
 from portal.models.accounts import STAFF_ROLES
 from portal.models.base import utcnow
-from portal.services import entitlements, lifecycle, sla, workflow
+from portal.services import entitlements, lifecycle, reports, sla, surveys, workflow
 from portal.timeutil import today_for
 
 
@@ -55,6 +55,7 @@ def workspace_context(service_request: ServiceRequest, user: User, submitted: An
         "VisitForm": forms.VisitForm(version=version, formdata=None),
         "TimeForm": forms.TimeForm(work_date=today_for(user), formdata=None),
         "AttachForm": forms.AttachForm(formdata=None),
+        "PublishReportForm": forms.PublishReportForm(formdata=None),
     }
     if submitted is not None:
         if hasattr(submitted, "version"):
@@ -83,4 +84,8 @@ def workspace_context(service_request: ServiceRequest, user: User, submitted: An
         "is_lead": workflow.is_lead_of(user, service_request.department_id),
         "forms": built,
         "version": version,
+        "deliverables": reports.deliverables_of(service_request)
+        if service_request.category == "value_added"
+        else [],
+        "survey": surveys.results(request_id=service_request.id),
     }

@@ -9,6 +9,7 @@ What a request uses:
 - a custom report, industry news or market analysis uses one report;
 - support hours are the billable time logged against the contract.
 A finished request (resolved or closed) counts as used; an open one reserves; a cancelled one counts not.
+A report request counts as used as soon as a deliverable is published on it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
-from portal.models import Contract, Entitlement, ServiceRequest, TimeEntry
+from portal.models import Contract, Deliverable, Entitlement, ServiceRequest, TimeEntry
 from portal.models.requests import OPEN_STATUSES
 
 REPORT_SUBTYPES = ("custom_report", "industry_news", "market_analysis")
@@ -89,7 +90,13 @@ def contract_ledgers(contracts: list[Contract], today: date) -> dict[int, list[L
         else_=None,
     )
     days = func.coalesce(ServiceRequest.visit_days, 1)
-    done, running = ServiceRequest.status.in_(DONE_STATUSES), ServiceRequest.status.in_(OPEN_STATUSES)
+    # A report request whose report is delivered counts as used even before it is resolved.
+    delivered = and_(
+        service == "custom_reports",
+        select(Deliverable.id).where(Deliverable.request_id == ServiceRequest.id).exists(),
+    )
+    done = or_(ServiceRequest.status.in_(DONE_STATUSES), delivered)
+    running = and_(ServiceRequest.status.in_(OPEN_STATUSES), ~delivered)
     rows = db.session.execute(
         select(
             ServiceRequest.contract_id,

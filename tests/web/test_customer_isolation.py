@@ -45,7 +45,8 @@ def _world(admin: User, folder: Path, title: str) -> dict:
     (report_file,) = attachments.attach_to_request(
         report_request, [Upload("report.pdf", _tiny_pdf("report"))], admin, folder=folder, max_bytes=10**6
     )
-    db.session.add(Deliverable(request_id=report_request.id, attachment_id=report_file.id, title=title))
+    deliverable = Deliverable(request_id=report_request.id, attachment_id=report_file.id, title=title)
+    db.session.add(deliverable)
     invitation = surveys._new_invitation(
         surveys.active_template("relationship"), admin, utcnow(), period="2026Q4"
     )
@@ -58,6 +59,7 @@ def _world(admin: User, folder: Path, title: str) -> dict:
         "report_attachment_id": report_file.id,
         "user_id": colleague.id,
         "invitation_id": invitation.id,
+        "deliverable_id": deliverable.id,
         "reference": request.reference,
     }
 
@@ -75,7 +77,14 @@ def two_accounts(app, login_as):
 
 def test_the_matrix_covers_every_kind_of_id(app):
     names = {name for rule in _customer_rules(app) for name in rule.arguments if name.endswith("_id")}
-    assert names == {"request_id", "contract_id", "attachment_id", "user_id", "invitation_id"}
+    assert names == {
+        "request_id",
+        "contract_id",
+        "attachment_id",
+        "user_id",
+        "invitation_id",
+        "deliverable_id",
+    }
 
 
 @pytest.mark.parametrize("foreign_file", ["attachment_id", "report_attachment_id"])

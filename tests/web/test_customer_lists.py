@@ -69,6 +69,8 @@ def test_the_dashboard_shows_what_waits_for_the_customer(client, login_as):
 def test_the_dashboard_shows_entitlement_bars_and_the_latest_reports(client, login_as, app):
     from pathlib import Path
 
+    from sqlalchemy import select
+
     from portal.extensions import db
     from portal.models import Deliverable
     from portal.services import attachments
@@ -103,6 +105,7 @@ def test_the_dashboard_shows_entitlement_bars_and_the_latest_reports(client, log
     assert re.search(r"On-site days: 3 of 4 days? left", page)
     assert re.search(r'<meter[^>]*value="1', page)
     reports = page[page.index("reports-title") :]
-    assert "Q3 market analysis" in reports and f'href="/my/attachments/{file.id}"' in reports
+    delivered = db.session.scalar(select(Deliverable).where(Deliverable.attachment_id == file.id))
+    assert "Q3 market analysis" in reports and f'href="/my/reports/{delivered.id}/download"' in reports
     assert "A colleague" not in reports
     assert client.get(f"/my/attachments/{file.id}").data == _tiny_pdf("q3")

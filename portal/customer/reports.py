@@ -1,0 +1,64 @@
+"""The report library (报告库): every delivered report the user may see, searchable, downloadable."""
+
+from __future__ import annotations
+
+from flask import abort, request, send_file, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal.access import customer_required
+from portal.customer import bp, forms
+from portal.extensions import db
+from portal.models import Deliverable, ServiceRequest
+from portal.rendering import render
+from portal.services import attachments, overview, reports
+from portal.uploads import upload_folder
+
+
+@bp.get("/reports")
+@customer_required
+def report_library():
+    form = forms.ReportFilterForm(request.args)
+    form.validate()  # a bad date is marked and left out; the rest still filters
+    filters = reports.LibraryFilters(
+        search=(form.q.data or "").strip() or None,
+        kind=form.kind.data or None,
+        published_from=None if form.published_from.errors else form.published_from.data,
+        published_to=None if form.published_to.errors else form.published_to.data,
+    )
+    page = reports.library_page(
+        overview.visible_requests(current_user),
+        filters,
+        request.args.get("page", 1, type=int),
+        current_user.timezone or "Asia/Shanghai",
+    )
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render(
+        "customer/reports.html",
+        block="results",
+        form=form,
+        page=page,
+        page_url=lambda n: url_for("customer.report_library", **args, page=n),
+    )
+
+
+@bp.get("/reports/<int:deliverable_id>/download")
+@customer_required
+def download_report(deliverable_id: int):
+    deliverable = db.session.scalar(
+        select(Deliverable).where(
+            Deliverable.id == deliverable_id,
+            Deliverable.request_id.in_(
+                overview.visible_requests(current_user).with_only_columns(ServiceRequest.id)
+            ),
+        )
+    )
+    if deliverable is None:
+        abort(404)
+    reports.record_download(deliverable, current_user, request.remote_addr or "")
+    return send_file(
+        attachments.path_of(deliverable.attachment, upload_folder()),
+        mimetype=deliverable.attachment.content_type,
+        as_attachment=True,
+        download_name=deliverable.attachment.original_name,
+    )

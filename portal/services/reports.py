@@ -1,0 +1,187 @@
+"""Value-added reports (DESIGN.md §6): staff publish deliverables on a value-added request; the account finds
+them in its report library, searchable and filterable; every download is audited.
+
+A published deliverable tells the requester (the timeline event does, through notifications), and its
+request counts as a used report of the contract from then on (services/entitlements.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from portal.extensions import db
+from portal.models import Attachment, Deliverable, ServiceRequest, TimelineEvent, User
+from portal.models.base import utcnow
+from portal.services import audit
+from portal.services.attachments import Upload, check
+from portal.services.errors import InvalidInput
+
+REPORT_KINDS = ("custom_report", "industry_news", "market_analysis")
+REPORT_EXTENSIONS = ("pdf", "xlsx", "docx", "pptx")
+PAGE_SIZE = 20
+
+
+def publish(
+    request: ServiceRequest,
+    staff: User,
+    *,
+    title: str,
+    summary: str,
+    upload: Upload,
+    folder: Path,
+    max_bytes: int,
+    now: datetime | None = None,
+) -> Deliverable:
+    """Publish one deliverable on a value-added request; nothing is kept if anything is refused."""
+    from portal.services.workflow import NotAllowed, can_work
+
+    if not can_work(staff, request):
+        raise NotAllowed(str(_l("Only staff of the request's department can work on it.")))
+    if request.category != "value_added":
+        raise InvalidInput("file", str(_l("Reports are published on value-added requests only.")))
+    if request.status in ("cancelled", "closed"):
+        raise InvalidInput("file", str(_l("This request is finished; reopen work on a new request.")))
+    title = title.strip()
+    if not title:
+        raise InvalidInput("title", str(_l("Give the report a title.")))
+    name, content_type = check(upload, max_bytes)
+    if name.rsplit(".", 1)[-1].lower() not in REPORT_EXTENSIONS:
+        raise InvalidInput("file", str(_l("A report must be a PDF, XLSX, DOCX or PPTX file.")))
+    now = now or utcnow()
+    folder.mkdir(parents=True, exist_ok=True)
+    stored_name = secrets.token_hex(16)
+    path = folder / stored_name
+    path.write_bytes(upload.data)
+    try:
+        attachment = Attachment(
+            request_id=request.id,
+            account_id=request.account_id,
+            original_name=name,
+            stored_name=stored_name,
+            size_bytes=len(upload.data),
+            sha256=hashlib.sha256(upload.data).hexdigest(),
+            content_type=content_type,
+            uploaded_by_id=staff.id,
+            created_at=now,
+        )
+        db.session.add(attachment)
+        db.session.flush()
+        deliverable = Deliverable(
+            request_id=request.id,
+            attachment_id=attachment.id,
+            title=title[:200],
+            summary=summary.strip()[:5000],
+            published_by_id=staff.id,
+            published_at=now,
+        )
+        db.session.add(deliverable)
+        db.session.flush()
+        db.session.add(
+            TimelineEvent(
+                request_id=request.id,
+                kind="deliverable_published",
+                actor_id=staff.id,
+                body=deliverable.title,
+                data={"attachment_id": attachment.id, "deliverable_id": deliverable.id},
+                created_at=now,
+            )
+        )
+        request.updated_at = now
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        path.unlink(missing_ok=True)
+        raise
+    return deliverable
+
+
+@dataclass(frozen=True)
+class LibraryFilters:
+    search: str | None = None
+    kind: str | None = None
+    published_from: date | None = None
+    published_to: date | None = None
+
+
+@dataclass
+class LibraryPage:
+    rows: list[Deliverable]
+    total: int
+    page: int
+    pages: int
+
+
+def library_query(visible: Select[ServiceRequest], filters: LibraryFilters, zone: str) -> Select[Deliverable]:
+    """Deliverables of the requests in ``visible`` that match the filters. Dates are the reader's days."""
+    query = (
+        select(Deliverable)
+        .join(ServiceRequest, ServiceRequest.id == Deliverable.request_id)
+        .where(Deliverable.request_id.in_(visible.with_only_columns(ServiceRequest.id)))
+    )
+    if filters.kind in REPORT_KINDS:
+        query = query.where(ServiceRequest.subtype == filters.kind)
+    if filters.search:
+        words = f"%{filters.search.strip().lower()[:100]}%"
+        query = query.where(
+            or_(
+                func.lower(Deliverable.title).like(words),
+                func.lower(Deliverable.summary).like(words),
+                func.lower(func.coalesce(ServiceRequest.topic, "")).like(words),
+                func.lower(ServiceRequest.reference).like(words),
+            )
+        )
+    if filters.published_from:
+        start = datetime.combine(filters.published_from, time(), tzinfo=ZoneInfo(zone))
+        query = query.where(Deliverable.published_at >= start)
+    if filters.published_to:
+        end = datetime.combine(filters.published_to + timedelta(days=1), time(), tzinfo=ZoneInfo(zone))
+        query = query.where(Deliverable.published_at < end)
+    return query
+
+
+def library_page(
+    visible: Select[ServiceRequest],
+    filters: LibraryFilters,
+    page: int = 1,
+    zone: str = "Asia/Shanghai",
+) -> LibraryPage:
+    query = library_query(visible, filters, zone)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    rows = list(
+        db.session.scalars(
+            query.options(selectinload(Deliverable.request), selectinload(Deliverable.attachment))
+            .order_by(Deliverable.published_at.desc(), Deliverable.id.desc())
+            .limit(PAGE_SIZE)
+            .offset((page - 1) * PAGE_SIZE)
+        )
+    )
+    return LibraryPage(rows, total, page, pages)
+
+
+def deliverables_of(request: ServiceRequest) -> list[Deliverable]:
+    return list(
+        db.session.scalars(
+            select(Deliverable)
+            .where(Deliverable.request_id == request.id)
+            .options(selectinload(Deliverable.attachment))
+            .order_by(Deliverable.published_at, Deliverable.id)
+        )
+    )
+
+
+def record_download(deliverable: Deliverable, user: User, ip_address: str) -> None:
+    audit.record(
+        "report.downloaded", actor=user, obj=deliverable, ip_address=ip_address, title=deliverable.title
+    )
+    db.session.commit()
