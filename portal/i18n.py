@@ -4,7 +4,15 @@ user's zone (Asia/Shanghai by default)."""
 from __future__ import annotations
 
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale, gettext
+from flask_babel import (
+    format_currency,
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_percent,
+    get_locale,
+    gettext,
+)
 from flask_login import current_user
 
 from portal import labels
@@ -66,6 +74,7 @@ def init_app(app: Flask) -> None:
         format_date=format_date,
         format_decimal=format_decimal,
         format_currency=format_currency,
+        format_percent=format_percent,
         label=labels.label,
         business_duration=business_duration,
         readable_size=readable_size,

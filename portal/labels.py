@@ -133,6 +133,25 @@ LABELS = {
         "approval": _l("Approval"),
         "deliverable_published": _l("Report published"),
     },
+    "contact_kind": {
+        "call": _l("Phone call"),
+        "visit": _l("Visit"),
+        "meeting": _l("Meeting"),
+        "review": _l("Business review"),
+    },
+    "follow_up_reason": {
+        "low_csat": _l("Low satisfaction rating"),
+        "low_nps": _l("Low likelihood to recommend"),
+        "manual": _l("Follow-up"),
+    },
+    "survey_topic": {
+        "topic_satisfaction": _l("Customer satisfaction"),
+        "topic_quality": _l("Service quality"),
+        "topic_efficiency": _l("Service efficiency"),
+        "topic_relationship": _l("Relationship maintenance"),
+        "topic_value_added": _l("Value-added services"),
+    },
+    "visit_state": {"overdue": _l("Overdue"), "due_soon": _l("Due soon"), "fine": _l("On track")},
 }
 
 

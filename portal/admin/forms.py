@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectField, SelectMultipleField, StringField, TimeField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from portal.internal.forms import ALL_SUBTYPES, _choices, options
 from portal.models.accounts import INDUSTRIES, TIERS
@@ -92,3 +100,41 @@ class ExceptionForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """Only the CSRF token: for buttons that act without input."""
+
+
+class CadenceForm(FlaskForm):
+    strategic = IntegerField(
+        _l("Strategic partners: every … months"), validators=[InputRequired(), NumberRange(1, 24)]
+    )
+    key = IntegerField(_l("Key accounts: every … months"), validators=[InputRequired(), NumberRange(1, 24)])
+    ordinary = IntegerField(
+        _l("Ordinary accounts: every … months"), validators=[InputRequired(), NumberRange(1, 24)]
+    )
+
+
+SURVEY_KIND_CHOICES = options(
+    [("csat", _l("After a request (CSAT)")), ("relationship", _l("Relationship (quarterly)"))]
+)
+QUESTION_KIND_CHOICES = options(
+    [
+        ("rating", _l("Rating 1–5")),
+        ("nps", _l("Likelihood to recommend 0–10")),
+        ("yes_no", _l("Yes or no")),
+        ("text", _l("Free text")),
+    ]
+)
+
+
+class NewTemplateForm(FlaskForm):
+    kind = SelectField(_l("Kind"), choices=SURVEY_KIND_CHOICES)
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
+    name_zh = StringField(_l("Name (Chinese)"), validators=[DataRequired(), Length(max=200)])
+    name_en = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=200)])
+
+
+class QuestionForm(FlaskForm):
+    kind = SelectField(_l("Kind of question"), choices=QUESTION_KIND_CHOICES)
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
+    text_zh = StringField(_l("Question (Chinese)"), validators=[DataRequired(), Length(max=300)])
+    text_en = StringField(_l("Question (English)"), validators=[DataRequired(), Length(max=300)])
+    required = BooleanField(_l("An answer is required"), default=True)

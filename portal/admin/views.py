@@ -307,3 +307,6 @@ def remove_calendar_exception(exception_id: int):
         except InvalidInput:
             abort(404)
     return redirect(url_for("admin.calendar"), code=303)
+
+
+from portal.admin import engagement as _engagement  # noqa: E402,F401  (its routes register on bp)

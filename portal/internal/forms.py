@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from portal.labels import LazyLabel
 from portal.models.accounts import INDUSTRIES, TIERS
+from portal.models.relations import CONTACT_KINDS
 from portal.models.requests import CATEGORIES, PRIORITIES, STATUSES, SUBTYPES
 from portal.services.queues import QUEUES
 
@@ -173,3 +174,19 @@ class BulkAssignForm(FlaskForm):
         validators=[DataRequired(_l("Choose someone to assign to."))],
     )
     next = HiddenField()
+
+
+class ContactForm(FlaskForm):
+    kind = SelectField(
+        _l("Kind of contact"),
+        choices=_choices("contact_kind", CONTACT_KINDS, _l("Choose…")),
+        validate_choice=False,
+    )
+    contacted_on = DateField(_l("Date"), validators=[InputRequired(_l("Give the date."))])
+    participants = StringField(_l("Participants"), validators=[Optional(), Length(max=300)])
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])
+    next_planned_on = DateField(_l("Next contact planned"), validators=[Optional()])
+
+
+class FollowUpDoneForm(FlaskForm):
+    note = StringField(_l("What was done"), validators=[Optional(), Length(max=2000)])

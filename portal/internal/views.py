@@ -324,3 +324,6 @@ def download_attachment(attachment_id: int):
         as_attachment=True,
         download_name=attachment.original_name,
     )
+
+
+from portal.internal import accounts as _accounts  # noqa: E402,F401  (its routes register on bp)

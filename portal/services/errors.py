@@ -9,6 +9,10 @@ class NotFound(DomainError):
     """The object does not exist, or the user may not know that it does."""
 
 
+class NotAllowed(DomainError):
+    """This person may not do this (their role, department or account does not allow it)."""
+
+
 class SignInRefused(DomainError):
     """Wrong email or password, or the address is temporarily locked. Deliberately says no more."""
 

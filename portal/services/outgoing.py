@@ -35,6 +35,13 @@ def link_for(notice: Notification, user: User, *, external: bool = True) -> str:
         return url_for(
             "customer.answer_survey", invitation_id=notice.data["invitation_id"], _external=external
         )
+    account_id = (notice.data or {}).get("account_id")
+    if (
+        not customer
+        and account_id
+        and notice.kind in ("follow_up_opened", "return_visit_due", "contract_expiring")
+    ):
+        return url_for("internal.account_detail", account_id=account_id, _external=external)
     contract_id = (notice.data or {}).get("contract_id")
     if customer and contract_id:
         return url_for("customer.contract_detail", contract_id=contract_id, _external=external)

@@ -11,10 +11,15 @@ import calendar
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
-from portal.models import Account, ContactLog, ReturnVisitCadence
+from portal.models import Account, ContactLog, ReturnVisitCadence, User
+from portal.models.relations import CONTACT_KINDS
+from portal.services import audit
+from portal.services.errors import InvalidInput, NotAllowed
 
 DEFAULT_MONTHS = {"strategic": 1, "key": 3, "ordinary": 6}
 
@@ -66,3 +71,87 @@ def due_dates(accounts: list[Account] | None = None) -> list[VisitDue]:
             due = planned_day
         result.append(VisitDue(account, last_day, due))
     return sorted(result, key=lambda v: (v.due_on, v.account.id))
+
+
+# --- recording contacts and the cadence ------------------------------------------------------------------
+
+
+def record_contact(
+    account: Account,
+    staff: User,
+    *,
+    kind: str,
+    contacted_on: date,
+    participants: str,
+    notes: str,
+    next_planned_on: date | None,
+    today: date,
+) -> ContactLog:
+    if staff.role not in ("agent", "lead", "manager", "admin"):
+        raise NotAllowed(str(_l("Only staff record contacts with an account.")))
+    if kind not in CONTACT_KINDS:
+        raise InvalidInput("kind", str(_l("Choose what kind of contact it was.")))
+    if contacted_on > today:
+        raise InvalidInput("contacted_on", str(_l("A contact cannot be in the future.")))
+    if next_planned_on is not None and next_planned_on < contacted_on:
+        raise InvalidInput("next_planned_on", str(_l("The next contact must come after this one.")))
+    log = ContactLog(
+        account_id=account.id,
+        staff_id=staff.id,
+        kind=kind,
+        contacted_on=contacted_on,
+        participants=participants.strip()[:300],
+        notes=notes.strip()[:5000],
+        next_planned_on=next_planned_on,
+    )
+    db.session.add(log)
+    audit.record(
+        "account.contact_recorded", actor=staff, obj=account, kind=kind, day=contacted_on.isoformat()
+    )
+    db.session.commit()
+    return log
+
+
+def contact_history(account: Account) -> list[ContactLog]:
+    return list(
+        db.session.scalars(
+            select(ContactLog)
+            .where(ContactLog.account_id == account.id)
+            .options(selectinload(ContactLog.staff))
+            .order_by(ContactLog.contacted_on.desc(), ContactLog.id.desc())
+        )
+    )
+
+
+def cadences() -> dict[str, int]:
+    stored = dict(db.session.execute(select(ReturnVisitCadence.tier, ReturnVisitCadence.months)).all())
+    return {tier: stored.get(tier, months) for tier, months in DEFAULT_MONTHS.items()}
+
+
+def set_cadences(admin: User, months: dict[str, int]) -> None:
+    """All three or none: a bad value refuses the whole change."""
+    for tier, value in months.items():
+        if tier not in DEFAULT_MONTHS:
+            raise InvalidInput(tier, str(_l("Unknown tier.")))
+        if not 1 <= value <= 24:
+            raise InvalidInput(tier, str(_l("Give between 1 and 24 months.")))
+    for tier, value in months.items():
+        row = db.session.get(ReturnVisitCadence, tier)
+        if row is None:
+            db.session.add(ReturnVisitCadence(tier=tier, months=value))
+        else:
+            row.months = value
+    audit.record("policy.cadence_changed", actor=admin, **{tier: str(v) for tier, v in months.items()})
+    db.session.commit()
+
+
+def accounts_for(user: User) -> list[Account]:
+    """The accounts whose visits a person looks after: an account manager's own; everybody's for sales
+    leads, managers and admins."""
+    query = select(Account).where(Account.active).options(selectinload(Account.account_manager))
+    sees_all = user.role in ("manager", "admin") or (
+        user.role == "lead" and any(d.code == "sales" for d in user.departments)
+    )
+    if not sees_all:
+        query = query.where(Account.account_manager_id == user.id)
+    return list(db.session.scalars(query.order_by(Account.name)))

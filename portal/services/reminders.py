@@ -155,6 +155,7 @@ def contract_expiry(today: date | None = None) -> int:
                     "contract": contract.number,
                     "contract_id": contract.id,
                     "account": contract.account.name,
+                    "account_id": contract.account_id,
                     "end": contract.end_date.isoformat(),
                     "days": days_left,
                 },

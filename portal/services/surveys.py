@@ -32,7 +32,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import notifications
+from portal.services import audit, notifications
 from portal.services.errors import InvalidInput
 
 INVITATION_DAYS = 30
@@ -393,3 +393,107 @@ def answers_of(invitation: SurveyInvitation) -> list[tuple[SurveyQuestion, Surve
         for a in db.session.scalars(select(SurveyAnswer).where(SurveyAnswer.invitation_id == invitation.id))
     }
     return [(q, given.get(q.id)) for q in invitation.template.questions]
+
+
+# --- templates (admin) -----------------------------------------------------------------------------------
+
+
+def templates() -> list[SurveyTemplate]:
+    return list(
+        db.session.scalars(
+            select(SurveyTemplate)
+            .options(selectinload(SurveyTemplate.questions))
+            .order_by(SurveyTemplate.kind, SurveyTemplate.id)
+        )
+    )
+
+
+def create_template(admin: User, *, kind: str, code: str, name_zh: str, name_en: str) -> SurveyTemplate:
+    if kind not in ("csat", "relationship"):
+        raise InvalidInput("kind", str(_l("Choose the kind of survey.")))
+    code = code.strip().lower()
+    if not code or not code.replace("_", "").isalnum() or len(code) > 40:
+        raise InvalidInput("code", str(_l("Use letters, digits and underscores.")))
+    if db.session.scalar(select(SurveyTemplate.id).where(SurveyTemplate.code == code)):
+        raise InvalidInput("code", str(_l("Another template has this code.")))
+    if not name_zh.strip() or not name_en.strip():
+        raise InvalidInput("name_zh", str(_l("Give the name in both languages.")))
+    template = SurveyTemplate(
+        kind=kind, code=code, name_zh=name_zh.strip(), name_en=name_en.strip(), active=False
+    )
+    db.session.add(template)
+    db.session.flush()
+    audit.record("survey.template_created", actor=admin, obj=template, code=code)
+    db.session.commit()
+    return template
+
+
+def update_template(
+    template: SurveyTemplate,
+    admin: User,
+    *,
+    name_zh: str,
+    name_en: str,
+    active: bool,
+    questions: dict[int, tuple[str, str, bool]],
+) -> None:
+    """Rename, switch on (which switches the other templates of its kind off) and edit question texts; all
+    or nothing. A template without questions cannot be switched on, and each kind keeps one active."""
+    if not name_zh.strip() or not name_en.strip():
+        raise InvalidInput("name_zh", str(_l("Give the name in both languages.")))
+    for question in template.questions:
+        zh, en, _required = questions.get(
+            question.id, (question.text_zh, question.text_en, question.required)
+        )
+        if not zh.strip() or not en.strip():
+            raise InvalidInput(f"q{question.id}", str(_l("Give the question in both languages.")))
+    if active and not template.questions:
+        raise InvalidInput("active", str(_l("Add questions before switching the survey on.")))
+    if not active and template.active:
+        raise InvalidInput(
+            "active", str(_l("Switch another template of this kind on instead; one must stay on."))
+        )
+    template.name_zh, template.name_en = name_zh.strip()[:200], name_en.strip()[:200]
+    for question in template.questions:
+        if question.id in questions:
+            zh, en, required = questions[question.id]
+            question.text_zh, question.text_en = zh.strip()[:300], en.strip()[:300]
+            question.required = required and question.kind != "text"
+    if active and not template.active:
+        for other in db.session.scalars(
+            select(SurveyTemplate).where(
+                SurveyTemplate.kind == template.kind, SurveyTemplate.id != template.id
+            )
+        ):
+            other.active = False
+        template.active = True
+    audit.record("survey.template_changed", actor=admin, obj=template, active=template.active)
+    db.session.commit()
+
+
+def add_question(
+    template: SurveyTemplate, admin: User, *, kind: str, code: str, text_zh: str, text_en: str, required: bool
+) -> SurveyQuestion:
+    if kind not in ("rating", "nps", "yes_no", "text"):
+        raise InvalidInput("kind", str(_l("Choose the kind of question.")))
+    code = code.strip().lower()
+    if not code or not code.replace("_", "").isalnum() or len(code) > 40:
+        raise InvalidInput("code", str(_l("Use letters, digits and underscores.")))
+    if any(q.code == code for q in template.questions):
+        raise InvalidInput("code", str(_l("This survey already has a question with this code.")))
+    if not text_zh.strip() or not text_en.strip():
+        raise InvalidInput("text_zh", str(_l("Give the question in both languages.")))
+    position = max((q.position for q in template.questions), default=0) + 1
+    question = SurveyQuestion(
+        template_id=template.id,
+        position=position,
+        kind=kind,
+        code=code,
+        text_zh=text_zh.strip()[:300],
+        text_en=text_en.strip()[:300],
+        required=required and kind != "text",
+    )
+    db.session.add(question)
+    audit.record("survey.question_added", actor=admin, obj=template, code=code)
+    db.session.commit()
+    return question

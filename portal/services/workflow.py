@@ -22,7 +22,7 @@ from portal.models.accounts import STAFF_ROLES, department_memberships
 from portal.models.base import utcnow
 from portal.models.requests import OPEN_STATUSES, SUBTYPES
 from portal.services import audit, lifecycle, sla
-from portal.services.errors import DomainError, InvalidInput
+from portal.services.errors import DomainError, InvalidInput, NotAllowed
 from portal.services.references import next_reference
 from portal.services.routing import route_request
 
@@ -34,10 +34,6 @@ class StaleRequest(DomainError):
 
     def __init__(self) -> None:
         super().__init__(str(_l("This request changed since you opened it. Here is its current state.")))
-
-
-class NotAllowed(DomainError):
-    """This person may not do this to this request."""
 
 
 def _event(

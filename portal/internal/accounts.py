@@ -1,0 +1,152 @@
+"""Relationship maintenance for staff: accounts due for a return visit (overdue first) with the person's
+follow-ups, and an account page with its classification, contracts, open requests, survey results,
+contact history and next due date."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import abort, flash, redirect, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
+
+from portal.access import internal_viewer_required
+from portal.extensions import db
+from portal.internal import forms
+from portal.internal.views import bp
+from portal.models import Account, FollowUpTask, ServiceRequest
+from portal.models.requests import OPEN_STATUSES
+from portal.rendering import render
+from portal.services import entitlements, relationship, surveys
+from portal.services.contracts import account_contracts
+from portal.services.errors import DomainError, InvalidInput
+from portal.timeutil import today_for
+
+DUE_SOON = timedelta(days=14)
+
+
+def _state(due_on: Any, today: Any) -> str:
+    if due_on < today:
+        return "overdue"
+    return "due_soon" if due_on <= today + DUE_SOON else "fine"
+
+
+@bp.get("/accounts")
+@internal_viewer_required
+def accounts():
+    today = today_for(current_user)
+    due = relationship.due_dates(relationship.accounts_for(current_user))
+    return render(
+        "internal/accounts.html",
+        rows=[(d, _state(d.due_on, today)) for d in due],
+        follow_ups=surveys.open_follow_ups(
+            None if current_user.role in ("manager", "admin") else current_user
+        ),
+        today=today,
+        done_form=forms.FollowUpDoneForm(formdata=None),
+    )
+
+
+def _account_or_404(account_id: int) -> Account:
+    account = db.session.scalar(
+        select(Account).where(Account.id == account_id).options(selectinload(Account.account_manager))
+    )
+    if account is None:
+        abort(404)
+    return account
+
+
+def _account_page(account: Account, form: Any = None, status: int = 200) -> Response:
+    today = today_for(current_user)
+    contracts = account_contracts(account.id)
+    (due,) = relationship.due_dates([account])
+    open_requests = list(
+        db.session.scalars(
+            select(ServiceRequest)
+            .where(ServiceRequest.account_id == account.id, ServiceRequest.status.in_(OPEN_STATUSES))
+            .options(selectinload(ServiceRequest.department), selectinload(ServiceRequest.assignee))
+            .order_by(ServiceRequest.created_at.desc())
+            .limit(50)
+        )
+    )
+    follow_ups = list(
+        db.session.scalars(
+            select(FollowUpTask)
+            .where(FollowUpTask.account_id == account.id)
+            .order_by(FollowUpTask.done_at.is_not(None), FollowUpTask.due_on, FollowUpTask.id)
+            .limit(20)
+        )
+    )
+    return render(
+        "internal/account.html",
+        status=status,
+        account=account,
+        contracts=contracts,
+        ledgers=entitlements.contract_ledgers(contracts, today),
+        open_requests=open_requests,
+        results=surveys.results(account_id=account.id),
+        history=relationship.contact_history(account),
+        due=due,
+        state=_state(due.due_on, today),
+        follow_ups=follow_ups,
+        form=form or forms.ContactForm(formdata=None, contacted_on=today),
+        done_form=forms.FollowUpDoneForm(formdata=None),
+        today=today,
+    )
+
+
+@bp.get("/accounts/<int:account_id>")
+@internal_viewer_required
+def account_detail(account_id: int):
+    return _account_page(_account_or_404(account_id))
+
+
+@bp.post("/accounts/<int:account_id>/contacts")
+@internal_viewer_required
+def record_contact(account_id: int):
+    account = _account_or_404(account_id)
+    form = forms.ContactForm()
+    if not form.validate_on_submit():
+        return _account_page(account, form, 422)
+    try:
+        relationship.record_contact(
+            account,
+            current_user,
+            kind=form.kind.data or "",
+            contacted_on=form.contacted_on.data,
+            participants=form.participants.data or "",
+            notes=form.notes.data or "",
+            next_planned_on=form.next_planned_on.data,
+            today=today_for(current_user),
+        )
+    except InvalidInput as error:
+        db.session.rollback()
+        getattr(form, error.field, form.kind).errors = [str(error)]
+        return _account_page(account, form, 422)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        flash(_("The contact is recorded."), "info")
+    return redirect(url_for("internal.account_detail", account_id=account.id), code=303)
+
+
+@bp.post("/follow-ups/<int:task_id>/done")
+@internal_viewer_required
+def finish_follow_up(task_id: int):
+    task = db.session.get(FollowUpTask, task_id)
+    if task is None or (current_user.role not in ("manager", "admin") and task.owner_id != current_user.id):
+        abort(404)
+    form = forms.FollowUpDoneForm()
+    if form.validate_on_submit():
+        try:
+            surveys.close_follow_up(task, current_user, form.note.data or "")
+            flash(_("The follow-up is done."), "info")
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+    return redirect(url_for("internal.account_detail", account_id=task.account_id), code=303)
