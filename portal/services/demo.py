@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from portal.extensions import db
 from portal.models import (
@@ -23,9 +23,11 @@ from portal.models import (
     Deliverable,
     Department,
     Entitlement,
+    FollowUpTask,
     ServiceRequest,
     SurveyAnswer,
     SurveyInvitation,
+    SurveyQuestion,
     SurveyTemplate,
     TimelineEvent,
     User,
@@ -601,10 +603,49 @@ def _surveys(
                     )
                     for q in relationship.questions
                 ]
+    db.session.flush()
+    _follow_ups_for_low_scores(accounts, today)
+
+
+def _follow_ups_for_low_scores(accounts: dict[str, Account], today: date) -> None:
+    """What answering would have opened: a follow-up per low score; those older than a month are done."""
+    low = db.session.execute(
+        select(SurveyInvitation, func.min(SurveyAnswer.score), SurveyQuestion.kind)
+        .join(SurveyAnswer, SurveyAnswer.invitation_id == SurveyInvitation.id)
+        .join(SurveyQuestion, SurveyQuestion.id == SurveyAnswer.question_id)
+        .where(
+            or_(
+                and_(SurveyQuestion.kind == "rating", SurveyAnswer.score <= 2),
+                and_(SurveyQuestion.kind == "nps", SurveyAnswer.score <= 6),
+            )
+        )
+        .group_by(SurveyInvitation.id, SurveyQuestion.kind)
+    ).all()
+    seen: set[int] = set()
+    managers = {a.id: a.account_manager_id for a in accounts.values()}
+    for invitation, _score, kind in low:
+        if invitation.id in seen or invitation.answered_at is None:
+            continue
+        seen.add(invitation.id)
+        answered = invitation.answered_at
+        long_ago = answered.date() < today - timedelta(days=30)
+        db.session.add(
+            FollowUpTask(
+                account_id=invitation.account_id,
+                owner_id=managers.get(invitation.account_id),
+                invitation_id=invitation.id,
+                reason="low_nps" if kind == "nps" else "low_csat",
+                note="客户评分较低，请回访了解原因。",
+                due_on=answered.date() + timedelta(days=5),
+                done_at=answered + timedelta(days=3) if long_ago else None,
+                created_at=answered,
+            )
+        )
 
 
 def _contact_logs(accounts: dict[str, Account], account_manager: User, today: date) -> None:
-    # Days ago of each contact: Jinggong (half-yearly cadence) was last seen eight months ago: overdue.
+    # Days ago of each contact: Jinggong (half-yearly cadence) was last seen eight months ago: overdue; the
+    # others are within their cadence (strategic monthly, key quarterly).
     history = {"huaxin": [12, 41, 75, 103, 140], "dongfang": [38, 120], "jinggong": [245]}
     kinds = ["visit", "call", "meeting", "review", "call"]
     for key, days_ago in history.items():
@@ -618,7 +659,7 @@ def _contact_logs(accounts: dict[str, Account], account_manager: User, today: da
                     contacted_on=contacted,
                     participants=account_manager.full_name,
                     notes="季度业务回顾，确认下阶段服务重点。",
-                    next_planned_on=contacted + timedelta(days=30),
+                    next_planned_on=contacted + timedelta(days={"huaxin": 30, "dongfang": 90}.get(key, 180)),
                     created_at=_at_work_hour(random.Random(ago), contacted),
                 )
             )

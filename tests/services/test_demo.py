@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -11,10 +11,10 @@ from portal.extensions import db
 from portal.models import (
     Account,
     Base,
-    ContactLog,
+    Contract,
     Deliverable,
     Department,
-    ReturnVisitCadence,
+    FollowUpTask,
     ServiceRequest,
     SurveyInvitation,
     TimeEntry,
@@ -22,6 +22,7 @@ from portal.models import (
     User,
 )
 from portal.models.requests import STATUSES
+from portal.services import relationship
 from portal.services.auth import password_matches
 from portal.services.demo import seed_demo
 
@@ -100,16 +101,17 @@ def test_the_demo_company_is_complete(tmp_path: Path):
     unanswered = db.session.scalar(select(func.count()).where(SurveyInvitation.answered_at.is_(None)))
     assert answered > 0 and unanswered > 0
 
-    # Exactly one account is overdue for a return visit under its tier's cadence.
-    cadence = {c.tier: c.months for c in db.session.scalars(select(ReturnVisitCadence))}
-    overdue = []
-    for account in db.session.scalars(select(Account)):
-        last = db.session.scalar(
-            select(func.max(ContactLog.contacted_on)).where(ContactLog.account_id == account.id)
-        )
-        if last is None or last < TODAY - timedelta(days=31 * cadence[account.tier]):
-            overdue.append(account.name)
+    # Exactly one account is overdue for a return visit under its tier's cadence, by the due-date rule the
+    # account managers' list uses.
+    overdue = [d.account.name for d in relationship.due_dates() if d.overdue(TODAY)]
     assert overdue == ["精工制造"]
+
+    # Each resolved request invited its requester once; low scores opened follow-ups; contracts are signed.
+    resolved = db.session.scalar(select(func.count()).where(ServiceRequest.resolved_at.is_not(None)))
+    per_request = db.session.scalar(select(func.count()).where(SurveyInvitation.request_id.is_not(None)))
+    assert per_request >= resolved > 0
+    assert db.session.scalar(select(func.count(FollowUpTask.id))) > 0
+    assert db.session.scalar(select(func.count()).where(Contract.signed_document_id.is_(None))) == 0
 
 
 def test_the_same_seed_gives_the_same_data(tmp_path: Path):
