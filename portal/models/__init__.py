@@ -4,6 +4,7 @@ from portal.models.accounts import Account, Department, LoginSession, SignInThro
 from portal.models.audit import AuditEvent
 from portal.models.base import Base
 from portal.models.contracts import Contract, Entitlement
+from portal.models.kpi import KpiWeight
 from portal.models.notifications import Notification, NotificationPreference
 from portal.models.relations import ContactLog, FollowUpTask, ReturnVisitCadence
 from portal.models.requests import (
@@ -31,6 +32,7 @@ __all__ = [
     "Department",
     "Entitlement",
     "FollowUpTask",
+    "KpiWeight",
     "LoginSession",
     "Notification",
     "NotificationPreference",

@@ -145,6 +145,10 @@ class ServiceRequest(Base):
     closed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     reopen_count: Mapped[int] = mapped_column(default=0)
+    # Measured in business minutes when they happen (KPI medians are then plain SQL): submission to first
+    # public staff reply, and submission to resolution less the time spent waiting for the customer.
+    first_response_business_minutes: Mapped[int | None]
+    resolution_business_minutes: Mapped[int | None]
 
     # Pre-sale.
     project_background: Mapped[str | None] = mapped_column(Text)

@@ -109,12 +109,15 @@ def apply(
         sla.pause_clock(request, now)
     if transition.target == "resolved":
         request.resolved_at = now
+        worked = sla.business_minutes_between(calendar, request.created_at, now) - request.sla_paused_minutes
+        request.resolution_business_minutes = max(worked, 0)
     elif transition.target == "closed":
         request.closed_at = now
     elif transition.target == "cancelled":
         request.cancelled_at = now
     if action == "reopen":
         request.resolved_at = None
+        request.resolution_business_minutes = None
         request.reopen_count += 1
     request.status = transition.target
     request.updated_at = now

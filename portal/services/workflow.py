@@ -228,6 +228,9 @@ def add_reply(
     )
     if is_staff and not internal and request.first_responded_at is None:
         request.first_responded_at = now
+        request.first_response_business_minutes = sla.business_minutes_between(
+            sla.load_calendar(), request.created_at, now
+        )
     if not is_staff and request.status == "waiting_customer":
         lifecycle.apply(request, "customer_replied", author, now, sla.load_calendar())
     request.updated_at = now
