@@ -151,6 +151,17 @@ LABELS = {
         "topic_relationship": _l("Relationship maintenance"),
         "topic_value_added": _l("Value-added services"),
     },
+    "kpi_measure": {
+        "resolved": _l("Requests resolved in the period"),
+        "missed_sla": _l("Resolved after their SLA target"),
+        "reopened": _l("Resolved requests that were reopened"),
+        "first_responses": _l("Requests first answered in the period"),
+        "late_first_response": _l("First answered after the target"),
+        "delivered": _l("Value-added requests delivered"),
+        "delivered_late": _l("Delivered after the wanted-by date"),
+        "rated": _l("Requests rated in the period"),
+        "low_rating": _l("Requests rated 1 or 2"),
+    },
     "visit_state": {"overdue": _l("Overdue"), "due_soon": _l("Due soon"), "fine": _l("On track")},
 }
 

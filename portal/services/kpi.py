@@ -405,3 +405,31 @@ def requests_behind(scope: Scope, measure: str) -> Select[Any]:
             rated = rated.where(SurveyAnswer.score <= 2)
         return query.where(ServiceRequest.id.in_(rated))
     raise InvalidInput("measure", "unknown measure")
+
+
+# --- periods ---------------------------------------------------------------------------------------------
+
+
+def period_bounds(
+    kind: str, today: date, start: date | None = None, end: date | None = None
+) -> tuple[date, date]:
+    """(first day, last day) of a named period around ``today``; ``custom`` takes the given days."""
+    month = date(today.year, today.month, 1)
+    quarter = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    if kind == "this_month":
+        return month, today
+    if kind == "last_month":
+        first = relationship.add_months(month, -1)
+        return first, month - timedelta(days=1)
+    if kind == "last_quarter":
+        first = relationship.add_months(quarter, -3)
+        return first, quarter - timedelta(days=1)
+    if kind == "this_year":
+        return date(today.year, 1, 1), today
+    if kind == "last_12_months":
+        return relationship.add_months(month, -11), today
+    if kind == "custom" and start and end:
+        if end < start:
+            raise InvalidInput("end", "the period ends before it starts")
+        return start, end
+    return quarter, today  # this quarter, the default

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -18,9 +18,7 @@ from portal.models import (
     Department,
     RoutingRule,
     ServiceRequest,
-    SurveyAnswer,
     SurveyInvitation,
-    SurveyQuestion,
     TimeEntry,
     User,
 )
@@ -199,50 +197,6 @@ def finance_home(today: date) -> FinanceHome:
         billable_minutes_this_month=int(minutes.get(True, 0)),
         non_billable_minutes_this_month=int(minutes.get(False, 0)),
         accounts=[AccountContracts(a, n, Decimal(v), e) for a, n, v, e in rows],
-    )
-
-
-@dataclass
-class ManagementHome:
-    since: datetime
-    open_by_category: dict[str, int]
-    created_since: int
-    resolved_since: int
-    csat_mean: float | None
-    csat_responses: int
-    accounts: int
-
-
-def management_home(now: datetime, days: int = 30) -> ManagementHome:
-    since = now - timedelta(days=days)
-    open_by_category = dict(
-        db.session.execute(
-            select(ServiceRequest.category, func.count())
-            .where(ServiceRequest.status.in_(OPEN_STATUSES))
-            .group_by(ServiceRequest.category)
-        ).all()
-    )
-    created = db.session.scalar(select(func.count()).where(ServiceRequest.created_at >= since)) or 0
-    resolved = db.session.scalar(select(func.count()).where(ServiceRequest.resolved_at >= since)) or 0
-    csat_mean, csat_n = db.session.execute(
-        select(func.avg(SurveyAnswer.score), func.count(SurveyAnswer.id))
-        .join(SurveyQuestion, SurveyQuestion.id == SurveyAnswer.question_id)
-        .join(SurveyInvitation, SurveyInvitation.id == SurveyAnswer.invitation_id)
-        .where(
-            SurveyQuestion.code == "rating",
-            SurveyAnswer.score.is_not(None),
-            SurveyInvitation.answered_at >= since,
-        )
-    ).one()
-    accounts = db.session.scalar(select(func.count(Account.id)).where(Account.active)) or 0
-    return ManagementHome(
-        since=since,
-        open_by_category=open_by_category,
-        created_since=created,
-        resolved_since=resolved,
-        csat_mean=float(csat_mean) if csat_mean is not None else None,
-        csat_responses=csat_n,
-        accounts=accounts,
     )
 
 

@@ -50,8 +50,8 @@ DEMO_HOMES = {
     ),
     "manager@portal.example": (
         "/manager/",
-        ["按服务类别统计的未完成请求", "售前服务"],
-        ["Open requests by service category", "Pre-sale service"],
+        ["客户满意度", "服务质量", "关系维护"],
+        ["Customer satisfaction", "Service quality", "Relationship maintenance"],
     ),
     "admin@portal.example": (
         "/admin/",
@@ -203,6 +203,9 @@ def test_staff_home_query_count_does_not_grow_with_rows(client, login_as, count_
 )
 def test_summary_homes_query_count_does_not_grow_with_rows(client, login_as, count_queries, role, path):
     login_as(role)
+    first = make_user("customer")
+    make_contract(first.account)
+    make_request(first)
     few = _queries_for(client, count_queries, path)
     for _ in range(5):
         customer = make_user("customer")

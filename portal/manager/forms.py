@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectField
+from wtforms.validators import InputRequired, NumberRange, Optional
+
+from portal.internal.forms import _choices, options
+from portal.models.accounts import INDUSTRIES, SIZES, TIERS
+
+PERIODS = (
+    "this_month",
+    "last_month",
+    "this_quarter",
+    "last_quarter",
+    "this_year",
+    "last_12_months",
+    "custom",
+)
+
+
+class KpiFilterForm(FlaskForm):
+    """Read from the query string: looking changes nothing, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    period = SelectField(
+        _l("Period"),
+        choices=options(
+            [
+                ("this_month", _l("This month")),
+                ("last_month", _l("Last month")),
+                ("this_quarter", _l("This quarter")),
+                ("last_quarter", _l("Last quarter")),
+                ("this_year", _l("This year")),
+                ("last_12_months", _l("Last 12 months")),
+                ("custom", _l("From … to …")),
+            ]
+        ),
+        default="this_quarter",
+        validate_choice=False,
+    )
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])
+    department = SelectField(_l("Department"), choices=[], validate_choice=False)
+    industry = SelectField(
+        _l("Industry"), choices=_choices("industry", INDUSTRIES, _l("All")), validate_choice=False
+    )
+    size = SelectField(_l("Size"), choices=_choices("size", SIZES, _l("All")), validate_choice=False)
+    tier = SelectField(
+        _l("Classification"), choices=_choices("tier", TIERS, _l("All")), validate_choice=False
+    )
+    account = SelectField(_l("Account"), choices=[], validate_choice=False)
+
+
+class WeightsForm(FlaskForm):
+    satisfaction = IntegerField(
+        _l("Customer satisfaction"), validators=[InputRequired(), NumberRange(0, 100)]
+    )
+    quality = IntegerField(_l("Service quality"), validators=[InputRequired(), NumberRange(0, 100)])
+    efficiency = IntegerField(_l("Service efficiency"), validators=[InputRequired(), NumberRange(0, 100)])
+    relationship = IntegerField(
+        _l("Relationship maintenance"), validators=[InputRequired(), NumberRange(0, 100)]
+    )
+    value_added = IntegerField(_l("Value-added services"), validators=[InputRequired(), NumberRange(0, 100)])
