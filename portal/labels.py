@@ -151,6 +151,12 @@ LABELS = {
         "topic_relationship": _l("Relationship maintenance"),
         "topic_value_added": _l("Value-added services"),
     },
+    "approval": {
+        "not_needed": _l("Not needed"),
+        "pending": _l("Waiting for approval"),
+        "approved": _l("Approved"),
+        "declined": _l("Declined"),
+    },
     "kpi_measure": {
         "resolved": _l("Requests resolved in the period"),
         "missed_sla": _l("Resolved after their SLA target"),

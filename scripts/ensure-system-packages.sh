@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Install the Debian packages the portal needs, when they are missing.
-#   ensure-system-packages.sh run   -> the CJK font for PDFs (optional: the portal runs without it)
+#   ensure-system-packages.sh run   -> Pango for WeasyPrint's PDFs, the CJK font (required for PDFs in Chinese)
 #   ensure-system-packages.sh test  -> also PostgreSQL 15 and Chromium (required by the test suite)
 # Uses apt-get as root, or through sudo when that works without a password; otherwise says what to install.
 set -euo pipefail
 purpose=${1:-run}
 
-required=()
+required=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)  # WeasyPrint renders PDFs with Pango
 optional=(fonts-wqy-microhei)          # Chinese glyphs in PDF summaries
 if [ "$purpose" = test ]; then
-  required+=(postgresql chromium)      # the throw-away test database; the browser the journeys drive
+  required+=(postgresql chromium fonts-wqy-microhei)  # test database; the browser; the PDFs' CJK font is tested
 elif [ "$purpose" = bench ]; then
   required+=(wrk)                      # the load generator of make bench
 fi

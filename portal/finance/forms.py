@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField
+from wtforms.validators import Optional
+
+from portal.internal.forms import options
+from portal.manager.forms import KpiFilterForm
+
+
+class SummaryForm(FlaskForm):
+    """Which summary to download; read from the query string (a download changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    account = SelectField(_l("Account"), choices=[], validate_choice=False)
+    period = KpiFilterForm.period
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])
+    language = SelectField(
+        _l("Language"),
+        choices=options([("", _l("The account's language")), ("zh", "简体中文"), ("en", "English")]),
+        validate_choice=False,
+    )

@@ -1,0 +1,170 @@
+"""Finance: the service summary PDF read back (real Chinese text in an embedded CJK font, no missing
+glyphs, the dashboard's figures, nothing fetched), billable work CSV, audit, and who may download."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import threading
+from datetime import date
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import Account, AuditEvent
+from portal.services import kpi, summaries
+from tests.factories import make_request, make_user
+
+PERIOD = "period=custom&start=2026-06-01&end=2026-11-30"
+
+
+def _pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def _fonts(data: bytes) -> list[tuple[str, bool]]:
+    """(base font name, has an embedded font file) of every font the PDF uses."""
+    found = []
+    for page in PdfReader(io.BytesIO(data)).pages:
+        for font in (page["/Resources"].get("/Font") or {}).values():
+            font = font.get_object()
+            descriptors = [font.get("/FontDescriptor")]
+            for descendant in font.get("/DescendantFonts") or []:
+                descriptors.append(descendant.get_object().get("/FontDescriptor"))
+            embedded = any(
+                d is not None and any(k in d.get_object() for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+                for d in descriptors
+            )
+            found.append((str(font.get("/BaseFont")), embedded))
+    return found
+
+
+@pytest.mark.parametrize("role", ["customer", "customer_admin", "agent", "lead", "manager"])
+def test_no_finance_url_for_other_roles(client, login_as, role):
+    login_as(role)
+    for path in ("/finance/", f"/finance/summary.pdf?account=1&{PERIOD}", f"/finance/billable.csv?{PERIOD}"):
+        assert client.get(path).status_code == 403, path
+
+
+@pytest.mark.demo_data
+@pytest.mark.parametrize("language, heading", [("zh", "服务总结"), ("en", "Service summary")])
+def test_the_huaxin_summary_is_real_chinese_text_in_an_embedded_font(client, caplog, language, heading):
+    from tests.conftest import sign_in
+
+    caplog.set_level(logging.WARNING)
+    huaxin = db.session.scalar(select(Account).where(Account.name == "华信银行"))
+    assert sign_in(client, "finance@portal.example", "demo-Portal-2026").status_code == 303
+    response = client.get(f"/finance/summary.pdf?account={huaxin.id}&{PERIOD}&language={language}")
+    assert response.status_code == 200 and response.headers["Content-Type"] == "application/pdf"
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    text = _pdf_text(response.data)
+    assert heading in text and "华信银行" in text and "HX-2026-001" in text
+    fonts = _fonts(response.data)
+    assert fonts and all(embedded for _, embedded in fonts)
+    assert any("WenQuanYi" in name for name, _ in fonts)
+    assert not [r for r in caplog.records if "notdef" in r.getMessage() or "glyph" in r.getMessage().lower()]
+    # The figures are the KPI service's, as on the manager dashboard.
+    found = kpi.assess(kpi.Scope(date(2026, 6, 1), date(2026, 11, 30), account_id=huaxin.id))
+    assert f"{found.within_sla} / {found.resolved}" in text
+    assert f"{found.answered} / {found.invitations}" in text
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "finance.summary_downloaded"))
+    assert event is not None and event.object_id == str(huaxin.id)
+
+
+class _Hits(BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_GET(self):  # noqa: N802
+        _Hits.hits.append(self.path)
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):  # noqa: ANN002
+        pass
+
+
+def test_nothing_a_customer_typed_makes_the_server_fetch_or_read(app, tmp_path):
+    server = HTTPServer(("127.0.0.1", 0), _Hits)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_port
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    try:
+        customer = make_user("customer")
+        make_request(
+            customer,
+            title=f'<img src="http://127.0.0.1:{port}/title">',
+            over_entitlement=True,
+            approval="approved",
+        )
+        summary = summaries.gather(customer.account, date(2020, 1, 1), date(2030, 12, 31), "en")
+        text = _pdf_text(summaries.render_pdf(summary))
+        assert f'<img src="http://127.0.0.1:{port}/title">' in text.replace("\n", "")  # shown as text
+        hostile = (
+            f'<html><head><link rel="stylesheet" href="http://127.0.0.1:{port}/css">'
+            f'<link rel="stylesheet" href="file://{secret}"></head>'
+            f'<body><img src="http://127.0.0.1:{port}/img"><img src="file://{secret}">'
+            f'<p style="background: url(http://127.0.0.1:{port}/bg)">x</p></body></html>'
+        )
+        pdf = summaries.html_to_pdf(hostile)
+        assert "TOP-SECRET" not in _pdf_text(pdf)
+    finally:
+        server.shutdown()
+    assert _Hits.hits == []
+
+
+def test_billable_work_csv(client, login_as, app):
+    from portal.models import TimeEntry
+
+    agent = make_user("agent", departments=["after_sales"], full_name="Agent Wang")
+    request = make_request(make_user("customer"), title="Switch repair", over_entitlement=True)
+    db.session.add(
+        TimeEntry(
+            request_id=request.id, user_id=agent.id, minutes=90, billable=True, work_date=date(2026, 11, 3)
+        )
+    )
+    db.session.add(
+        TimeEntry(
+            request_id=request.id, user_id=agent.id, minutes=30, billable=False, work_date=date(2026, 10, 3)
+        )
+    )
+    db.session.commit()
+    login_as("finance")
+    response = client.get("/finance/billable.csv?period=custom&start=2026-11-01&end=2026-11-30")
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert len(rows) == 1
+    assert (
+        rows[0]["kind"],
+        rows[0]["request"],
+        rows[0]["minutes"],
+        rows[0]["billable"],
+        rows[0]["over_entitlement"],
+    ) == (
+        "time",
+        request.reference,
+        "90",
+        "yes",
+        "yes",
+    )
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "finance.billable_exported"))
+
+
+def test_the_finance_home_offers_the_downloads(client, login_as):
+    login_as("finance")
+    page = client.get("/finance/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert 'action="/finance/summary.pdf"' in page and 'formaction="/finance/billable.csv"' in page
+
+
+def test_the_missing_glyph_check_does_catch_a_missing_glyph(caplog):
+    """The control for the check above: WeasyPrint only logs a missing glyph, and that log is what we read."""
+    caplog.set_level(logging.WARNING)
+    customer = make_user("customer")
+    customer.account.name = "Hieroglyph 𓀀 Ltd"
+    db.session.commit()
+    summaries.render_pdf(summaries.gather(customer.account, date(2026, 11, 1), date(2026, 11, 30), "zh"))
+    assert [r for r in caplog.records if "notdef" in r.getMessage()]
