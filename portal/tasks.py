@@ -107,6 +107,15 @@ def safely(task: Callable[..., Any], *args: Any) -> None:
         log.exception("could not queue %s", getattr(task, "name", task))
 
 
+@huey.task()
+@in_app
+def build_summaries_zip(job_id: int) -> None:
+    from portal.services import exports
+    from portal.uploads import upload_folder
+
+    exports.build_zip(job_id, upload_folder())
+
+
 # --- periodic jobs (each idempotent: running it twice tells nobody twice) ---------------------------------
 
 
@@ -149,6 +158,16 @@ def relationship_surveys() -> int:
     from portal.timeutil import today_in
 
     return surveys.invite_relationship(today_in(_app().config["DEFAULT_TIMEZONE"]))
+
+
+@huey.periodic_task(crontab(day="1", hour="3", minute="0"))
+@in_app
+def monthly_statements() -> int:
+    from portal.services import exports
+    from portal.timeutil import today_in
+    from portal.uploads import upload_folder
+
+    return exports.monthly_statements(today_in(_app().config["DEFAULT_TIMEZONE"]), upload_folder())
 
 
 @huey.periodic_task(crontab(minute="*/10"))

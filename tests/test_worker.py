@@ -73,3 +73,54 @@ def test_a_real_worker_sends_a_queued_email(app, database_url, tmp_path):
     assert (
         f"https://worker.example.test/my/requests/{request.id}" in message.get_body(("plain",)).get_content()
     )
+
+
+def test_a_real_worker_builds_the_summaries_zip(app, database_url, tmp_path):
+    from datetime import date
+
+    from portal import tasks
+    from portal.models import ExportJob
+    from portal.services import exports
+    from tests.factories import make_account
+
+    env = {
+        **os.environ,
+        "PORTAL_DATABASE_URL": database_url,
+        "PORTAL_SECRET_KEY": "test-secret-key",
+        "PORTAL_UPLOAD_FOLDER": app.config["UPLOAD_FOLDER"],
+        "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"),
+    }
+    worker = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "flask"),
+            "--app",
+            "portal",
+            "worker",
+            "--workers",
+            "1",
+            "--no-periodic",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    make_account(name="华信银行")
+    requester = make_user("finance")
+    huey.immediate = False
+    try:
+        job = exports.start_zip(requester, date(2026, 11, 1), date(2026, 11, 30))
+        tasks.build_summaries_zip(job.id)
+        deadline = time.monotonic() + 90
+        state = "queued"
+        while time.monotonic() < deadline and state not in ("done", "failed"):
+            time.sleep(0.5)
+            db.session.expire_all()
+            state = db.session.get(ExportJob, job.id).state
+        assert state == "done", worker.stdout.read1().decode(errors="replace") if worker.stdout else ""
+    finally:
+        huey.immediate = True
+        worker.terminate()
+        worker.wait(timeout=20)
+    done = db.session.get(ExportJob, job.id)
+    assert (done.done, done.total) == (1, 1) and done.attachment_id is not None

@@ -6,30 +6,34 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, flash, redirect, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 
+from portal import tasks
 from portal.access import roles_required
 from portal.extensions import db
 from portal.finance import forms
 from portal.i18n import current_language
 from portal.internal.forms import options
-from portal.models import Account
+from portal.models import Account, Attachment, ExportJob, Statement
 from portal.rendering import render
-from portal.services import audit, billing, kpi, overview, summaries
+from portal.services import attachments, audit, billing, exports, kpi, overview, summaries
 from portal.services.errors import InvalidInput
 from portal.timeutil import today_for
+from portal.uploads import upload_folder
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
 finance_required = roles_required("finance", "admin")
 
 
 def _form() -> forms.SummaryForm:
-    form = forms.SummaryForm(request.args)
+    form = forms.SummaryForm(request.values)
     accounts = db.session.scalars(select(Account).order_by(Account.name))
     form.account.choices = options([(str(a.id), a.display_name(current_language())) for a in accounts])
-    if not request.args.get("period"):
+    if not request.values.get("period"):
         form.period.data = "last_month"
     form.validate()
     return form
@@ -51,7 +55,12 @@ def _period(form: forms.SummaryForm):  # noqa: ANN202
 @finance_required
 def home():
     form = _form()
-    return render("finance/home.html", home=overview.finance_home(today_for(current_user)), form=form)
+    return render(
+        "finance/home.html",
+        home=overview.finance_home(today_for(current_user)),
+        form=form,
+        statements=exports.statements(),
+    )
 
 
 @bp.get("/summary.pdf")
@@ -103,4 +112,84 @@ def billable_csv():
         "\ufeff" + out.getvalue(),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+# --- all accounts as one ZIP, built in the background ----------------------------------------------------
+
+
+@bp.post("/exports")
+@finance_required
+def start_export():
+    form = _form()
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    start, end = _period(form)
+    job = exports.start_zip(current_user, start, end)
+    tasks.safely(tasks.build_summaries_zip, job.id)
+    return redirect(url_for("finance.export_progress", job_id=job.id), code=303)
+
+
+def _job_or_404(job_id: int) -> ExportJob:
+    job = db.session.get(ExportJob, job_id)
+    if job is None:
+        abort(404)
+    return job
+
+
+@bp.get("/exports/<int:job_id>")
+@finance_required
+def export_progress(job_id: int):
+    """The page, or (for htmx polling) only its progress fragment, which stops polling once finished."""
+    return render("finance/export.html", block="progress", job=_job_or_404(job_id))
+
+
+@bp.get("/exports/<int:job_id>/download")
+@finance_required
+def download_export(job_id: int):
+    job = _job_or_404(job_id)
+    if job.state != "done" or job.attachment_id is None:
+        abort(404)
+    return _send_audited(db.session.get(Attachment, job.attachment_id), "finance.zip_downloaded", job)
+
+
+# --- monthly statements ----------------------------------------------------------------------------------
+
+
+@bp.get("/statements/<int:statement_id>/download")
+@finance_required
+def download_statement(statement_id: int):
+    statement = db.session.get(Statement, statement_id)
+    if statement is None:
+        abort(404)
+    return _send_audited(
+        db.session.get(Attachment, statement.attachment_id), "finance.statement_downloaded", statement
+    )
+
+
+@bp.post("/statements")
+@finance_required
+def reissue_statement():
+    form = _form()
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    account = db.session.get(Account, int(form.account.data)) if (form.account.data or "").isdigit() else None
+    if account is None:
+        abort(404)
+    start, end = _period(form)
+    statement = exports.issue_statement(account, start, end, upload_folder(), current_user)
+    flash(_("Statement version %(v)d is issued.", v=statement.version), "info")
+    return redirect(url_for("finance.home"), code=303)
+
+
+def _send_audited(attachment: Attachment | None, action: str, obj: object):  # noqa: ANN202
+    if attachment is None:
+        abort(404)
+    audit.record(action, actor=current_user, obj=obj, ip_address=request.remote_addr or "")
+    db.session.commit()
+    return send_file(
+        attachments.path_of(attachment, upload_folder()),
+        mimetype=attachment.content_type,
+        as_attachment=True,
+        download_name=attachment.original_name,
     )

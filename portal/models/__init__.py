@@ -16,7 +16,7 @@ from portal.models.requests import (
     TimelineEvent,
 )
 from portal.models.routing import BusinessCalendar, CalendarException, RoutingRule, SlaPolicy
-from portal.models.statements import Statement
+from portal.models.statements import ExportJob, Statement
 from portal.models.surveys import SurveyAnswer, SurveyInvitation, SurveyQuestion, SurveyTemplate
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "Deliverable",
     "Department",
     "Entitlement",
+    "ExportJob",
     "FollowUpTask",
     "KpiWeight",
     "LoginSession",

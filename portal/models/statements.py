@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -30,3 +30,29 @@ class Statement(TimestampMixin, Base):
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     account: Mapped[Account] = relationship()
+
+
+EXPORT_STATES = ("queued", "running", "done", "failed")
+
+
+class ExportJob(TimestampMixin, Base):
+    """A long export built by the task queue (all accounts' summaries as one ZIP), with its progress."""
+
+    __tablename__ = "export_jobs"
+    __table_args__ = (
+        one_of("state", EXPORT_STATES),
+        CheckConstraint("period_end >= period_start", name="period_ordered"),
+        CheckConstraint("done >= 0 AND done <= total", name="progress_in_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), default="summaries_zip")
+    period_start: Mapped[date]
+    period_end: Mapped[date]
+    state: Mapped[str] = mapped_column(String(10), default="queued")
+    total: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id", ondelete="SET NULL"))
+    error: Mapped[str] = mapped_column(String(500), default="")
+    finished_at: Mapped[datetime | None]

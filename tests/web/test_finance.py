@@ -168,3 +168,79 @@ def test_the_missing_glyph_check_does_catch_a_missing_glyph(caplog):
     db.session.commit()
     summaries.render_pdf(summaries.gather(customer.account, date(2026, 11, 1), date(2026, 11, 30), "zh"))
     assert [r for r in caplog.records if "notdef" in r.getMessage()]
+
+
+def test_all_accounts_as_one_zip_with_progress(client, login_as, app):
+    import zipfile
+
+    from portal.models import ExportJob
+
+    for name in ("华信银行", "东方能源集团"):
+        from tests.factories import make_account
+
+        make_account(name=name)
+    login_as("finance")
+    response = client.post_form(
+        "/finance/exports",
+        token_from="/finance/",
+        data={"period": "custom", "start": "2026-11-01", "end": "2026-11-30"},
+    )
+    assert response.status_code == 303
+    job = db.session.scalar(select(ExportJob))
+    assert (job.state, job.done, job.total) == ("done", 2, 2)  # immediate mode: built before the redirect
+    page = client.get(response.headers["Location"], headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "2 summaries are ready." in page and 'hx-trigger="every 1s"' not in page
+    fragment = client.htmx_get(f"/finance/exports/{job.id}").get_data(as_text=True)
+    assert fragment.lstrip().startswith('<div id="export-progress"') and "<html" not in fragment
+    download = client.get(f"/finance/exports/{job.id}/download")
+    names = zipfile.ZipFile(io.BytesIO(download.data)).namelist()
+    assert sorted(names) == sorted(f"{n}-2026-11-01-2026-11-30.pdf" for n in ("华信银行", "东方能源集团"))
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "finance.zip_downloaded"))
+
+
+def test_a_running_export_polls_and_shows_its_progress(client, login_as):
+    from portal.models import ExportJob
+
+    user = login_as("finance")
+    job = ExportJob(
+        period_start=date(2026, 11, 1),
+        period_end=date(2026, 11, 30),
+        state="running",
+        total=200,
+        done=40,
+        requested_by_id=user.id,
+    )
+    db.session.add(job)
+    db.session.commit()
+    fragment = client.htmx_get(f"/finance/exports/{job.id}", headers={"Accept-Language": "en"}).get_data(
+        as_text=True
+    )
+    assert 'hx-trigger="every 1s"' in fragment and "Preparing 40 of 200" in fragment
+    assert client.get(f"/finance/exports/{job.id}/download").status_code == 404
+
+
+def test_monthly_statements_are_issued_once_and_reissues_are_new_versions(client, login_as, app):
+    from pathlib import Path
+
+    from portal.models import Statement
+    from portal.services import exports
+    from tests.factories import make_account
+
+    account = make_account(name="华信银行")
+    folder = Path(app.config["UPLOAD_FOLDER"])
+    assert exports.monthly_statements(date(2026, 12, 1), folder) == 1
+    assert exports.monthly_statements(date(2026, 12, 15), folder) == 0
+    (first,) = db.session.scalars(select(Statement)).all()
+    assert (first.period_start, first.period_end, first.version) == (date(2026, 11, 1), date(2026, 11, 30), 1)
+    login_as("finance")
+    response = client.post_form(
+        "/finance/statements",
+        token_from="/finance/",
+        data={"account": str(account.id), "period": "custom", "start": "2026-11-01", "end": "2026-11-30"},
+    )
+    assert response.status_code == 303
+    versions = sorted(s.version for s in db.session.scalars(select(Statement)))
+    assert versions == [1, 2]
+    download = client.get(f"/finance/statements/{first.id}/download")
+    assert download.status_code == 200 and download.data.startswith(b"%PDF")
+    assert "华信银行" in _pdf_text(download.data)
