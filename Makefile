@@ -61,6 +61,7 @@ extract-messages: $(STAMP)
 bench: $(STAMP) $(MO)
 	@scripts/ensure-system-packages.sh bench
 	$(PY) bench/run.py
+	$(PY) bench/reports.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -52,6 +52,7 @@ def build_database() -> None:
     marker = WORK / f"built-{REQUESTS}"
     if marker.exists():
         print(f"Reusing the benchmark database in {WORK}")
+        flask("db", "upgrade")  # a database built by an older version gets the newer columns
         return
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)

@@ -105,6 +105,9 @@ class ServiceRequest(Base):
         Index("ix_service_requests_requester", "requester_id", "created_at"),
         Index("ix_service_requests_contract", "contract_id"),
         Index("ix_service_requests_created", "created_at", "id"),
+        # The KPI periods: requests resolved / first answered in a period.
+        Index("ix_service_requests_resolved", "resolved_at"),
+        Index("ix_service_requests_first_responded", "first_responded_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

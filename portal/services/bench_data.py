@@ -93,6 +93,7 @@ def seed_bench(
             first_target, resolution_target = targets[(tier, priority)]
             year_counters[created.year] = year_counters.get(created.year, start_number) + 1
             done = status in ("resolved", "closed")
+            responded_after, resolved_after = rng.randint(10, 600), rng.randint(2, 200)
             rows.append(
                 dict(
                     reference=f"SR-{created.year}-B{year_counters[created.year]:07d}",
@@ -119,14 +120,17 @@ def seed_bench(
                     resolution_at_risk_at=sla.add_business_minutes(
                         calendar, created, int(resolution_target * sla.AT_RISK_SHARE)
                     ),
-                    first_responded_at=created + timedelta(minutes=rng.randint(10, 600))
+                    first_responded_at=created + timedelta(minutes=responded_after)
                     if status != "submitted"
                     else None,
+                    # Approximate business minutes (wall minutes); the KPI medians need some figure.
+                    first_response_business_minutes=responded_after if status != "submitted" else None,
+                    resolution_business_minutes=resolved_after * 60 if done else None,
                     sla_paused_since=created + timedelta(hours=2) if status == "waiting_customer" else None,
                     sla_paused_minutes=0,
                     reopen_count=0,
                     version=1,
-                    resolved_at=created + timedelta(hours=rng.randint(2, 200)) if done else None,
+                    resolved_at=created + timedelta(hours=resolved_after) if done else None,
                     closed_at=created + timedelta(hours=rng.randint(201, 400))
                     if status == "closed"
                     else None,

@@ -209,7 +209,7 @@ def _satisfaction(scope: Scope, found: Indicators) -> None:
     found.nps = round(100 * (promoters - detractors) / nps_n) if nps_n else None
 
 
-def _quality_and_efficiency(scope: Scope, found: Indicators) -> None:
+def _quality_and_efficiency(scope: Scope, found: Indicators, medians: bool = True) -> None:
     resolved_in = _between(ServiceRequest.resolved_at, scope)
     responded_in = _between(ServiceRequest.first_responded_at, scope)
     r = requests_in(scope).where(or_(resolved_in, responded_in)).subquery()
@@ -326,10 +326,12 @@ def _score(found: Indicators, chosen: dict[str, int]) -> None:
     found.composite = round(sum(w * v for w, v in weighed) / total, 1) if total else None
 
 
-def assess(scope: Scope, chosen: dict[str, int] | None = None) -> Indicators:
+def assess(scope: Scope, chosen: dict[str, int] | None = None, *, medians: bool = True) -> Indicators:
+    """All five indicators; ``medians=False`` leaves out the two medians (the trend charts need only the
+    scores)."""
     found = Indicators()
     _satisfaction(scope, found)
-    _quality_and_efficiency(scope, found)
+    _quality_and_efficiency(scope, found, medians)
     _relationship(scope, found)
     _value_added(scope, found)
     _score(found, chosen or weights())
@@ -344,7 +346,7 @@ def monthly_trend(scope: Scope, months: int = 6) -> list[tuple[date, Indicators]
     for back in range(months - 1, -1, -1):
         start = relationship.add_months(first, -back)
         end = relationship.add_months(start, 1) - timedelta(days=1)
-        out.append((start, assess(replace(scope, start=start, end=end), chosen)))
+        out.append((start, assess(replace(scope, start=start, end=end), chosen, medians=False)))
     return out
 
 
