@@ -44,3 +44,13 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(app):
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 15000
+
+
+def test_every_title_block_is_plain_text():
+    """A page's <title> holds text only (a misplaced section once ended up inside one)."""
+    import re
+    from pathlib import Path
+
+    for template in Path("portal/templates").rglob("*.html"):
+        for title in re.findall(r"{% block title %}(.*?){% endblock %}", template.read_text(), re.S):
+            assert "<" not in title and len(title) < 200, template
