@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import filetype
@@ -146,6 +149,45 @@ def attach_to_request(
             path.unlink(missing_ok=True)
         raise
     return stored
+
+
+@contextmanager
+def stored_file(
+    data: bytes,
+    name: str,
+    content_type: str,
+    folder: Path,
+    *,
+    account_id: int | None,
+    request_id: int | None = None,
+    uploader_id: int | None = None,
+    at: datetime | None = None,
+) -> Iterator[Attachment]:
+    """Write the bytes under a random name and add their Attachment row for the caller to use and commit
+    inside the block; if anything in the block fails, the transaction is rolled back and the file removed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stored_name = secrets.token_hex(16)
+    path = folder / stored_name
+    path.write_bytes(data)
+    try:
+        attachment = Attachment(
+            request_id=request_id,
+            account_id=account_id,
+            original_name=name,
+            stored_name=stored_name,
+            size_bytes=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            content_type=content_type,
+            uploaded_by_id=uploader_id,
+            created_at=at or utcnow(),
+        )
+        db.session.add(attachment)
+        db.session.flush()
+        yield attachment
+    except BaseException:
+        db.session.rollback()
+        path.unlink(missing_ok=True)
+        raise
 
 
 def path_of(attachment: Attachment, folder: Path) -> Path:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
@@ -13,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from portal.extensions import db
 from portal.models import Attachment, Contract, User
 from portal.services import audit
-from portal.services.attachments import Upload, check
+from portal.services.attachments import Upload, check, stored_file
 from portal.services.errors import InvalidInput
 
 
@@ -37,29 +35,13 @@ def attach_signed_document(
     name, content_type = check(upload, max_bytes)
     if content_type != "application/pdf":
         raise InvalidInput("file", str(_l("The signed contract must be a PDF file.")))
-    folder.mkdir(parents=True, exist_ok=True)
-    stored_name = secrets.token_hex(16)
-    path = folder / stored_name
-    path.write_bytes(upload.data)
-    try:
-        attachment = Attachment(
-            account_id=contract.account_id,
-            original_name=name,
-            stored_name=stored_name,
-            size_bytes=len(upload.data),
-            sha256=hashlib.sha256(upload.data).hexdigest(),
-            content_type=content_type,
-            uploaded_by_id=uploader.id if uploader else None,
-        )
-        db.session.add(attachment)
-        db.session.flush()
+    uploader_id = uploader.id if uploader else None
+    with stored_file(
+        upload.data, name, content_type, folder, account_id=contract.account_id, uploader_id=uploader_id
+    ) as attachment:
         contract.signed_document_id = attachment.id
         audit.record("contract.document_attached", actor=uploader, obj=contract, file=name)
         db.session.commit()
-    except Exception:
-        db.session.rollback()
-        path.unlink(missing_ok=True)
-        raise
     return attachment
 
 

@@ -5,9 +5,7 @@ re-issue is a new version and an issued PDF never changes.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import secrets
 import zipfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -16,31 +14,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import Account, Attachment, ExportJob, Statement, User
+from portal.models import Account, ExportJob, Statement, User
 from portal.models.base import utcnow
 from portal.services import audit, summaries
+from portal.services.attachments import stored_file
 from portal.services.errors import InvalidInput
-
-
-def _store(
-    data: bytes, name: str, content_type: str, folder: Path, account_id: int | None, user_id: int | None
-) -> Attachment:
-    folder.mkdir(parents=True, exist_ok=True)
-    stored_name = secrets.token_hex(16)
-    (folder / stored_name).write_bytes(data)
-    attachment = Attachment(
-        account_id=account_id,
-        original_name=name,
-        stored_name=stored_name,
-        size_bytes=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        content_type=content_type,
-        uploaded_by_id=user_id,
-    )
-    db.session.add(attachment)
-    db.session.flush()
-    return attachment
-
 
 # --- all accounts as one ZIP -----------------------------------------------------------------------------
 
@@ -74,16 +52,17 @@ def build_zip(job_id: int, folder: Path) -> ExportJob:
                 archive.writestr(name, summaries.render_pdf(summary))
                 job.done += 1
                 db.session.commit()
-        attachment = _store(
+        name = f"summaries-{job.period_start.isoformat()}-{job.period_end.isoformat()}.zip"
+        with stored_file(
             buffer.getvalue(),
-            f"summaries-{job.period_start.isoformat()}-{job.period_end.isoformat()}.zip",
+            name,
             "application/zip",
             folder,
-            None,
-            job.requested_by_id,
-        )
-        job.attachment_id, job.state, job.finished_at = attachment.id, "done", utcnow()
-        db.session.commit()
+            account_id=None,
+            uploader_id=job.requested_by_id,
+        ) as attachment:
+            job.attachment_id, job.state, job.finished_at = attachment.id, "done", utcnow()
+            db.session.commit()
     except Exception as error:
         db.session.rollback()
         job = db.session.get(ExportJob, job_id)
@@ -124,29 +103,26 @@ def issue_statement(
     ) + 1
     language = account.preferred_language
     pdf = summaries.render_pdf(summaries.gather(account, start, end, language))
-    attachment = _store(
-        pdf,
-        f"statement-{account.id}-{start.isoformat()}-v{version}.pdf",
-        "application/pdf",
-        folder,
-        account.id,
-        user.id if user else None,
-    )
-    statement = Statement(
-        account_id=account.id,
-        period_start=start,
-        period_end=end,
-        version=version,
-        language=language,
-        attachment_id=attachment.id,
-        issued_by_id=user.id if user else None,
-        created_at=at or utcnow(),
-    )
-    db.session.add(statement)
-    audit.record(
-        "finance.statement_issued", actor=user, obj=account, start=start.isoformat(), version=version
-    )
-    db.session.commit()
+    name = f"statement-{account.id}-{start.isoformat()}-v{version}.pdf"
+    user_id = user.id if user else None
+    with stored_file(
+        pdf, name, "application/pdf", folder, account_id=account.id, uploader_id=user_id
+    ) as stored:
+        statement = Statement(
+            account_id=account.id,
+            period_start=start,
+            period_end=end,
+            version=version,
+            language=language,
+            attachment_id=stored.id,
+            issued_by_id=user_id,
+            created_at=at or utcnow(),
+        )
+        db.session.add(statement)
+        audit.record(
+            "finance.statement_issued", actor=user, obj=account, start=start.isoformat(), version=version
+        )
+        db.session.commit()
     return statement
 
 

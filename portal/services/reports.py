@@ -7,8 +7,6 @@ request counts as a used report of the contract from then on (services/entitleme
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -19,10 +17,10 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
-from portal.models import Attachment, Deliverable, ServiceRequest, TimelineEvent, User
+from portal.models import Deliverable, ServiceRequest, TimelineEvent, User
 from portal.models.base import utcnow
 from portal.services import audit
-from portal.services.attachments import Upload, check
+from portal.services.attachments import Upload, check, stored_file
 from portal.services.errors import InvalidInput
 
 REPORT_KINDS = ("custom_report", "industry_news", "market_analysis")
@@ -57,24 +55,16 @@ def publish(
     if name.rsplit(".", 1)[-1].lower() not in REPORT_EXTENSIONS:
         raise InvalidInput("file", str(_l("A report must be a PDF, XLSX, DOCX or PPTX file.")))
     now = now or utcnow()
-    folder.mkdir(parents=True, exist_ok=True)
-    stored_name = secrets.token_hex(16)
-    path = folder / stored_name
-    path.write_bytes(upload.data)
-    try:
-        attachment = Attachment(
-            request_id=request.id,
-            account_id=request.account_id,
-            original_name=name,
-            stored_name=stored_name,
-            size_bytes=len(upload.data),
-            sha256=hashlib.sha256(upload.data).hexdigest(),
-            content_type=content_type,
-            uploaded_by_id=staff.id,
-            created_at=now,
-        )
-        db.session.add(attachment)
-        db.session.flush()
+    with stored_file(
+        upload.data,
+        name,
+        content_type,
+        folder,
+        account_id=request.account_id,
+        request_id=request.id,
+        uploader_id=staff.id,
+        at=now,
+    ) as attachment:
         deliverable = Deliverable(
             request_id=request.id,
             attachment_id=attachment.id,
@@ -97,10 +87,6 @@ def publish(
         )
         request.updated_at = now
         db.session.commit()
-    except Exception:
-        db.session.rollback()
-        path.unlink(missing_ok=True)
-        raise
     return deliverable
 
 
