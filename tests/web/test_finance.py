@@ -22,6 +22,23 @@ from tests.factories import make_request, make_user
 PERIOD = "period=custom&start=2026-06-01&end=2026-11-30"
 
 
+@pytest.fixture
+def weasyprint_log():
+    """WeasyPrint's own warnings (a missing glyph is only logged), read straight off its logger so that
+    nothing — such as a logging config that disables existing loggers — can hide them."""
+    logger = logging.getLogger("weasyprint")
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append  # type: ignore[method-assign]
+    disabled, level = logger.disabled, logger.level
+    logger.disabled = False
+    logger.setLevel(logging.WARNING)
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)
+    logger.disabled, logger.level = disabled, level
+
+
 def _pdf_text(data: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
@@ -59,10 +76,11 @@ def test_no_finance_url_for_other_roles(app, client, login_as, role):
 
 @pytest.mark.demo_data
 @pytest.mark.parametrize("language, heading", [("zh", "服务总结"), ("en", "Service summary")])
-def test_the_huaxin_summary_is_real_chinese_text_in_an_embedded_font(client, caplog, language, heading):
+def test_the_huaxin_summary_is_real_chinese_text_in_an_embedded_font(
+    client, weasyprint_log, language, heading
+):
     from tests.conftest import sign_in
 
-    caplog.set_level(logging.WARNING)
     huaxin = db.session.scalar(select(Account).where(Account.name == "华信银行"))
     assert sign_in(client, "finance@portal.example", "demo-Portal-2026").status_code == 303
     response = client.get(f"/finance/summary.pdf?account={huaxin.id}&{PERIOD}&language={language}")
@@ -73,7 +91,7 @@ def test_the_huaxin_summary_is_real_chinese_text_in_an_embedded_font(client, cap
     fonts = _fonts(response.data)
     assert fonts and all(embedded for _, embedded in fonts)
     assert any("WenQuanYi" in name for name, _ in fonts)
-    assert not [r for r in caplog.records if "notdef" in r.getMessage() or "glyph" in r.getMessage().lower()]
+    assert not [r for r in weasyprint_log if "notdef" in r.getMessage() or "glyph" in r.getMessage().lower()]
     # The figures are the KPI service's, as on the manager dashboard.
     found = kpi.assess(kpi.Scope(date(2026, 6, 1), date(2026, 11, 30), account_id=huaxin.id))
     assert f"{found.within_sla} / {found.resolved}" in text
@@ -167,14 +185,13 @@ def test_the_finance_home_offers_the_downloads(client, login_as):
     assert 'action="/finance/summary.pdf"' in page and 'formaction="/finance/billable.csv"' in page
 
 
-def test_the_missing_glyph_check_does_catch_a_missing_glyph(caplog):
+def test_the_missing_glyph_check_does_catch_a_missing_glyph(weasyprint_log):
     """The control for the check above: WeasyPrint only logs a missing glyph, and that log is what we read."""
-    caplog.set_level(logging.WARNING)
     customer = make_user("customer")
     customer.account.name = "Hieroglyph 𓀀 Ltd"
     db.session.commit()
     summaries.render_pdf(summaries.gather(customer.account, date(2026, 11, 1), date(2026, 11, 30), "zh"))
-    assert [r for r in caplog.records if "notdef" in r.getMessage()]
+    assert [r for r in weasyprint_log if "notdef" in r.getMessage()]
 
 
 def test_all_accounts_as_one_zip_with_progress(client, login_as, app):
