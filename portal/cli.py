@@ -20,9 +20,15 @@ from portal.uploads import upload_folder
 
 @click.command("init-data")
 def init_data_command() -> None:
-    """Create the departments, default routing rules, SLA policies, calendar and survey templates."""
+    """Create the departments, default routing rules, SLA policies, calendar and survey templates; measure
+    the durations of requests handled before the portal recorded them."""
+    from portal.services import kpi
+
     ensure_reference_data()
-    click.echo("Reference data is in place.")
+    filled = kpi.backfill_durations()
+    click.echo(
+        "Reference data is in place." + (f" Durations measured for {filled} requests." if filled else "")
+    )
 
 
 @click.command("seed-demo")

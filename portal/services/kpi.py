@@ -440,3 +440,47 @@ def period_bounds(
             raise InvalidInput("end", "the period ends before it starts")
         return start, end
     return quarter, today  # this quarter, the default
+
+
+# --- durations recorded before they were measured --------------------------------------------------------
+
+
+def backfill_durations(batch: int = 500) -> int:
+    """Measure, in business minutes, the first responses and resolutions of requests handled before the
+    portal recorded them as they happened. Idempotent: only empty measures are filled."""
+    from portal.services import sla
+
+    calendar = sla.load_calendar()
+    filled = 0
+    while True:
+        rows = list(
+            db.session.scalars(
+                select(ServiceRequest)
+                .where(
+                    or_(
+                        and_(
+                            ServiceRequest.first_responded_at.is_not(None),
+                            ServiceRequest.first_response_business_minutes.is_(None),
+                        ),
+                        and_(
+                            ServiceRequest.resolved_at.is_not(None),
+                            ServiceRequest.resolution_business_minutes.is_(None),
+                        ),
+                    )
+                )
+                .order_by(ServiceRequest.id)
+                .limit(batch)
+            )
+        )
+        if not rows:
+            return filled
+        for request in rows:
+            if request.first_responded_at is not None and request.first_response_business_minutes is None:
+                request.first_response_business_minutes = sla.business_minutes_between(
+                    calendar, request.created_at, request.first_responded_at
+                )
+            if request.resolved_at is not None and request.resolution_business_minutes is None:
+                worked = sla.business_minutes_between(calendar, request.created_at, request.resolved_at)
+                request.resolution_business_minutes = max(worked - request.sla_paused_minutes, 0)
+            filled += 1
+        db.session.commit()

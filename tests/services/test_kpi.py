@@ -240,3 +240,27 @@ def test_the_monthly_trend_ends_with_the_period(world):
     trend = kpi.monthly_trend(NOVEMBER, months=3)
     assert [start for start, _ in trend] == [date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)]
     assert trend[-1][1].resolved == 3 and trend[1][1].resolved == 1
+
+
+def test_durations_of_older_requests_are_measured_once(app):
+    ensure_reference_data()
+    customer = make_user("customer")
+    # Monday 23 Nov 2026 09:00 → 11:30 Shanghai is 150 business minutes; resolved Tuesday 10:00 is
+    # 9 h Monday + 1 h Tuesday = 600, less 60 minutes waiting for the customer.
+    old = make_request(
+        customer,
+        created_at=datetime(2026, 11, 23, 1, 0, tzinfo=UTC),
+        first_responded_at=datetime(2026, 11, 23, 3, 30, tzinfo=UTC),
+        resolved_at=datetime(2026, 11, 24, 2, 0, tzinfo=UTC),
+        sla_paused_minutes=60,
+        status="resolved",
+    )
+    untouched = make_request(customer, status="open")
+    assert kpi.backfill_durations(batch=1) == 1
+    db.session.expire_all()
+    measured = db.session.get(type(old), old.id)
+    assert (measured.first_response_business_minutes, measured.resolution_business_minutes) == (150, 540)
+    assert db.session.get(type(old), untouched.id).first_response_business_minutes is None
+    assert kpi.backfill_durations() == 0
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["init-data"]).exit_code == 0
