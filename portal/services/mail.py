@@ -36,7 +36,13 @@ class Email:
 
 
 def language_of(user: User) -> str:
-    return user.locale or current_app.config["DEFAULT_LOCALE"]
+    """The person's own choice, else their account's language (there is no browser to ask), else the
+    portal's default."""
+    if user.locale:
+        return user.locale
+    if user.account is not None and user.account.preferred_language:
+        return user.account.preferred_language
+    return str(current_app.config["DEFAULT_LOCALE"])
 
 
 @contextmanager

@@ -210,3 +210,11 @@ def test_a_rolled_back_change_tells_nobody(team, outbox):
     make_user("customer")  # a later, unrelated commit must not send the forgotten email
     assert [n for n in _notices(customer) if n.kind == "staff_reply"] == []
     assert len(list(outbox.glob("*.eml"))) == before
+
+
+def test_without_a_language_of_their_own_people_are_written_to_in_their_accounts(outbox):
+    account = make_account(preferred_language="en")
+    customer = make_user("customer", account=account, locale=None)
+    _submit(account, customer)
+    (mail,) = [m for m in _eml(outbox) if m["To"] == customer.email]
+    assert "Request received" in mail["Subject"]
