@@ -20,30 +20,25 @@ from tests.factories import make_request, make_user
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_a_real_worker_sends_a_queued_email(app, database_url, tmp_path):
-    outbox = tmp_path / "worker-outbox"
+def _start_worker(database_url: str, tmp_path: Path, **settings: str) -> subprocess.Popen[bytes]:
+    """`flask worker` in its own process, on the test database and Huey's queue file."""
     env = {
         **os.environ,
         "PORTAL_DATABASE_URL": database_url,
         "PORTAL_SECRET_KEY": "test-secret-key",
-        "PORTAL_OUTBOX_FOLDER": str(outbox),
-        "PORTAL_BASE_URL": "https://worker.example.test",
         "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"),
+        **{f"PORTAL_{key}": value for key, value in settings.items()},
     }
-    worker = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "flask"),
-            "--app",
-            "portal",
-            "worker",
-            "--workers",
-            "1",
-            "--no-periodic",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+    command = [str(Path(sys.executable).parent / "flask"), "--app", "portal", "worker", "--workers", "1"]
+    return subprocess.Popen(
+        [*command, "--no-periodic"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+
+
+def test_a_real_worker_sends_a_queued_email(app, database_url, tmp_path):
+    outbox = tmp_path / "worker-outbox"
+    worker = _start_worker(
+        database_url, tmp_path, OUTBOX_FOLDER=str(outbox), BASE_URL="https://worker.example.test"
     )
     customer = make_user("customer", locale="en")
     request = make_request(customer, title="Queued for real")  # sent at once (immediate mode), to our outbox
@@ -83,28 +78,7 @@ def test_a_real_worker_builds_the_summaries_zip(app, database_url, tmp_path):
     from portal.services import exports
     from tests.factories import make_account
 
-    env = {
-        **os.environ,
-        "PORTAL_DATABASE_URL": database_url,
-        "PORTAL_SECRET_KEY": "test-secret-key",
-        "PORTAL_UPLOAD_FOLDER": app.config["UPLOAD_FOLDER"],
-        "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"),
-    }
-    worker = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "flask"),
-            "--app",
-            "portal",
-            "worker",
-            "--workers",
-            "1",
-            "--no-periodic",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    worker = _start_worker(database_url, tmp_path, UPLOAD_FOLDER=app.config["UPLOAD_FOLDER"])
     make_account(name="华信银行")
     requester = make_user("finance")
     huey.immediate = False

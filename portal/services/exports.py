@@ -12,6 +12,7 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
 from portal.models import Account, ExportJob, Statement, User
@@ -143,8 +144,6 @@ def monthly_statements(today: date, folder: Path) -> int:
 
 
 def statements() -> list[Statement]:
-    from sqlalchemy.orm import selectinload
-
     return list(
         db.session.scalars(
             select(Statement)

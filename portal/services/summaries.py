@@ -180,6 +180,3 @@ def html_to_pdf(html: str) -> bytes:
 def _hours(minutes: int | float | None) -> Decimal:
     return (Decimal(minutes or 0) / 60).quantize(Decimal("0.1"))
 
-
-def account_for_finance(account_id: int) -> Account | None:
-    return db.session.get(Account, account_id)

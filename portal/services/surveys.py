@@ -387,14 +387,6 @@ def results(*, account_id: int | None = None, request_id: int | None = None) -> 
     )
 
 
-def answers_of(invitation: SurveyInvitation) -> list[tuple[SurveyQuestion, SurveyAnswer | None]]:
-    given = {
-        a.question_id: a
-        for a in db.session.scalars(select(SurveyAnswer).where(SurveyAnswer.invitation_id == invitation.id))
-    }
-    return [(q, given.get(q.id)) for q in invitation.template.questions]
-
-
 # --- templates (admin) -----------------------------------------------------------------------------------
 
 
