@@ -11,7 +11,7 @@ from flask import Flask
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: layered config, extensions, blueprints, error pages, CLI. No side effects."""
     from portal import config as portal_config
-    from portal import errors, i18n, security
+    from portal import errors, i18n, permissions, security
     from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 
     app = Flask(
@@ -48,14 +48,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
+    app.jinja_env.globals["permissions"] = permissions
 
     from portal import database
 
     database.init_app(app)
 
-    from portal.services import notifications
+    from portal.services import notifications, unit_of_work
 
     notifications.install()
+    unit_of_work.install()
 
     from portal.admin.views import bp as admin_bp
     from portal.auth.views import bp as auth_bp

@@ -1,5 +1,5 @@
-"""Who may see what, in one place: role checks for views and the scoped lookups every customer-facing
-view goes through, so that no view can forget to filter by the current user's account."""
+"""The web side of permissions: role checks for views, and the lookups every view with an id in its URL goes
+through, so that none can forget to ask ``portal.permissions`` (a missing or foreign id answers 404)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,13 @@ from typing import Any, TypeVar
 
 from flask import abort, current_app, redirect, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
+from portal import permissions
 from portal.auth.redirects import login_url_for
 from portal.extensions import db, htmx, login_manager
-from portal.models import Contract, ServiceRequest, User
+from portal.models import Account, Attachment, Contract, ServiceRequest, User
+from portal.services import attachments
 from portal.services.auth import load_signed_in_user
-from portal.services.overview import visible_requests
-from portal.services.workflow import can_view
 
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M")
@@ -74,17 +73,19 @@ internal_viewer_required = roles_required("agent", "lead", "manager", "admin")
 
 def request_for_customer(request_id: int) -> ServiceRequest:
     """A request the signed-in customer may see, or 404 — the same answer for missing and foreign ids."""
-    found = db.session.scalar(visible_requests(current_user).where(ServiceRequest.id == request_id))
-    if found is None:
+    found = db.session.get(ServiceRequest, request_id)
+    if found is None or not (
+        permissions.is_customer(current_user) and permissions.can_view_request(current_user, found)
+    ):
         abort(404)
     return found
 
 
 def contract_for_customer(contract_id: int) -> Contract:
-    found = db.session.scalar(
-        select(Contract).where(Contract.id == contract_id, Contract.account_id == current_user.account_id)
-    )
-    if found is None:
+    found = db.session.get(Contract, contract_id)
+    if found is None or not (
+        permissions.is_customer(current_user) and permissions.can_view_contract(current_user, found)
+    ):
         abort(404)
     return found
 
@@ -93,6 +94,41 @@ def request_for_staff(request_id: int) -> ServiceRequest:
     """A request the signed-in staff member may see (their departments', or assigned to them; everything
     for managers and admins), or 404."""
     found = db.session.get(ServiceRequest, request_id)
-    if found is None or not can_view(current_user, found):
+    if (
+        found is None
+        or permissions.is_customer(current_user)
+        or not permissions.can_view_request(current_user, found)
+    ):
         abort(404)
     return found
+
+
+def account_for_staff(account_id: int) -> Account:
+    """An account the signed-in staff member may see (permissions.can_view_account), or 404."""
+    found = db.session.get(Account, account_id)
+    if (
+        found is None
+        or permissions.is_customer(current_user)
+        or not permissions.can_view_account(current_user, found)
+    ):
+        abort(404)
+    return found
+
+
+def attachment_for_viewer(attachment_id: int) -> Attachment:
+    """A request's file the signed-in person may download (permissions.can_download_attachment), or 404."""
+    attachment = db.session.get(Attachment, attachment_id)
+    parent = (
+        db.session.get(ServiceRequest, attachment.request_id)
+        if attachment and attachment.request_id
+        else None
+    )
+    if (
+        attachment is None
+        or parent is None
+        or not permissions.can_download_attachment(
+            current_user, attachment, parent, attachments.is_internal(attachment)
+        )
+    ):
+        abort(404)
+    return attachment

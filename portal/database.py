@@ -1,8 +1,12 @@
 """Per-connection database settings. SQLite gets WAL, enforced foreign keys and a busy timeout on every
-connection; PostgreSQL needs nothing here."""
+connection, and ``BEGIN IMMEDIATE`` for a use case that will write (``write_transaction``, set by
+``portal/services/unit_of_work.py``), so that it takes the write lock at its start and waits its turn for
+it, instead of failing with "database is locked" when it first writes on top of a snapshot another writer
+has moved past. PostgreSQL needs nothing here."""
 
 from __future__ import annotations
 
+import contextvars
 import sqlite3
 from typing import Any
 
@@ -10,6 +14,8 @@ from flask import Flask
 from sqlalchemy import event
 
 from portal.extensions import db
+
+write_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar("write_transaction", default=False)
 
 
 def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
@@ -26,8 +32,16 @@ def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.close()
 
 
+def _begin_sqlite(connection: Any) -> None:
+    # Reading holds no snapshot: the driver begins a transaction only at the first write (and a write
+    # outside a use case waits for the lock then). A use case takes the lock before it reads anything.
+    if write_transaction.get():
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def init_app(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _configure_sqlite):
             event.listen(engine, "connect", _configure_sqlite)
+            event.listen(engine, "begin", _begin_sqlite)

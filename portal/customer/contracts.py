@@ -5,13 +5,14 @@ from __future__ import annotations
 from flask import abort, request, send_file
 from flask_login import current_user
 
+from portal import permissions
 from portal.access import contract_for_customer, customer_required
 from portal.customer import bp
 from portal.extensions import db
 from portal.models import ServiceRequest
 from portal.models.contracts import ENTITLEMENT_UNITS
 from portal.rendering import render
-from portal.services import attachments, entitlements, overview
+from portal.services import attachments, entitlements
 from portal.services.contracts import account_contracts, record_document_download, signed_document
 from portal.timeutil import today_for
 from portal.uploads import upload_folder
@@ -39,7 +40,7 @@ def contract_detail(contract_id: int):
     # Colleagues' private requests count in the figures but are not opened from here.
     visible_ids = set(
         db.session.scalars(
-            overview.visible_requests(current_user)
+            permissions.visible_requests(current_user)
             .with_only_columns(ServiceRequest.id)
             .where(ServiceRequest.contract_id == contract.id)
         )

@@ -6,12 +6,13 @@ from flask import abort, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal import permissions
 from portal.access import customer_required
 from portal.customer import bp, forms
 from portal.extensions import db
 from portal.models import Deliverable, ServiceRequest
 from portal.rendering import render
-from portal.services import attachments, overview, reports
+from portal.services import attachments, reports
 from portal.uploads import upload_folder
 
 
@@ -27,7 +28,7 @@ def report_library():
         published_to=None if form.published_to.errors else form.published_to.data,
     )
     page = reports.library_page(
-        overview.visible_requests(current_user),
+        permissions.visible_requests(current_user),
         filters,
         request.args.get("page", 1, type=int),
         current_user.timezone or "Asia/Shanghai",
@@ -49,7 +50,7 @@ def download_report(deliverable_id: int):
         select(Deliverable).where(
             Deliverable.id == deliverable_id,
             Deliverable.request_id.in_(
-                overview.visible_requests(current_user).with_only_columns(ServiceRequest.id)
+                permissions.visible_requests(current_user).with_only_columns(ServiceRequest.id)
             ),
         )
     )

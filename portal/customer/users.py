@@ -8,7 +8,7 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import tasks
+from portal import permissions, tasks
 from portal.access import roles_required
 from portal.customer import bp, forms
 from portal.extensions import db
@@ -22,7 +22,7 @@ from portal.services.errors import DomainError, InvalidInput
 
 def _user_of_account(user_id: int) -> User:
     user = db.session.get(User, user_id)
-    if user is None or user.account_id != current_user.account_id:
+    if user is None or not permissions.can_manage_user(current_user, user):
         abort(404)
     return user
 

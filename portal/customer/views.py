@@ -10,10 +10,11 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from portal.access import customer_required, request_for_customer
+from portal import permissions
+from portal.access import attachment_for_viewer, customer_required, request_for_customer
 from portal.customer import bp, forms
 from portal.extensions import db
-from portal.models import Attachment, ServiceRequest, TimelineEvent
+from portal.models import ServiceRequest, TimelineEvent
 from portal.models.base import utcnow
 from portal.models.requests import STATUSES, SUBTYPES
 from portal.rendering import render
@@ -100,8 +101,10 @@ def _show_request(service_request: ServiceRequest, *, form: Any = None, status: 
 @customer_required
 def decide_approval(request_id: int):
     service_request = request_for_customer(request_id)
-    if current_user.role != "customer_admin" or not forms.FlaskForm().validate_on_submit():
-        abort(403 if current_user.role != "customer_admin" else 400)
+    if not permissions.can_decide_approval(current_user, service_request):
+        abort(403)
+    if not forms.FlaskForm().validate_on_submit():
+        abort(400)
     try:
         intake.decide_approval(service_request, current_user, request.form.get("decision") == "approve")
     except DomainError as error:
@@ -124,19 +127,15 @@ def reply(request_id: int):
         attachments.Upload(f.filename or "", f.read()) for f in (form.files.data or []) if f and f.filename
     ]
     try:
-        for upload in uploads:  # every file is checked before anything is written
-            attachments.check(upload, current_app.config["MAX_CONTENT_LENGTH"])
-        workflow.add_reply(service_request, current_user, form.body.data, seen_version=None)
-        if uploads:
-            attachments.attach_to_request(
-                service_request,
-                uploads,
-                current_user,
-                folder=upload_folder(),
-                max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
-            )
+        workflow.reply_with_files(
+            service_request,
+            current_user,
+            form.body.data,
+            uploads,
+            folder=upload_folder(),
+            max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
+        )
     except InvalidInput as error:
-        db.session.rollback()
         (form.files if error.field == "files" else form.body).errors = [str(error)]
         return _show_request(service_request, form=form, status=422)
     return redirect(url_for("customer.request_detail", request_id=request_id), code=303)
@@ -162,18 +161,7 @@ def change_status(request_id: int):
 @customer_required
 def download_attachment(attachment_id: int):
     """Only files of a request the user may see, and never one attached as internal."""
-    attachment = db.session.get(Attachment, attachment_id)
-    if attachment is None or attachment.request_id is None:
-        abort(404)
-    request_for_customer(attachment.request_id)
-    internal = db.session.scalar(
-        select(TimelineEvent.internal).where(
-            TimelineEvent.kind.in_(("attachment", "deliverable_published")),
-            TimelineEvent.data["attachment_id"].as_integer() == attachment.id,
-        )
-    )
-    if internal is not False:
-        abort(404)
+    attachment = attachment_for_viewer(attachment_id)
     return send_file(
         attachments.path_of(attachment, upload_folder()),
         mimetype=attachment.content_type,

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from portal.access import internal_viewer_required
+from portal import permissions
+from portal.access import account_for_staff, internal_viewer_required
 from portal.extensions import db
 from portal.internal import forms
 from portal.internal.views import bp
@@ -43,21 +44,10 @@ def accounts():
     return render(
         "internal/accounts.html",
         rows=[(d, _state(d.due_on, today)) for d in due],
-        follow_ups=surveys.open_follow_ups(
-            None if current_user.role in ("manager", "admin") else current_user
-        ),
+        follow_ups=surveys.open_follow_ups(current_user),
         today=today,
         done_form=forms.FollowUpDoneForm(formdata=None),
     )
-
-
-def _account_or_404(account_id: int) -> Account:
-    account = db.session.scalar(
-        select(Account).where(Account.id == account_id).options(selectinload(Account.account_manager))
-    )
-    if account is None:
-        abort(404)
-    return account
 
 
 def _account_page(account: Account, form: Any = None, status: int = 200) -> Response:
@@ -67,7 +57,11 @@ def _account_page(account: Account, form: Any = None, status: int = 200) -> Resp
     open_requests = list(
         db.session.scalars(
             select(ServiceRequest)
-            .where(ServiceRequest.account_id == account.id, ServiceRequest.status.in_(OPEN_STATUSES))
+            .where(
+                ServiceRequest.account_id == account.id,
+                ServiceRequest.status.in_(OPEN_STATUSES),
+                permissions.request_condition(current_user),
+            )
             .options(selectinload(ServiceRequest.department), selectinload(ServiceRequest.assignee))
             .order_by(ServiceRequest.created_at.desc())
             .limit(50)
@@ -102,13 +96,13 @@ def _account_page(account: Account, form: Any = None, status: int = 200) -> Resp
 @bp.get("/accounts/<int:account_id>")
 @internal_viewer_required
 def account_detail(account_id: int):
-    return _account_page(_account_or_404(account_id))
+    return _account_page(account_for_staff(account_id))
 
 
 @bp.post("/accounts/<int:account_id>/contacts")
 @internal_viewer_required
 def record_contact(account_id: int):
-    account = _account_or_404(account_id)
+    account = account_for_staff(account_id)
     form = forms.ContactForm()
     if not form.validate_on_submit():
         return _account_page(account, form, 422)
@@ -139,7 +133,7 @@ def record_contact(account_id: int):
 @internal_viewer_required
 def finish_follow_up(task_id: int):
     task = db.session.get(FollowUpTask, task_id)
-    if task is None or (current_user.role not in ("manager", "admin") and task.owner_id != current_user.id):
+    if task is None or not permissions.can_view_follow_up(current_user, task):
         abort(404)
     form = forms.FollowUpDoneForm()
     if form.validate_on_submit():

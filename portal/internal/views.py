@@ -5,18 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, send_file, url_for
+from flask import Blueprint, current_app, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from portal.access import internal_viewer_required, request_for_staff, staff_required
+from portal import permissions
+from portal.access import attachment_for_viewer, internal_viewer_required, request_for_staff, staff_required
 from portal.auth.redirects import safe_next
 from portal.extensions import db, htmx
 from portal.internal import forms
 from portal.internal.workspace import workspace_context
-from portal.models import Account, Attachment, Department, ServiceRequest, User
+from portal.models import Account, Department, ServiceRequest, User
 from portal.models.accounts import INDUSTRIES, STAFF_ROLES, TIERS
 from portal.models.base import utcnow
 from portal.models.requests import CATEGORIES, PRIORITIES, STATUSES
@@ -39,7 +40,7 @@ def colleagues(user: User) -> list[User]:
     """Active agents and leads of the user's departments (everyone's for managers and admins)."""
     query = select(User).where(User.active, User.role.in_(STAFF_ROLES)).order_by(User.full_name)
     if user.role in STAFF_ROLES:
-        query = query.where(User.departments.any(Department.id.in_(workflow.department_ids(user))))
+        query = query.where(User.departments.any(Department.id.in_(permissions.department_ids(user))))
     return list(db.session.scalars(query))
 
 
@@ -159,20 +160,27 @@ def bulk_assign():
     form = forms.BulkAssignForm()
     target = safe_next(form.next.data) or url_for("internal.queue")
     assignee = db.session.get(User, int(form.assignee.data)) if (form.assignee.data or "").isdigit() else None
-    ids = [int(i) for i in request.form.getlist("request_ids") if i.isdigit()]
-    if not form.validate() or assignee is None or not ids:
+    seen = [_id_and_version(value) for value in request.form.getlist("request_ids")]
+    if not form.validate() or assignee is None or not seen or None in seen:
         flash(_("Select requests and someone to assign them to."), "error")
         return redirect(target, code=303)
-    done, refused = 0, 0
-    for request_id in ids:
-        try:
-            workflow.assign(request_for_staff(request_id), assignee, current_user, seen_version=None)
-            done += 1
-        except DomainError:
-            db.session.rollback()
-            refused += 1
-    flash(_("%(done)d assigned, %(refused)d refused.", done=done, refused=refused), "info")
+    try:
+        done = workflow.assign_many(
+            [(request_for_staff(request_id), version) for request_id, version in seen],
+            assignee,
+            current_user,
+        )
+    except DomainError as error:
+        flash(str(error), "error")
+    else:
+        flash(_("%(done)d assigned.", done=done), "info")
     return redirect(target, code=303)
+
+
+def _id_and_version(value: str) -> tuple[int, int] | None:
+    """A queue row's checkbox carries "id:version" — the version the lead saw."""
+    request_id, _sep, version = value.partition(":")
+    return (int(request_id), int(version)) if request_id.isdigit() and version.isdigit() else None
 
 
 @bp.get("/requests/<int:request_id>")
@@ -218,9 +226,7 @@ def reply(request_id: int):
     return _act(
         request_id,
         forms.ReplyForm(),
-        lambda r, f: workflow.add_reply(
-            r, current_user, f.body.data, internal=f.internal.data, seen_version=f.seen_version()
-        ),
+        lambda r, f: workflow.add_reply(r, current_user, f.body.data, internal=f.internal.data),
     )
 
 
@@ -314,10 +320,7 @@ def publish_report(request_id: int):
 @bp.get("/attachments/<int:attachment_id>")
 @internal_viewer_required
 def download_attachment(attachment_id: int):
-    attachment = db.session.get(Attachment, attachment_id)
-    if attachment is None or attachment.request_id is None:
-        abort(404)
-    request_for_staff(attachment.request_id)  # 404 unless this person may see the request
+    attachment = attachment_for_viewer(attachment_id)
     return send_file(
         attachments.path_of(attachment, upload_folder()),
         mimetype=attachment.content_type,

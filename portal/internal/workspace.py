@@ -9,13 +9,14 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from portal import permissions
 from portal.extensions import db
 from portal.i18n import current_language
 from portal.internal import forms
 from portal.models import Contract, Department, ServiceRequest, TimelineEvent, User
 from portal.models.accounts import STAFF_ROLES
 from portal.models.base import utcnow
-from portal.services import entitlements, lifecycle, reports, sla, surveys, workflow
+from portal.services import entitlements, lifecycle, reports, sla, surveys
 from portal.timeutil import today_for
 
 
@@ -80,8 +81,8 @@ def workspace_context(service_request: ServiceRequest, user: User, submitted: An
         "resolution": sla.resolution_clock(service_request, calendar, now),
         "actions": lifecycle.available_actions(service_request, user),
         "transitions": lifecycle.TRANSITIONS,
-        "can_work": workflow.can_work(user, service_request),
-        "is_lead": workflow.is_lead_of(user, service_request.department_id),
+        "can_work": permissions.can_work_request(user, service_request),
+        "is_lead": permissions.can_assign_others(user, service_request),
         "forms": built,
         "version": version,
         "deliverables": reports.deliverables_of(service_request)

@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import filetype
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
+from portal import permissions
 from portal.extensions import db
 from portal.models import Attachment, ServiceRequest, TimelineEvent, User
 from portal.models.base import utcnow
-from portal.services.errors import InvalidInput
+from portal.services.errors import InvalidInput, NotAllowed
+from portal.services.unit_of_work import use_case, write_new_file
 
 # extension -> the content type the bytes must show
 ALLOWED = {
@@ -86,6 +87,7 @@ def check(upload: Upload, max_bytes: int) -> tuple[str, str]:
     return name, content_type
 
 
+@use_case
 def attach_to_request(
     request: ServiceRequest,
     uploads: list[Upload],
@@ -96,63 +98,44 @@ def attach_to_request(
     internal: bool = False,
 ) -> list[Attachment]:
     """Check every file first, then store them all with one timeline event each; nothing is kept if any
-    file is refused."""
-    from portal.services.workflow import NotAllowed, can_work
-
-    if uploader.account_id is not None:
-        if uploader.account_id != request.account_id or internal:
+    file is refused or cannot be stored."""
+    if permissions.is_customer(uploader):
+        if internal or not permissions.can_act_as_customer(uploader, request):
             raise NotAllowed(str(_l("Only staff can write internal notes.")))
-    elif not can_work(uploader, request):
+    elif not permissions.can_work_request(uploader, request):
         raise NotAllowed(str(_l("Only staff of the request's department can work on it.")))
     if not uploads:
         raise InvalidInput("files", str(_l("Choose at least one file.")))
     checked = [(upload, *check(upload, max_bytes)) for upload in uploads]
-    folder.mkdir(parents=True, exist_ok=True)
     now = utcnow()
     stored: list[Attachment] = []
-    written: list[Path] = []
-    try:
-        for upload, name, content_type in checked:
-            stored_name = secrets.token_hex(16)
-            path = folder / stored_name
-            path.write_bytes(upload.data)
-            written.append(path)
-            attachment = Attachment(
+    for upload, name, content_type in checked:
+        attachment = store_file(
+            upload.data,
+            name,
+            content_type,
+            folder,
+            account_id=request.account_id,
+            request_id=request.id,
+            uploader_id=uploader.id,
+            at=now,
+        )
+        db.session.add(
+            TimelineEvent(
                 request_id=request.id,
-                account_id=request.account_id,
-                original_name=name,
-                stored_name=stored_name,
-                size_bytes=len(upload.data),
-                sha256=hashlib.sha256(upload.data).hexdigest(),
-                content_type=content_type,
-                uploaded_by_id=uploader.id,
+                kind="attachment",
+                actor_id=uploader.id,
+                internal=internal,
+                body=name,
+                data={"attachment_id": attachment.id},
                 created_at=now,
             )
-            db.session.add(attachment)
-            db.session.flush()
-            db.session.add(
-                TimelineEvent(
-                    request_id=request.id,
-                    kind="attachment",
-                    actor_id=uploader.id,
-                    internal=internal,
-                    body=name,
-                    data={"attachment_id": attachment.id},
-                    created_at=now,
-                )
-            )
-            stored.append(attachment)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        for path in written:
-            path.unlink(missing_ok=True)
-        raise
+        )
+        stored.append(attachment)
     return stored
 
 
-@contextmanager
-def stored_file(
+def store_file(
     data: bytes,
     name: str,
     content_type: str,
@@ -162,32 +145,37 @@ def stored_file(
     request_id: int | None = None,
     uploader_id: int | None = None,
     at: datetime | None = None,
-) -> Iterator[Attachment]:
-    """Write the bytes under a random name and add their Attachment row for the caller to use and commit
-    inside the block; if anything in the block fails, the transaction is rolled back and the file removed."""
-    folder.mkdir(parents=True, exist_ok=True)
+) -> Attachment:
+    """Write the bytes under a random name and add their Attachment row, both part of the current
+    transaction: if it rolls back, the file is removed (``unit_of_work``)."""
     stored_name = secrets.token_hex(16)
-    path = folder / stored_name
-    path.write_bytes(data)
-    try:
-        attachment = Attachment(
-            request_id=request_id,
-            account_id=account_id,
-            original_name=name,
-            stored_name=stored_name,
-            size_bytes=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
-            content_type=content_type,
-            uploaded_by_id=uploader_id,
-            created_at=at or utcnow(),
+    write_new_file(folder / stored_name, data)
+    attachment = Attachment(
+        request_id=request_id,
+        account_id=account_id,
+        original_name=name,
+        stored_name=stored_name,
+        size_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        content_type=content_type,
+        uploaded_by_id=uploader_id,
+        created_at=at or utcnow(),
+    )
+    db.session.add(attachment)
+    db.session.flush()
+    return attachment
+
+
+def is_internal(attachment: Attachment) -> bool:
+    """Whether a request's file was attached as internal (or is not on the timeline at all)."""
+    internal = db.session.scalar(
+        select(TimelineEvent.internal).where(
+            TimelineEvent.request_id == attachment.request_id,
+            TimelineEvent.kind.in_(("attachment", "deliverable_published")),
+            TimelineEvent.data["attachment_id"].as_integer() == attachment.id,
         )
-        db.session.add(attachment)
-        db.session.flush()
-        yield attachment
-    except BaseException:
-        db.session.rollback()
-        path.unlink(missing_ok=True)
-        raise
+    )
+    return internal is not False
 
 
 def path_of(attachment: Attachment, folder: Path) -> Path:

@@ -11,8 +11,9 @@ from sqlalchemy.orm import selectinload
 from portal.extensions import db
 from portal.models import Attachment, Contract, User
 from portal.services import audit
-from portal.services.attachments import Upload, check, stored_file
+from portal.services.attachments import Upload, check, store_file
 from portal.services.errors import InvalidInput
+from portal.services.unit_of_work import use_case
 
 
 def account_contracts(account_id: int) -> list[Contract]:
@@ -27,6 +28,7 @@ def account_contracts(account_id: int) -> list[Contract]:
     )
 
 
+@use_case
 def attach_signed_document(
     contract: Contract, upload: Upload, uploader: User | None, *, folder: Path, max_bytes: int
 ) -> Attachment:
@@ -36,12 +38,11 @@ def attach_signed_document(
     if content_type != "application/pdf":
         raise InvalidInput("file", str(_l("The signed contract must be a PDF file.")))
     uploader_id = uploader.id if uploader else None
-    with stored_file(
+    attachment = store_file(
         upload.data, name, content_type, folder, account_id=contract.account_id, uploader_id=uploader_id
-    ) as attachment:
-        contract.signed_document_id = attachment.id
-        audit.record("contract.document_attached", actor=uploader, obj=contract, file=name)
-        db.session.commit()
+    )
+    contract.signed_document_id = attachment.id
+    audit.record("contract.document_attached", actor=uploader, obj=contract, file=name)
     return attachment
 
 
@@ -51,6 +52,6 @@ def signed_document(contract: Contract) -> Attachment | None:
     return db.session.get(Attachment, contract.signed_document_id)
 
 
+@use_case
 def record_document_download(contract: Contract, user: User, ip_address: str) -> None:
     audit.record("contract.document_downloaded", actor=user, obj=contract, ip_address=ip_address)
-    db.session.commit()

@@ -352,12 +352,12 @@ def _request(
     assert sr.department is not None
     agent = rng.choice(members[sr.department.code])
     if sr.assignee_id is None:
-        workflow.assign(sr, agent, agent, seen_version=None, now=clock)  # the agent claims it
+        workflow.assign(sr, agent, agent, seen_version=sr.version, now=clock)  # the agent claims it
     else:
         workflow.change_status(sr, "open", agent, seen_version=None, now=clock)
     clock += timedelta(minutes=rng.randint(10, 120))
     reply = "Thank you, we are looking into it." if english else "您好，我们已收到并开始处理。"
-    workflow.add_reply(sr, agent, reply, seen_version=None, now=clock)
+    workflow.add_reply(sr, agent, reply, now=clock)
     if status == "cancelled":
         workflow.change_status(sr, "cancel", requester, seen_version=None, now=clock + timedelta(hours=2))
         return sr
@@ -366,15 +366,15 @@ def _request(
 
     workflow.change_status(sr, "start", agent, seen_version=None, now=clock)
     note = "Checked the logs: looks like configuration." if english else "检查了日志，初步判断为配置问题。"
-    workflow.add_reply(sr, agent, note, internal=True, seen_version=None, now=clock + timedelta(minutes=5))
+    workflow.add_reply(sr, agent, note, internal=True, now=clock + timedelta(minutes=5))
     for _ in range(rng.randint(0, 2)):
         clock += timedelta(hours=rng.randint(1, 30))
         question = "Could you send us the error log?" if english else "请提供一下错误日志。"
         workflow.change_status(sr, "wait_for_customer", agent, seen_version=None, now=clock)
-        workflow.add_reply(sr, agent, question, seen_version=None, now=clock)
+        workflow.add_reply(sr, agent, question, now=clock)
         clock += timedelta(hours=rng.randint(1, 20))
         answer = "Attached, thanks." if english else "已附上，谢谢。"
-        workflow.add_reply(sr, requester, answer, seen_version=None, now=clock)
+        workflow.add_reply(sr, requester, answer, now=clock)
     if category in ("after_sale", "pre_sale", "on_site"):
         minutes = rng.choice((30, 45, 60, 90, 120, 180, 240, 480))
         workflow.log_time(
@@ -383,7 +383,7 @@ def _request(
     if status == "waiting_customer":
         question = "Please confirm the maintenance window." if english else "请确认维护窗口时间。"
         workflow.change_status(sr, "wait_for_customer", agent, seen_version=None, now=clock)
-        workflow.add_reply(sr, agent, question, seen_version=None, now=clock)
+        workflow.add_reply(sr, agent, question, now=clock)
         return sr
     if category == "on_site" and status in ("scheduled", "resolved", "closed"):
         visit = _at_work_hour(rng, (clock + timedelta(days=rng.randint(2, 9))).date())

@@ -18,19 +18,20 @@ from portal.extensions import db
 from portal.models import Account, ExportJob, Statement, User
 from portal.models.base import utcnow
 from portal.services import audit, summaries
-from portal.services.attachments import stored_file
+from portal.services.attachments import store_file
 from portal.services.errors import InvalidInput
+from portal.services.unit_of_work import use_case
 
 # --- all accounts as one ZIP -----------------------------------------------------------------------------
 
 
+@use_case
 def start_zip(user: User, start: date, end: date) -> ExportJob:
     if end < start:
         raise InvalidInput("end", str(_l("The period ends before it starts.")))
     job = ExportJob(period_start=start, period_end=end, requested_by_id=user.id)
     db.session.add(job)
     audit.record("finance.zip_requested", actor=user, start=start.isoformat(), end=end.isoformat())
-    db.session.commit()
     return job
 
 
@@ -54,16 +55,16 @@ def build_zip(job_id: int, folder: Path) -> ExportJob:
                 job.done += 1
                 db.session.commit()
         name = f"summaries-{job.period_start.isoformat()}-{job.period_end.isoformat()}.zip"
-        with stored_file(
+        attachment = store_file(
             buffer.getvalue(),
             name,
             "application/zip",
             folder,
             account_id=None,
             uploader_id=job.requested_by_id,
-        ) as attachment:
-            job.attachment_id, job.state, job.finished_at = attachment.id, "done", utcnow()
-            db.session.commit()
+        )
+        job.attachment_id, job.state, job.finished_at = attachment.id, "done", utcnow()
+        db.session.commit()
     except Exception as error:
         db.session.rollback()
         job = db.session.get(ExportJob, job_id)
@@ -91,7 +92,24 @@ def issue_statement(
     user: User | None = None,
     at: datetime | None = None,
 ) -> Statement:
-    """Issue (or re-issue, as the next version) the account's statement for a period."""
+    """Issue (or re-issue, as the next version) the account's statement for a period. The PDF is rendered
+    before the transaction that files it, which stays short; a failed rendering writes nothing."""
+    language = account.preferred_language
+    pdf = summaries.render_pdf(summaries.gather(account, start, end, language))
+    return _file_statement(account, start, end, language, pdf, folder, user, at)
+
+
+@use_case
+def _file_statement(
+    account: Account,
+    start: date,
+    end: date,
+    language: str,
+    pdf: bytes,
+    folder: Path,
+    user: User | None,
+    at: datetime | None,
+) -> Statement:
     version = (
         db.session.scalar(
             select(func.max(Statement.version)).where(
@@ -102,28 +120,23 @@ def issue_statement(
         )
         or 0
     ) + 1
-    language = account.preferred_language
-    pdf = summaries.render_pdf(summaries.gather(account, start, end, language))
     name = f"statement-{account.id}-{start.isoformat()}-v{version}.pdf"
     user_id = user.id if user else None
-    with stored_file(
-        pdf, name, "application/pdf", folder, account_id=account.id, uploader_id=user_id
-    ) as stored:
-        statement = Statement(
-            account_id=account.id,
-            period_start=start,
-            period_end=end,
-            version=version,
-            language=language,
-            attachment_id=stored.id,
-            issued_by_id=user_id,
-            created_at=at or utcnow(),
-        )
-        db.session.add(statement)
-        audit.record(
-            "finance.statement_issued", actor=user, obj=account, start=start.isoformat(), version=version
-        )
-        db.session.commit()
+    stored = store_file(pdf, name, "application/pdf", folder, account_id=account.id, uploader_id=user_id)
+    statement = Statement(
+        account_id=account.id,
+        period_start=start,
+        period_end=end,
+        version=version,
+        language=language,
+        attachment_id=stored.id,
+        issued_by_id=user_id,
+        created_at=at or utcnow(),
+    )
+    db.session.add(statement)
+    audit.record(
+        "finance.statement_issued", actor=user, obj=account, start=start.isoformat(), version=version
+    )
     return statement
 
 

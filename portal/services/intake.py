@@ -17,6 +17,7 @@ from portal.models import Account, Contract, ServiceRequest, TimelineEvent, User
 from portal.models.base import utcnow
 from portal.services import attachments, entitlements, lifecycle, sla, workflow
 from portal.services.errors import InvalidInput
+from portal.services.unit_of_work import use_case
 from portal.services.workflow import NewRequest, NotAllowed
 
 REQUIRED = {
@@ -103,6 +104,7 @@ def preview_use(
     return UsePreview(kind, amount, line.remaining, amount > line.remaining)
 
 
+@use_case
 def file_request(
     account: Account,
     requester: User,
@@ -131,7 +133,7 @@ def file_request(
         visit_days if isinstance(visit_days, Decimal) else None,
         today,
     )
-    request = workflow.submit_request(account, requester, new, now=now, commit=False)
+    request = workflow.submit_request(account, requester, new, now=now)
     if use.over:
         request.over_entitlement = True
         request.approval = "approved" if requester.role == "customer_admin" else "pending"
@@ -146,11 +148,10 @@ def file_request(
         )
     if uploads:
         attachments.attach_to_request(request, uploads, requester, folder=folder, max_bytes=max_bytes)
-    else:
-        db.session.commit()
     return request
 
 
+@use_case
 def decide_approval(
     request: ServiceRequest, admin: User, approve: bool, *, now: datetime | None = None
 ) -> None:
@@ -174,4 +175,3 @@ def decide_approval(
         lifecycle.apply(
             request, "cancel", admin, now, sla.load_calendar(), str(_l("Declined by the account."))
         )
-    db.session.commit()

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from portal import permissions
 from portal.extensions import db
 from portal.models import (
     Account,
@@ -22,7 +23,6 @@ from portal.models import (
     TimeEntry,
     User,
 )
-from portal.models.accounts import department_memberships
 from portal.models.base import utcnow
 from portal.models.requests import OPEN_STATUSES
 from portal.services import queues, sla
@@ -31,14 +31,6 @@ from portal.services.entitlements import LedgerLine, contract_ledgers
 
 HOME_LIST_LIMIT = 50
 LATEST_REPORTS = 5
-
-
-def visible_requests(user: User) -> Select[ServiceRequest]:
-    """The requests a customer may see: the account's all for its admin; own or shared for the others."""
-    query = select(ServiceRequest).where(ServiceRequest.account_id == user.account_id)
-    if user.role != "customer_admin":
-        query = query.where(or_(ServiceRequest.requester_id == user.id, ServiceRequest.shared_with_account))
-    return query
 
 
 @dataclass
@@ -60,7 +52,7 @@ def customer_home(user: User, today: date) -> CustomerHome:
         select(Account).where(Account.id == user.account_id).options(selectinload(Account.account_manager))
     )
     assert account is not None
-    open_query = visible_requests(user).where(ServiceRequest.status.in_(OPEN_STATUSES))
+    open_query = permissions.visible_requests(user).where(ServiceRequest.status.in_(OPEN_STATUSES))
     open_requests = list(
         db.session.scalars(
             open_query.order_by(ServiceRequest.created_at.desc(), ServiceRequest.id.desc()).limit(
@@ -71,7 +63,7 @@ def customer_home(user: User, today: date) -> CustomerHome:
     open_count = db.session.scalar(select(func.count()).select_from(open_query.subquery())) or 0
     needs_you = list(
         db.session.scalars(
-            visible_requests(user)
+            permissions.visible_requests(user)
             .where(or_(ServiceRequest.status == "waiting_customer", ServiceRequest.approval == "pending"))
             .order_by(ServiceRequest.updated_at.desc())
             .limit(20)
@@ -85,7 +77,11 @@ def customer_home(user: User, today: date) -> CustomerHome:
     reports = list(
         db.session.scalars(
             select(Deliverable)
-            .where(Deliverable.request_id.in_(visible_requests(user).with_only_columns(ServiceRequest.id)))
+            .where(
+                Deliverable.request_id.in_(
+                    permissions.visible_requests(user).with_only_columns(ServiceRequest.id)
+                )
+            )
             .options(selectinload(Deliverable.request), selectinload(Deliverable.attachment))
             .order_by(Deliverable.published_at.desc(), Deliverable.id.desc())
             .limit(LATEST_REPORTS)
@@ -117,13 +113,7 @@ class StaffHome:
 
 
 def staff_home(user: User) -> StaffHome:
-    department_ids = select(department_memberships.c.department_id).where(
-        department_memberships.c.user_id == user.id
-    )
-    in_scope = and_(
-        ServiceRequest.status.in_(OPEN_STATUSES),
-        or_(ServiceRequest.department_id.in_(department_ids), ServiceRequest.assignee_id == user.id),
-    )
+    in_scope = and_(ServiceRequest.status.in_(OPEN_STATUSES), permissions.request_condition(user))
     open_requests = list(
         db.session.scalars(
             select(ServiceRequest)

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from portal import permissions
 from portal.extensions import db
 from portal.models import Account, ServiceRequest, User
-from portal.models.accounts import department_memberships
 from portal.models.requests import OPEN_STATUSES
 from portal.services import sla
 
@@ -128,20 +128,6 @@ def keyset_after(keys: list[SortKey], values: list[Any]) -> ColumnElement[bool]:
     return or_(*clauses)
 
 
-def scope_condition(user: User, queue: str = "all_open") -> ColumnElement[bool]:
-    """What a person may see in a queue: managers and admins everything; agents and leads the requests of
-    their departments, and in "mine" whatever is assigned to them (even from another department). One
-    indexed condition each, never an OR across columns, which would make the database read every request."""
-    if user.role in ("manager", "admin"):
-        return true()
-    if user.role not in ("agent", "lead"):
-        return false()
-    if queue == "mine":
-        return ServiceRequest.assignee_id == user.id
-    mine = select(department_memberships.c.department_id).where(department_memberships.c.user_id == user.id)
-    return ServiceRequest.department_id.in_(mine)
-
-
 def queue_condition(queue: str, user: User, now: datetime) -> ColumnElement[bool]:
     open_ = ServiceRequest.status.in_(OPEN_STATUSES)
     if queue == "unassigned":
@@ -208,7 +194,7 @@ def queue_page(
     queue = queue if queue in QUEUES else "all_open"
     keys = sort_keys(filters.sort)
     conditions, account_conditions = _filter_conditions(filters)
-    wanted = [scope_condition(user, queue), queue_condition(queue, user, now), *conditions]
+    wanted = [permissions.queue_condition(user, queue), queue_condition(queue, user, now), *conditions]
     if account_conditions:
         wanted.append(ServiceRequest.account_id.in_(select(Account.id).where(*account_conditions)))
     query = select(ServiceRequest).where(*wanted)
@@ -235,12 +221,14 @@ def queue_counts(user: User, now: datetime) -> dict[str, int]:
     shared = [q for q in QUEUES if q != "mine"]
     columns = [func.count().filter(queue_condition(queue, user, now)).label(queue) for queue in shared]
     row = db.session.execute(
-        select(*columns).where(scope_condition(user), ServiceRequest.status.in_(OPEN_STATUSES))
+        select(*columns).where(permissions.queue_condition(user), ServiceRequest.status.in_(OPEN_STATUSES))
     ).one()
     counts = {queue: int(getattr(row, queue) or 0) for queue in shared}
     counts["mine"] = (
         db.session.scalar(
-            select(func.count()).where(scope_condition(user, "mine"), queue_condition("mine", user, now))
+            select(func.count()).where(
+                permissions.queue_condition(user, "mine"), queue_condition("mine", user, now)
+            )
         )
         or 0
     )

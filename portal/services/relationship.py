@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from portal import permissions
 from portal.extensions import db
 from portal.models import Account, ContactLog, ReturnVisitCadence, User
 from portal.models.relations import CONTACT_KINDS
@@ -87,7 +88,7 @@ def record_contact(
     next_planned_on: date | None,
     today: date,
 ) -> ContactLog:
-    if staff.role not in ("agent", "lead", "manager", "admin"):
+    if not permissions.can_record_contact(staff, account):
         raise NotAllowed(str(_l("Only staff record contacts with an account.")))
     if kind not in CONTACT_KINDS:
         raise InvalidInput("kind", str(_l("Choose what kind of contact it was.")))
@@ -146,12 +147,8 @@ def set_cadences(admin: User, months: dict[str, int]) -> None:
 
 
 def accounts_for(user: User) -> list[Account]:
-    """The accounts whose visits a person looks after: an account manager's own; everybody's for sales
-    leads, managers and admins."""
-    query = select(Account).where(Account.active).options(selectinload(Account.account_manager))
-    sees_all = user.role in ("manager", "admin") or (
-        user.role == "lead" and any(d.code == "sales" for d in user.departments)
+    """The active accounts whose visits a person looks after: those they may see (permissions)."""
+    query = select(Account).where(Account.active, permissions.account_condition(user))
+    return list(
+        db.session.scalars(query.options(selectinload(Account.account_manager)).order_by(Account.name))
     )
-    if not sees_all:
-        query = query.where(Account.account_manager_id == user.id)
-    return list(db.session.scalars(query.order_by(Account.name)))

@@ -16,18 +16,21 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from portal import permissions
 from portal.extensions import db
 from portal.models import Deliverable, ServiceRequest, TimelineEvent, User
 from portal.models.base import utcnow
-from portal.services import audit
-from portal.services.attachments import Upload, check, stored_file
-from portal.services.errors import InvalidInput
+from portal.services import audit, workflow
+from portal.services.attachments import Upload, check, store_file
+from portal.services.errors import InvalidInput, NotAllowed
+from portal.services.unit_of_work import use_case
 
 REPORT_KINDS = ("custom_report", "industry_news", "market_analysis")
 REPORT_EXTENSIONS = ("pdf", "xlsx", "docx", "pptx")
 PAGE_SIZE = 20
 
 
+@use_case
 def publish(
     request: ServiceRequest,
     staff: User,
@@ -40,9 +43,7 @@ def publish(
     now: datetime | None = None,
 ) -> Deliverable:
     """Publish one deliverable on a value-added request; nothing is kept if anything is refused."""
-    from portal.services.workflow import NotAllowed, can_work
-
-    if not can_work(staff, request):
+    if not permissions.can_work_request(staff, request):
         raise NotAllowed(str(_l("Only staff of the request's department can work on it.")))
     if request.category != "value_added":
         raise InvalidInput("file", str(_l("Reports are published on value-added requests only.")))
@@ -55,7 +56,8 @@ def publish(
     if name.rsplit(".", 1)[-1].lower() not in REPORT_EXTENSIONS:
         raise InvalidInput("file", str(_l("A report must be a PDF, XLSX, DOCX or PPTX file.")))
     now = now or utcnow()
-    with stored_file(
+    workflow.lock(request)
+    attachment = store_file(
         upload.data,
         name,
         content_type,
@@ -64,29 +66,28 @@ def publish(
         request_id=request.id,
         uploader_id=staff.id,
         at=now,
-    ) as attachment:
-        deliverable = Deliverable(
+    )
+    deliverable = Deliverable(
+        request_id=request.id,
+        attachment_id=attachment.id,
+        title=title[:200],
+        summary=summary.strip()[:5000],
+        published_by_id=staff.id,
+        published_at=now,
+    )
+    db.session.add(deliverable)
+    db.session.flush()
+    db.session.add(
+        TimelineEvent(
             request_id=request.id,
-            attachment_id=attachment.id,
-            title=title[:200],
-            summary=summary.strip()[:5000],
-            published_by_id=staff.id,
-            published_at=now,
+            kind="deliverable_published",
+            actor_id=staff.id,
+            body=deliverable.title,
+            data={"attachment_id": attachment.id, "deliverable_id": deliverable.id},
+            created_at=now,
         )
-        db.session.add(deliverable)
-        db.session.flush()
-        db.session.add(
-            TimelineEvent(
-                request_id=request.id,
-                kind="deliverable_published",
-                actor_id=staff.id,
-                body=deliverable.title,
-                data={"attachment_id": attachment.id, "deliverable_id": deliverable.id},
-                created_at=now,
-            )
-        )
-        request.updated_at = now
-        db.session.commit()
+    )
+    request.updated_at = now
     return deliverable
 
 
@@ -166,8 +167,8 @@ def deliverables_of(request: ServiceRequest) -> list[Deliverable]:
     )
 
 
+@use_case
 def record_download(deliverable: Deliverable, user: User, ip_address: str) -> None:
     audit.record(
         "report.downloaded", actor=user, obj=deliverable, ip_address=ip_address, title=deliverable.title
     )
-    db.session.commit()

@@ -179,4 +179,3 @@ def html_to_pdf(html: str) -> bytes:
 
 def _hours(minutes: int | float | None) -> Decimal:
     return (Decimal(minutes or 0) / 60).quantize(Decimal("0.1"))
-

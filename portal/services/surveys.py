@@ -19,6 +19,7 @@ from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from portal import permissions
 from portal.extensions import db
 from portal.models import (
     Account,
@@ -33,7 +34,7 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.services import audit, notifications
-from portal.services.errors import InvalidInput
+from portal.services.errors import InvalidInput, NotAllowed
 
 INVITATION_DAYS = 30
 LOW_RATING = 2  # a 1-5 rating at or below this is low
@@ -303,10 +304,11 @@ def _follow_ups(
 # --- follow-ups ------------------------------------------------------------------------------------------
 
 
-def open_follow_ups(owner: User | None = None) -> list[FollowUpTask]:
-    query = select(FollowUpTask).where(FollowUpTask.done_at.is_(None))
-    if owner is not None:
-        query = query.where(FollowUpTask.owner_id == owner.id)
+def open_follow_ups(viewer: User) -> list[FollowUpTask]:
+    """The open follow-ups this person sees: their own (everyone's for managers and admins)."""
+    query = select(FollowUpTask).where(
+        FollowUpTask.done_at.is_(None), permissions.follow_up_condition(viewer)
+    )
     return list(
         db.session.scalars(
             query.options(selectinload(FollowUpTask.account)).order_by(FollowUpTask.due_on, FollowUpTask.id)
@@ -315,6 +317,8 @@ def open_follow_ups(owner: User | None = None) -> list[FollowUpTask]:
 
 
 def close_follow_up(task: FollowUpTask, user: User, note: str = "") -> None:
+    if not permissions.can_close_follow_up(user, task):
+        raise NotAllowed(str(_l("Only the follow-up's owner can mark it done.")))
     if task.done_at is not None:
         raise InvalidInput("task", str(_l("This follow-up is already done.")))
     task.done_at = utcnow()

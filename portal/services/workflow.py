@@ -1,7 +1,10 @@
 """Working a request: submit, status changes, replies and notes, routing, assignment, visits and time.
 
-Every function that changes a request takes the version the person saw; if someone else changed the
-request since, ``StaleRequest`` is raised and nothing is written. Each function owns its transaction.
+Each public function is a use case (``@use_case``: one transaction, committed on success, rolled back on any
+error). Each locks the request's row first, so it works on the current state. State changes (status,
+assignment, reroute, a visit) take the version the person saw: if someone else changed the request since,
+``StaleRequest`` is raised and nothing is written. Appending (replies, internal notes, time) never conflicts
+with a concurrent change.
 """
 
 from __future__ import annotations
@@ -10,21 +13,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm.exc import StaleDataError
 
+from portal import permissions
 from portal.extensions import db
 from portal.models import Account, Contract, Department, ServiceRequest, TimeEntry, TimelineEvent, User
 from portal.models.accounts import STAFF_ROLES, department_memberships
 from portal.models.base import utcnow
 from portal.models.requests import OPEN_STATUSES, SUBTYPES
-from portal.services import audit, lifecycle, sla
+from portal.services import attachments, audit, lifecycle, sla
 from portal.services.errors import DomainError, InvalidInput, NotAllowed
 from portal.services.references import next_reference
 from portal.services.routing import route_request
+from portal.services.unit_of_work import use_case
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,13 +64,17 @@ def _event(
     return event
 
 
-def _check_version(request: ServiceRequest, seen_version: int | None) -> None:
-    if seen_version is not None and seen_version != request.version:
+def lock(request: ServiceRequest) -> None:
+    """Read the request's current row and hold it until the use case ends (``FOR UPDATE`` on PostgreSQL;
+    SQLite's use case already holds the database's write lock)."""
+    db.session.refresh(request, with_for_update=True)
+
+
+def _check_version(request: ServiceRequest, seen_version: int | None, *, required: bool = False) -> None:
+    """``seen_version`` None means the caller does not track versions (the customer's own actions, the
+    demo); an action that must know what the person saw (claim, assign) refuses to go on without it."""
+    if (seen_version is None and required) or (seen_version is not None and seen_version != request.version):
         raise StaleRequest()
-
-
-def _commit() -> None:
-    db.session.commit()
 
 
 def guards_against_stale_writes(function: F) -> F:
@@ -83,32 +93,8 @@ def guards_against_stale_writes(function: F) -> F:
     return guarded  # type: ignore[return-value]
 
 
-def department_ids(user: User) -> set[int]:
-    return set(
-        db.session.scalars(
-            select(department_memberships.c.department_id).where(department_memberships.c.user_id == user.id)
-        )
-    )
-
-
-def can_view(user: User, request: ServiceRequest) -> bool:
-    if user.role in ("manager", "admin"):
-        return True
-    if user.role not in STAFF_ROLES:
-        return False
-    return request.department_id in department_ids(user) or request.assignee_id == user.id
-
-
-def can_work(user: User, request: ServiceRequest) -> bool:
-    return user.role in STAFF_ROLES and can_view(user, request)
-
-
-def is_lead_of(user: User, department_id: int | None) -> bool:
-    return user.role == "lead" and department_id in department_ids(user)
-
-
 def _require_work(user: User, request: ServiceRequest) -> None:
-    if not can_work(user, request):
+    if not permissions.can_work_request(user, request):
         raise NotAllowed(str(_l("Only staff of the request's department can work on it.")))
 
 
@@ -127,8 +113,9 @@ class NewRequest:
     details: dict[str, Any] | None = None  # category-specific columns, e.g. {"site_address": ...}
 
 
+@use_case
 def submit_request(
-    account: Account, requester: User, new: NewRequest, *, now: datetime | None = None, commit: bool = True
+    account: Account, requester: User, new: NewRequest, *, now: datetime | None = None
 ) -> ServiceRequest:
     """Create the request, give it a reference, route it, start its SLA clock and acknowledge it."""
     now = now or utcnow()
@@ -163,8 +150,6 @@ def submit_request(
         request.assignee_id = least_loaded_member(department)
     if request.assignee_id is not None:
         _event(request, "assigned", None, now, assignee_id=request.assignee_id)
-    if commit:
-        db.session.commit()
     return request
 
 
@@ -172,6 +157,7 @@ def submit_request(
 
 
 @guards_against_stale_writes
+@use_case
 def change_status(
     request: ServiceRequest,
     action: str,
@@ -181,10 +167,11 @@ def change_status(
     note: str = "",
     now: datetime | None = None,
 ) -> ServiceRequest:
+    lock(request)
     _check_version(request, seen_version)
-    if actor is not None and actor.role in STAFF_ROLES:
+    if actor is not None and permissions.is_staff(actor):
         _require_work(actor, request)
-    if actor is not None and actor.role not in STAFF_ROLES and actor.account_id != request.account_id:
+    elif actor is not None and not permissions.can_act_as_customer(actor, request):
         raise NotAllowed(str(_l("Only staff of the request's department can work on it.")))
     if action in lifecycle.FORM_ONLY_ACTIONS:
         raise lifecycle.TransitionRefused(str(_l("Use the form for this action.")))
@@ -194,7 +181,6 @@ def change_status(
         from portal.services import surveys
 
         surveys.invite_after_resolution(request, now)
-    _commit()
     return request
 
 
@@ -202,26 +188,27 @@ def change_status(
 
 
 @guards_against_stale_writes
+@use_case
 def add_reply(
     request: ServiceRequest,
     author: User,
     body: str,
     *,
     internal: bool = False,
-    seen_version: int | None,
     now: datetime | None = None,
 ) -> TimelineEvent:
-    """A public reply (staff or customer) or an internal note (staff only). The first public staff reply
-    is the first response; a customer's reply to a request waiting for them puts it back in progress."""
+    """A public reply (staff or customer) or an internal note (staff only), appended whatever changed since
+    the writer opened the page. The first public staff reply is the first response; a customer's reply to a
+    request waiting for them puts it back in progress."""
     now = now or utcnow()
     body = body.strip()
     if not body:
         raise InvalidInput("body", str(_l("Write a message first.")))
-    _check_version(request, seen_version)
-    is_staff = author.role in STAFF_ROLES
+    lock(request)
+    is_staff = permissions.is_staff(author)
     if is_staff:
         _require_work(author, request)
-    elif internal or author.account_id != request.account_id:
+    elif internal or not permissions.can_act_as_customer(author, request):
         raise NotAllowed(str(_l("Only staff can write internal notes.")))
     event = _event(
         request, "internal_note" if internal else "public_reply", author, now, body, internal=internal
@@ -234,7 +221,30 @@ def add_reply(
     if not is_staff and request.status == "waiting_customer":
         lifecycle.apply(request, "customer_replied", author, now, sla.load_calendar())
     request.updated_at = now
-    _commit()
+    return event
+
+
+@use_case
+def reply_with_files(
+    request: ServiceRequest,
+    author: User,
+    body: str,
+    uploads: list[attachments.Upload],
+    *,
+    folder: Path,
+    max_bytes: int,
+    internal: bool = False,
+    now: datetime | None = None,
+) -> TimelineEvent:
+    """A reply and its files, all or nothing: every file is checked before anything is written, and a file
+    that cannot be stored takes the reply with it."""
+    for upload in uploads:
+        attachments.check(upload, max_bytes)
+    event = add_reply(request, author, body, internal=internal, now=now)
+    if uploads:
+        attachments.attach_to_request(
+            request, uploads, author, folder=folder, max_bytes=max_bytes, internal=internal
+        )
     return event
 
 
@@ -242,6 +252,7 @@ def add_reply(
 
 
 @guards_against_stale_writes
+@use_case
 def reroute(
     request: ServiceRequest,
     department: Department,
@@ -255,6 +266,7 @@ def reroute(
     reason = reason.strip()
     if not reason:
         raise InvalidInput("reason", str(_l("Say why the request goes to another department.")))
+    lock(request)
     _check_version(request, seen_version)
     _require_work(actor, request)
     if department.id == request.department_id:
@@ -264,7 +276,6 @@ def reroute(
     request.assignee_id = None
     request.updated_at = now
     _event(request, "routed", actor, now, reason, department=department.code, previous=previous, rule_id=None)
-    _commit()
     return request
 
 
@@ -296,6 +307,7 @@ def least_loaded_member(department: Department) -> int | None:
 
 
 @guards_against_stale_writes
+@use_case
 def assign(
     request: ServiceRequest,
     assignee: User | None,
@@ -306,9 +318,10 @@ def assign(
 ) -> ServiceRequest:
     """Claim (assignee is the actor), assign (leads), or unassign (None: leads, or the assignee)."""
     now = now or utcnow()
-    _check_version(request, seen_version)
+    lock(request)
+    _check_version(request, seen_version, required=True)
     _require_work(actor, request)
-    lead = is_lead_of(actor, request.department_id)
+    lead = permissions.can_assign_others(actor, request)
     if assignee is None:
         if not (lead or request.assignee_id == actor.id):
             raise NotAllowed(str(_l("Only the department lead or the assignee can unassign.")))
@@ -319,7 +332,7 @@ def assign(
         if not lead:
             raise NotAllowed(str(_l("Only the department lead can assign requests to others.")))
         if (
-            request.department_id not in department_ids(assignee)
+            request.department_id not in permissions.department_ids(assignee)
             or assignee.role not in STAFF_ROLES
             or not assignee.active
         ):
@@ -336,14 +349,38 @@ def assign(
     )
     if request.status == "submitted" and assignee is not None:
         lifecycle.apply(request, "open", actor, now, sla.load_calendar())
-    _commit()
     return request
+
+
+@use_case
+def assign_many(
+    seen: list[tuple[ServiceRequest, int]],
+    assignee: User,
+    actor: User,
+    *,
+    now: datetime | None = None,
+) -> int:
+    """A lead's bulk assignment of (request, version seen) pairs: all of them or, if any one is refused,
+    none (the error names the request)."""
+    for request, seen_version in seen:
+        try:
+            assign(request, assignee, actor, seen_version=seen_version, now=now)
+        except DomainError as error:
+            raise _about(request, error) from error
+    return len(seen)
+
+
+def _about(request: ServiceRequest, error: DomainError) -> DomainError:
+    return NotAllowed(
+        str(_l("Nothing was assigned: %(ref)s — %(why)s", ref=request.reference, why=str(error)))
+    )
 
 
 # --- on-site visits and time ------------------------------------------------------------------------------
 
 
 @guards_against_stale_writes
+@use_case
 def schedule_visit(
     request: ServiceRequest,
     actor: User,
@@ -355,6 +392,7 @@ def schedule_visit(
     now: datetime | None = None,
 ) -> ServiceRequest:
     now = now or utcnow()
+    lock(request)
     _check_version(request, seen_version)
     _require_work(actor, request)
     if request.category != "on_site":
@@ -385,10 +423,10 @@ def schedule_visit(
         engineer=engineer.full_name,
         duration_minutes=duration_minutes,
     )
-    _commit()
     return request
 
 
+@use_case
 def log_time(
     request: ServiceRequest,
     actor: User,
@@ -420,5 +458,4 @@ def log_time(
         request, "time_logged", actor, now, note.strip(), internal=True, minutes=minutes, billable=billable
     )
     audit.record("request.time_logged", actor=actor, obj=request, minutes=minutes)
-    db.session.commit()
     return entry

@@ -52,7 +52,7 @@ def test_a_customer_files_follows_and_confirms_a_request(page, tmp_path):
     # Delivery resolves it (through the same engine the staff screens use) ...
     db.session.expire_all()  # the reply changed the request in the server's session
     agent = db.session.scalar(select(User).where(User.email == "delivery@portal.example"))
-    workflow.assign(filed, agent, agent, seen_version=None)
+    workflow.assign(filed, agent, agent, seen_version=filed.version)
     workflow.change_status(filed, "start", agent, seen_version=None)
     workflow.change_status(filed, "resolve", agent, seen_version=None)
     # ... and the customer confirms.
@@ -125,7 +125,7 @@ def test_an_over_entitlement_request_waits_for_and_gets_the_account_admins_appro
     db.session.expire_all()
     approved = db.session.get(ServiceRequest, filed.id)
     assert approved.approval == "approved" and approved.status != "cancelled"
-    workflow.assign(approved, engineer, engineer, seen_version=None)
+    workflow.assign(approved, engineer, engineer, seen_version=approved.version)
     workflow.schedule_visit(
         approved, engineer, visit_at=visit, engineer=engineer, duration_minutes=480, seen_version=None
     )

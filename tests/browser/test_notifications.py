@@ -29,7 +29,7 @@ def test_the_bell_counts_a_new_reply_and_leads_to_it(page, app):
         page.wait_for_url("**/my/")
         bell = page.locator("#bell")
         assert bell.get_attribute("aria-label") == "通知：0 条未读"
-        workflow.add_reply(request, request.assignee, "我们已经找到原因。", seen_version=None)
+        workflow.add_reply(request, request.assignee, "我们已经找到原因。")
         page.locator("#bell .bell-count", has_text="1").wait_for(timeout=10_000)  # no reload: htmx polled
         assert page.url.endswith("/my/")
     finally:

@@ -86,27 +86,27 @@ def test_filing_acknowledges_the_requester_and_tells_the_department(team, outbox
 def test_staff_replies_reach_the_customer_but_internal_notes_never_do(team, outbox):
     account, customer, admin, lead, agent, other = team
     request = _submit(account, customer)
-    workflow.assign(request, agent, lead, seen_version=None)
+    workflow.assign(request, agent, lead, seen_version=request.version)
     assert "assigned_to_you" in _kinds(agent)
-    workflow.add_reply(request, agent, "The customer's config is a mess", internal=True, seen_version=None)
-    workflow.add_reply(request, agent, "Please send the logs.", seen_version=None)
+    workflow.add_reply(request, agent, "The customer's config is a mess", internal=True)
+    workflow.add_reply(request, agent, "Please send the logs.")
     replies = [n for n in _notices(customer) if n.kind == "staff_reply"]
     assert len(replies) == 1 and replies[0].data["body"] == "Please send the logs."
     customer_mail = [m for m in _eml(outbox) if m["To"] == customer.email]
     assert any("Please send the logs." in m.get_body(("plain",)).get_content() for m in customer_mail)
     assert not any("config is a mess" in m.get_body(("plain",)).get_content() for m in _eml(outbox))
     # The customer's answer goes to the assignee.
-    workflow.add_reply(request, customer, "Logs attached.", seen_version=None)
+    workflow.add_reply(request, customer, "Logs attached.")
     assert "customer_reply" in _kinds(agent)
 
 
 def test_waiting_resolved_and_the_approval_flow(team, tmp_path):
     account, customer, admin, lead, agent, other = team
     request = _submit(account, customer)
-    workflow.assign(request, agent, agent, seen_version=None)
+    workflow.assign(request, agent, agent, seen_version=request.version)
     workflow.change_status(request, "start", agent, seen_version=None)
     workflow.change_status(request, "wait_for_customer", agent, seen_version=None)
-    workflow.add_reply(request, customer, "Here you are.", seen_version=None)
+    workflow.add_reply(request, customer, "Here you are.")
     workflow.change_status(request, "resolve", agent, seen_version=None)
     assert [k for k in _kinds(customer) if k != "request_acknowledged"] == [
         "waiting_for_you",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, text
 
+from portal import permissions
 from portal.extensions import db
 from portal.models import ServiceRequest, User
 from portal.models.base import utcnow
@@ -28,7 +29,7 @@ def test_the_main_queue_query_uses_indexes(postgres_only):
     query = (
         select(ServiceRequest.id)
         .where(
-            queues.scope_condition(user),
+            permissions.queue_condition(user),
             queues.queue_condition("all_open", user, now),
             ServiceRequest.category == "after_sale",
         )

@@ -68,7 +68,7 @@ def test_the_sla_sweep_alerts_the_lead_once_at_risk_and_once_breached(urgent_req
 
 def test_a_paused_or_finished_request_raises_no_alert(urgent_request):
     request, lead, agent = urgent_request
-    workflow.assign(request, agent, agent, seen_version=None)
+    workflow.assign(request, agent, agent, seen_version=request.version)
     workflow.change_status(request, "start", agent, seen_version=None)
     workflow.change_status(request, "wait_for_customer", agent, seen_version=None)
     db.session.expire_all()
@@ -79,7 +79,7 @@ def test_a_paused_or_finished_request_raises_no_alert(urgent_request):
 
 def test_auto_close_closes_long_resolved_requests_once_and_tells_the_requester(urgent_request, app):
     request, lead, agent = urgent_request
-    workflow.assign(request, agent, agent, seen_version=None)
+    workflow.assign(request, agent, agent, seen_version=request.version)
     workflow.change_status(request, "resolve", agent, seen_version=None, now=MONDAY_9 + timedelta(hours=2))
     days = app.config["AUTO_CLOSE_DAYS"]
     assert reminders.auto_close(now=MONDAY_9 + timedelta(days=days - 1)) == 0

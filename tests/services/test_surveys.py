@@ -34,7 +34,7 @@ def resolved():
     request = workflow.submit_request(
         account, customer, NewRequest("after_sale", "troubleshooting", "Down"), now=MONDAY_9
     )
-    workflow.assign(request, agent, agent, seen_version=None)
+    workflow.assign(request, agent, agent, seen_version=request.version)
     workflow.change_status(request, "resolve", agent, seen_version=None)
     return request, customer, agent, manager
 

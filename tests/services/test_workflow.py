@@ -83,15 +83,11 @@ def test_the_first_public_staff_reply_is_the_first_response():
     customer = make_user("customer")
     agent = make_user("agent", departments=["after_sales"])
     request = make_request(customer, department_id=department("after_sales").id)
-    workflow.add_reply(
-        request, agent, "Internal thoughts", internal=True, seen_version=request.version, now=MONDAY_9
-    )
+    workflow.add_reply(request, agent, "Internal thoughts", internal=True, now=MONDAY_9)
     assert request.first_responded_at is None
-    workflow.add_reply(request, agent, "We are on it", seen_version=request.version, now=MONDAY_9)
+    workflow.add_reply(request, agent, "We are on it", now=MONDAY_9)
     assert request.first_responded_at == MONDAY_9
-    workflow.add_reply(
-        request, agent, "Still on it", seen_version=request.version, now=MONDAY_9 + timedelta(1)
-    )
+    workflow.add_reply(request, agent, "Still on it", now=MONDAY_9 + timedelta(1))
     assert request.first_responded_at == MONDAY_9
 
 
@@ -99,9 +95,9 @@ def test_customers_cannot_write_internal_notes_or_empty_replies():
     customer = make_user("customer")
     request = make_request(customer)
     with pytest.raises(NotAllowed):
-        workflow.add_reply(request, customer, "psst", internal=True, seen_version=request.version)
+        workflow.add_reply(request, customer, "psst", internal=True)
     with pytest.raises(InvalidInput):
-        workflow.add_reply(request, customer, "   ", seen_version=request.version)
+        workflow.add_reply(request, customer, "   ")
 
 
 def test_a_customer_reply_puts_a_waiting_request_back_in_progress():
@@ -111,7 +107,6 @@ def test_a_customer_reply_puts_a_waiting_request_back_in_progress():
         request,
         customer,
         "Here are the logs",
-        seen_version=request.version,
         now=MONDAY_9 + timedelta(hours=1),
     )
     assert request.status == "in_progress" and request.sla_paused_minutes == 60
@@ -122,7 +117,7 @@ def test_staff_of_another_department_cannot_act():
     outsider = make_user("agent", departments=["marketing"])
     request = make_request(customer, department_id=department("after_sales").id)
     with pytest.raises(NotAllowed):
-        workflow.add_reply(request, outsider, "hello", seen_version=request.version)
+        workflow.add_reply(request, outsider, "hello")
     with pytest.raises(NotAllowed):
         workflow.change_status(request, "open", outsider, seen_version=request.version)
     with pytest.raises(NotAllowed):
@@ -130,7 +125,7 @@ def test_staff_of_another_department_cannot_act():
     # ...unless the request is assigned to them.
     request.assignee_id = outsider.id
     db.session.commit()
-    workflow.add_reply(request, outsider, "hello", seen_version=request.version)
+    workflow.add_reply(request, outsider, "hello")
 
 
 def test_claim_assign_and_unassign_rules():
@@ -182,9 +177,18 @@ def test_a_stale_version_is_refused_and_changes_nothing():
     before = _kinds(request)
     with pytest.raises(StaleRequest):
         workflow.change_status(request, "resolve", agent, seen_version=seen)
-    with pytest.raises(StaleRequest):
-        workflow.add_reply(request, agent, "late", seen_version=seen)
     assert request.status == "waiting_customer" and _kinds(request) == before
+
+
+def test_a_reply_is_appended_whatever_changed_since_the_page_was_opened():
+    customer = make_user("customer")
+    agent = make_user("agent", departments=["after_sales"])
+    request = make_request(customer, department_id=department("after_sales").id, status="in_progress")
+    workflow.change_status(request, "wait_for_customer", agent, seen_version=request.version)
+    workflow.add_reply(request, agent, "a note written on the old page", internal=True)
+    workflow.add_reply(request, customer, "and the customer's answer")
+    assert _kinds(request)[-3:] == ["internal_note", "public_reply", "status_changed"]
+    assert request.status == "in_progress"  # the customer's answer ends the wait, as always
 
 
 def test_two_sessions_at_once_never_lose_an_update(app):
@@ -264,7 +268,7 @@ def test_log_time_against_the_contract():
     assert db.session.get(Department, department("after_sales").id) is not None
 
 
-@pytest.mark.parametrize("action", ["reply", "reroute", "schedule"])
+@pytest.mark.parametrize("action", ["reroute", "schedule"])
 def test_a_write_over_a_colleagues_commit_is_refused_whatever_the_action(app, action):
     customer = make_user("customer")
     agent = make_user("agent", departments=["delivery"])
@@ -275,6 +279,7 @@ def test_a_write_over_a_colleagues_commit_is_refused_whatever_the_action(app, ac
         category="on_site",
         subtype="installation",
     )
+    seen = request.version
     other = db.session.session_factory()  # type: ignore[attr-defined]
     try:
         other.get(ServiceRequest, request.id).title = "Renamed by a colleague"
@@ -282,10 +287,8 @@ def test_a_write_over_a_colleagues_commit_is_refused_whatever_the_action(app, ac
     finally:
         other.close()
     with pytest.raises(StaleRequest):
-        if action == "reply":
-            workflow.add_reply(request, agent, "late", seen_version=None, now=MONDAY_9)
-        elif action == "reroute":
-            workflow.reroute(request, department("after_sales"), agent, "why", seen_version=None)
+        if action == "reroute":
+            workflow.reroute(request, department("after_sales"), agent, "why", seen_version=seen)
         else:
             workflow.schedule_visit(
                 request,
@@ -293,10 +296,36 @@ def test_a_write_over_a_colleagues_commit_is_refused_whatever_the_action(app, ac
                 visit_at=MONDAY_9 + timedelta(days=900),
                 engineer=agent,
                 duration_minutes=60,
-                seen_version=None,
+                seen_version=seen,
                 now=MONDAY_9,
             )
     db.session.expire_all()
     fresh = db.session.get(ServiceRequest, request.id)
     assert fresh.title == "Renamed by a colleague" and fresh.department.code == "delivery"
     assert fresh.status == "in_progress"
+
+
+def test_a_reply_over_a_colleagues_commit_is_appended_and_keeps_their_change(app):
+    customer = make_user("customer")
+    agent = make_user("agent", departments=["delivery"])
+    request = make_request(customer, department_id=department("delivery").id, status="in_progress")
+    other = db.session.session_factory()  # type: ignore[attr-defined]
+    try:
+        other.get(ServiceRequest, request.id).title = "Renamed by a colleague"
+        other.commit()
+    finally:
+        other.close()
+    workflow.add_reply(request, agent, "on it", now=MONDAY_9)
+    db.session.expire_all()
+    fresh = db.session.get(ServiceRequest, request.id)
+    assert fresh.title == "Renamed by a colleague" and fresh.first_responded_at is not None
+
+
+def test_a_claim_without_the_version_seen_is_refused(app):
+    customer = make_user("customer")
+    agent = make_user("agent", departments=["delivery"])
+    request = make_request(customer, department_id=department("delivery").id, status="submitted")
+    with pytest.raises(StaleRequest):
+        workflow.assign(request, agent, agent, seen_version=None)
+    db.session.expire_all()
+    assert db.session.get(ServiceRequest, request.id).assignee_id is None

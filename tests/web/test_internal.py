@@ -109,7 +109,7 @@ def test_bulk_assign_by_a_lead(client, login_as):
         data={
             "csrf_token": token,
             "assignee": str(agent.id),
-            "request_ids": [str(r.id) for r in requests[:2]],
+            "request_ids": [f"{r.id}:{r.version}" for r in requests[:2]],
             "next": "/staff/queue?queue=unassigned",
         },
     )
@@ -117,6 +117,36 @@ def test_bulk_assign_by_a_lead(client, login_as):
     db.session.expire_all()
     assert [db.session.get(ServiceRequest, r.id).assignee_id for r in requests] == [agent.id, agent.id, None]
     assert lead.role == "lead"
+
+
+def test_bulk_assign_is_all_or_nothing(client, login_as):
+    """The defect found: [own department's request, another department's] answered 404 yet assigned the
+    first. Now a foreign id refuses the whole batch, and so does one that changed since the queue was read."""
+    login_as("lead", departments=["after_sales"])
+    agent = make_user("agent", departments=["after_sales"])
+    own = _in_department("after_sales", status="submitted")
+    foreign = _in_department("tech_support", status="submitted")
+    token = client.csrf_token("/staff/queue")
+
+    def bulk(*pairs):
+        return client.post(
+            "/staff/queue/bulk-assign",
+            data={
+                "csrf_token": token,
+                "assignee": str(agent.id),
+                "request_ids": [f"{i}:{v}" for i, v in pairs],
+            },
+            headers={"Accept-Language": "en"},
+        )
+
+    assert bulk((own.id, own.version), (foreign.id, foreign.version)).status_code == 404
+    other = _in_department("after_sales", status="submitted")
+    stale = bulk((own.id, own.version), (other.id, other.version - 1))
+    assert stale.status_code == 303
+    db.session.expire_all()
+    assert [db.session.get(ServiceRequest, r.id).assignee_id for r in (own, foreign, other)] == [None] * 3
+    page = client.get("/staff/queue", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Nothing was assigned" in page and other.reference in page
 
 
 def test_the_workspace_shows_everything_and_works(client, login_as):
@@ -182,15 +212,24 @@ def test_refused_and_invalid_actions_explain_in_place_and_change_nothing(client,
     )
     assert empty.status_code == 422 and "Write a message first." in empty.get_data(as_text=True)
     stale = client.post(
-        f"/staff/requests/{request.id}/reply",
+        f"/staff/requests/{request.id}/status",
         headers={"Accept-Language": "en"},
-        data={"csrf_token": token, "version": "999", "body": "hello"},
+        data={"csrf_token": token, "version": "999", "action": "reopen"},
     )
     assert stale.status_code == 409 and "changed since you opened it" in stale.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(ServiceRequest, request.id).status == "resolved"
     kinds = db.session.scalars(select(TimelineEvent.kind).where(TimelineEvent.request_id == request.id)).all()
     assert kinds == ["created"]
+    # A reply is appended whatever the version the page was opened at.
+    appended = client.post(
+        f"/staff/requests/{request.id}/reply",
+        headers={"Accept-Language": "en"},
+        data={"csrf_token": token, "version": "999", "body": "hello"},
+    )
+    assert appended.status_code == 303
+    kinds = db.session.scalars(select(TimelineEvent.kind).where(TimelineEvent.request_id == request.id)).all()
+    assert kinds == ["created", "public_reply"]
 
 
 def test_reroute_and_schedule_a_visit_through_the_screens(client, login_as):

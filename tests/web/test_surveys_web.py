@@ -31,7 +31,7 @@ def invitation():
     request = workflow.submit_request(
         customer.account, customer, NewRequest("after_sale", "troubleshooting", "Slow VPN")
     )
-    workflow.assign(request, agent, agent, seen_version=None)
+    workflow.assign(request, agent, agent, seen_version=request.version)
     workflow.change_status(request, "resolve", agent, seen_version=None)
     return db.session.scalar(select(SurveyInvitation).where(SurveyInvitation.request_id == request.id))
 

@@ -1,0 +1,217 @@
+"""Who may see and do what: every visibility rule of the portal, in one place.
+
+Each rule comes twice, side by side — as a predicate for one object (``can_view_request(user, request)``)
+and as the SQL condition a list uses (``request_condition(user)``) — and the tests hold the two to the same
+table of role × relation (tests/test_permissions.py). Views, services, lists, exports and emails ask here;
+nowhere else decides.
+
+The rules (DESIGN.md §1):
+
+- **Requests.** Agents and leads see the requests of their departments, any request assigned to them, and
+  (read-only) the requests of the accounts they manage; they work on their departments' and their own.
+  Managers and admins see every request, read-only. A customer administrator sees
+  every request of the account; other customers those they filed or that are shared with the account.
+  Finance sees none.
+- **Queues** are narrower than visibility: a department queue lists its departments' requests (one indexed
+  condition); what is assigned from elsewhere is in "mine".
+- **Leads** reassign within and reroute from their own departments.
+- **Accounts.** An account manager sees the accounts they manage; sales leads, managers, admins and finance
+  see every account; customers their own. Agents and leads record contacts on the accounts they see;
+  managers and admins read them.
+- **Contracts** follow their account; **follow-ups** belong to their owner (managers and admins see all).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
+
+from portal.models import Account, Attachment, Contract, FollowUpTask, ServiceRequest, User
+from portal.models.accounts import STAFF_ROLES, department_memberships
+
+READ_ALL_ROLES = ("manager", "admin")
+CUSTOMER_ROLES = ("customer_admin", "customer")
+INTERNAL_ROLES = (*STAFF_ROLES, *READ_ALL_ROLES)
+
+
+def is_staff(user: User) -> bool:
+    """Agents and leads: the people who work on requests."""
+    return user.role in STAFF_ROLES
+
+
+def is_customer(user: User) -> bool:
+    return user.role in CUSTOMER_ROLES
+
+
+def department_ids(user: User) -> set[int]:
+    return {department.id for department in user.departments} if is_staff(user) else set()
+
+
+def _memberships(user: User) -> Select[tuple[int]]:
+    return select(department_memberships.c.department_id).where(department_memberships.c.user_id == user.id)
+
+
+def is_lead_of(user: User, department_id: int | None) -> bool:
+    return user.role == "lead" and department_id in department_ids(user)
+
+
+def is_sales_lead(user: User) -> bool:
+    return user.role == "lead" and any(department.code == "sales" for department in user.departments)
+
+
+# --- requests -----------------------------------------------------------------------------------------------
+
+
+def can_view_request(user: User, request: ServiceRequest) -> bool:
+    if user.role in READ_ALL_ROLES:
+        return True
+    if is_staff(user):
+        return _works_on(user, request) or request.account.account_manager_id == user.id
+    if user.role == "customer_admin":
+        return request.account_id == user.account_id
+    if user.role == "customer":
+        return request.account_id == user.account_id and (
+            request.requester_id == user.id or request.shared_with_account
+        )
+    return False
+
+
+def request_condition(user: User) -> ColumnElement[bool]:
+    """``can_view_request`` as SQL."""
+    if user.role in READ_ALL_ROLES:
+        return true()
+    if is_staff(user):
+        return or_(
+            ServiceRequest.department_id.in_(_memberships(user)),
+            ServiceRequest.assignee_id == user.id,
+            ServiceRequest.account_id.in_(select(Account.id).where(Account.account_manager_id == user.id)),
+        )
+    if user.role == "customer_admin":
+        return ServiceRequest.account_id == user.account_id
+    if user.role == "customer":
+        return and_(
+            ServiceRequest.account_id == user.account_id,
+            or_(ServiceRequest.requester_id == user.id, ServiceRequest.shared_with_account),
+        )
+    return false()
+
+
+def visible_requests(user: User) -> Select[ServiceRequest]:
+    return select(ServiceRequest).where(request_condition(user))
+
+
+def queue_condition(user: User, queue: str = "all_open") -> ColumnElement[bool]:
+    """What a staff queue may list — never more than ``request_condition``: "mine" is what is assigned to
+    the person; every other queue their departments' requests (one indexed condition each, never an OR across
+    columns, which would make the database read every request); everything for managers and admins."""
+    if user.role in READ_ALL_ROLES:
+        return true()
+    if not is_staff(user):
+        return false()
+    if queue == "mine":
+        return ServiceRequest.assignee_id == user.id
+    return ServiceRequest.department_id.in_(_memberships(user))
+
+
+def _works_on(user: User, request: ServiceRequest) -> bool:
+    return request.department_id in department_ids(user) or request.assignee_id == user.id
+
+
+def can_work_request(user: User, request: ServiceRequest) -> bool:
+    """Reply, note, change status, claim, reroute, schedule, log time, attach, publish: staff of the
+    request's department, or the person it is assigned to."""
+    return is_staff(user) and _works_on(user, request)
+
+
+def can_assign_others(user: User, request: ServiceRequest) -> bool:
+    return is_lead_of(user, request.department_id)
+
+
+def can_act_as_customer(user: User, request: ServiceRequest) -> bool:
+    """Reply, cancel, confirm or reopen from the customer's side."""
+    return is_customer(user) and can_view_request(user, request)
+
+
+def can_decide_approval(user: User, request: ServiceRequest) -> bool:
+    return user.role == "customer_admin" and request.account_id == user.account_id
+
+
+def can_download_attachment(
+    user: User, attachment: Attachment, request: ServiceRequest, internal: bool
+) -> bool:
+    """A request's file: whoever sees the request, except that customers never get an internal one."""
+    if attachment.request_id != request.id or not can_view_request(user, request):
+        return False
+    return not (internal and is_customer(user))
+
+
+# --- accounts, contracts and follow-ups --------------------------------------------------------------------
+
+
+def sees_every_account(user: User) -> bool:
+    return user.role in (*READ_ALL_ROLES, "finance") or is_sales_lead(user)
+
+
+def can_view_account(user: User, account: Account) -> bool:
+    if sees_every_account(user):
+        return True
+    if is_staff(user):
+        return account.account_manager_id == user.id
+    if is_customer(user):
+        return account.id == user.account_id
+    return False
+
+
+def account_condition(user: User) -> ColumnElement[bool]:
+    """``can_view_account`` as SQL."""
+    if sees_every_account(user):
+        return true()
+    if is_staff(user):
+        return Account.account_manager_id == user.id
+    if is_customer(user):
+        return Account.id == user.account_id
+    return false()
+
+
+def can_record_contact(user: User, account: Account) -> bool:
+    return is_staff(user) and can_view_account(user, account)
+
+
+def can_view_contract(user: User, contract: Contract) -> bool:
+    if sees_every_account(user):
+        return True
+    if is_customer(user):
+        return contract.account_id == user.account_id
+    return is_staff(user) and contract.account.account_manager_id == user.id
+
+
+def contract_condition(user: User) -> ColumnElement[bool]:
+    """``can_view_contract`` as SQL."""
+    if sees_every_account(user):
+        return true()
+    if is_customer(user):
+        return Contract.account_id == user.account_id
+    if is_staff(user):
+        return Contract.account_id.in_(select(Account.id).where(Account.account_manager_id == user.id))
+    return false()
+
+
+def can_view_follow_up(user: User, task: FollowUpTask) -> bool:
+    return user.role in READ_ALL_ROLES or (is_staff(user) and task.owner_id == user.id)
+
+
+def follow_up_condition(user: User) -> ColumnElement[bool]:
+    if user.role in READ_ALL_ROLES:
+        return true()
+    return FollowUpTask.owner_id == user.id if is_staff(user) else false()
+
+
+def can_close_follow_up(user: User, task: FollowUpTask) -> bool:
+    return is_staff(user) and task.owner_id == user.id or user.role == "admin"
+
+
+# --- the account's users -----------------------------------------------------------------------------------
+
+
+def can_manage_user(user: User, other: User) -> bool:
+    """A customer administrator manages the users of their own account."""
+    return user.role == "customer_admin" and other.account_id == user.account_id
