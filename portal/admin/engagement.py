@@ -50,7 +50,6 @@ def create_survey_template():
             name_en=form.name_en.data or "",
         )
     except InvalidInput as error:
-        db.session.rollback()
         getattr(form, error.field, form.code).errors = [str(error)]
         return _overview(new_form=form, status=422)
     return redirect(url_for("admin.survey_template", template_id=template.id), code=303)
@@ -120,7 +119,6 @@ def save_survey_template(template_id: int):
             questions=questions,
         )
     except InvalidInput as error:
-        db.session.rollback()
         return _template_page(_template_or_404(template_id), errors={error.field: str(error)}, status=422)
     flash(_("The survey is saved."), "info")
     return redirect(url_for("admin.survey_template", template_id=template_id), code=303)
@@ -144,7 +142,6 @@ def add_survey_question(template_id: int):
             required=bool(form.required.data),
         )
     except InvalidInput as error:
-        db.session.rollback()
         getattr(form, error.field, form.code).errors = [str(error)]
         return _template_page(_template_or_404(template_id), question_form=form, status=422)
     return redirect(url_for("admin.survey_template", template_id=template_id), code=303)

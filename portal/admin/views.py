@@ -126,7 +126,6 @@ def _save(rule: RoutingRule | None) -> Response:
         else:
             routing.update_rule(rule, _draft(form), current_user)
     except InvalidInput as error:
-        db.session.rollback()
         field = getattr(form, error.field.removesuffix("_id"), form.name)
         field.errors = [str(error)]
         return render(template, form=form, status=422, **context)
@@ -217,7 +216,6 @@ def save_sla_policies():
             flash(_("The SLA targets are saved."), "info")
             return redirect(url_for("admin.sla_policies"), code=303)
         except InvalidInput as error:
-            db.session.rollback()
             errors[error.field] = str(error)
     return render(
         "admin/sla.html",
@@ -268,7 +266,6 @@ def save_calendar():
             flash(_("The business calendar is saved."), "info")
             return redirect(url_for("admin.calendar"), code=303)
         except InvalidInput as error:
-            db.session.rollback()
             getattr(form, error.field, form.weekdays).errors = [str(error)]
     return render(
         "admin/calendar.html",

@@ -11,7 +11,6 @@ from flask_login import current_user
 
 from portal.access import customer_required
 from portal.customer import bp, forms
-from portal.extensions import db
 from portal.models.contracts import ENTITLEMENT_UNITS
 from portal.models.requests import SUBTYPES
 from portal.rendering import render
@@ -143,7 +142,6 @@ def file_request(category: str, subtype: str):
             max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
         )
     except InvalidInput as error:
-        db.session.rollback()
         getattr(form, error.field, form.title).errors = [str(error)]
         return again()
     flash(

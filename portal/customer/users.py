@@ -57,7 +57,6 @@ def invite_user():
             role=form.role.data or "customer",
         )
     except InvalidInput as error:
-        db.session.rollback()
         getattr(form, error.field, form.email).errors = [str(error)]
         return _users_page(form, status=422)
     tasks.safely(tasks.send_invitation, user.id, current_user.id)
@@ -83,7 +82,6 @@ def change_user_role(user_id: int):
         try:
             account_users.set_role(current_user, user, request.form.get("role", ""))
         except DomainError as error:
-            db.session.rollback()
             flash(str(error), "error")
     return redirect(url_for("customer.users"), code=303)
 
@@ -96,6 +94,5 @@ def toggle_user(user_id: int):
         try:
             account_users.set_active(current_user, user, not user.active)
         except DomainError as error:
-            db.session.rollback()
             flash(str(error), "error")
     return redirect(url_for("customer.users"), code=303)

@@ -108,7 +108,6 @@ def decide_approval(request_id: int):
     try:
         intake.decide_approval(service_request, current_user, request.form.get("decision") == "approve")
     except DomainError as error:
-        db.session.rollback()
         flash(str(error), "error")
     return redirect(url_for("customer.request_detail", request_id=request_id), code=303)
 
@@ -152,7 +151,6 @@ def change_status(request_id: int):
                 service_request, request.form.get("action", ""), current_user, seen_version=None
             )
         except DomainError as error:
-            db.session.rollback()
             flash(str(error), "error")
     return redirect(url_for("customer.request_detail", request_id=request_id), code=303)
 

@@ -74,7 +74,7 @@ def summary_pdf():
     start, end = _period(form)
     language = form.language.data if form.language.data in ("zh", "en") else account.preferred_language
     pdf = summaries.render_pdf(summaries.gather(account, start, end, language))
-    audit.record(
+    audit.log(
         "finance.summary_downloaded",
         actor=current_user,
         obj=account,
@@ -83,7 +83,6 @@ def summary_pdf():
         end=end.isoformat(),
         language=language,
     )
-    db.session.commit()
     name = f"summary-{account.id}-{start.isoformat()}-{end.isoformat()}-{language}.pdf"
     return Response(
         pdf, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'}
@@ -99,14 +98,13 @@ def billable_csv():
     writer = csv.writer(out)
     writer.writerow(billing.COLUMNS)
     writer.writerows(billing.rows(start, end))
-    audit.record(
+    audit.log(
         "finance.billable_exported",
         actor=current_user,
         ip_address=request.remote_addr or "",
         start=start.isoformat(),
         end=end.isoformat(),
     )
-    db.session.commit()
     name = f"billable-{start.isoformat()}-{end.isoformat()}.csv"
     return Response(
         "\ufeff" + out.getvalue(),
@@ -185,8 +183,7 @@ def reissue_statement():
 def _send_audited(attachment: Attachment | None, action: str, obj: object):  # noqa: ANN202
     if attachment is None:
         abort(404)
-    audit.record(action, actor=current_user, obj=obj, ip_address=request.remote_addr or "")
-    db.session.commit()
+    audit.log(action, actor=current_user, obj=obj, ip_address=request.remote_addr or "")
     return send_file(
         attachments.path_of(attachment, upload_folder()),
         mimetype=attachment.content_type,

@@ -118,11 +118,9 @@ def record_contact(account_id: int):
             today=today_for(current_user),
         )
     except InvalidInput as error:
-        db.session.rollback()
         getattr(form, error.field, form.kind).errors = [str(error)]
         return _account_page(account, form, 422)
     except DomainError as error:
-        db.session.rollback()
         flash(str(error), "error")
     else:
         flash(_("The contact is recorded."), "info")
@@ -141,6 +139,5 @@ def finish_follow_up(task_id: int):
             surveys.close_follow_up(task, current_user, form.note.data or "")
             flash(_("The follow-up is done."), "info")
         except DomainError as error:
-            db.session.rollback()
             flash(str(error), "error")
     return redirect(url_for("internal.account_detail", account_id=task.account_id), code=303)

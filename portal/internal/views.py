@@ -137,7 +137,6 @@ def assign(request_id: int):
 
 def _refused(service_request: ServiceRequest, error: DomainError) -> Response:
     """A refused or stale action: say why, show the current state, change nothing."""
-    db.session.rollback()
     status = 409 if isinstance(error, StaleRequest) else 422
     if htmx and request.form.get("from") != "workspace":
         response = render("errors/_message.html", title=_("Not done"), message=str(error), status=status)
@@ -197,7 +196,6 @@ def _act(request_id: int, form: Any, action: Any) -> Response:
     try:
         action(service_request, form)
     except InvalidInput as error:
-        db.session.rollback()
         db.session.refresh(service_request)
         field = getattr(form, error.field, None)
         if field is not None:

@@ -171,8 +171,7 @@ def export_csv():
     writer.writerows(_csv_rows(account.name if account else "selection", kpi.assess(scope)))
     if account is not None:
         writer.writerows(_csv_rows("cohort", kpi.assess(scope.cohort(account))))
-    audit.record("kpi.exported", actor=current_user, start=scope.start.isoformat(), end=scope.end.isoformat())
-    db.session.commit()
+    audit.log("kpi.exported", actor=current_user, start=scope.start.isoformat(), end=scope.end.isoformat())
     name = f"kpi-{scope.start.isoformat()}-{scope.end.isoformat()}.csv"
     return Response(
         "\ufeff" + out.getvalue(),  # a BOM so that spreadsheet programs read the Chinese names as UTF-8
@@ -190,7 +189,6 @@ def save_weights():
             kpi.set_weights(current_user, {name: getattr(form, name).data for name in INDICATORS})
             flash(_("The weights are saved."), "info")
         except InvalidInput:
-            db.session.rollback()
             flash(_("Give at least one indicator a weight above 0."), "error")
     else:
         flash(_("Each weight is a whole number from 0 to 100."), "error")

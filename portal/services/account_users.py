@@ -19,6 +19,7 @@ from portal.extensions import db
 from portal.models import User
 from portal.services import audit, auth
 from portal.services.errors import InvalidInput
+from portal.services.unit_of_work import use_case
 from portal.services.workflow import NotAllowed
 
 INVITATION_DAYS = 7
@@ -44,6 +45,7 @@ def _require_admin(admin: User, user: User | None = None) -> None:
         raise NotAllowed(str(_l("Only the account's administrator can manage its users.")))
 
 
+@use_case
 def invite(admin: User, *, email: str, full_name: str, role: str) -> tuple[User, str]:
     """Create the colleague and return the one-time link token to give them."""
     _require_admin(admin)
@@ -57,7 +59,6 @@ def invite(admin: User, *, email: str, full_name: str, role: str) -> tuple[User,
         account=admin.account,
         actor=admin,
     )
-    db.session.commit()
     return user, invitation_token(user)
 
 
@@ -81,6 +82,7 @@ def user_for_invitation(token: str) -> User:
     return user
 
 
+@use_case
 def accept_invitation(token: str, password: str) -> User:
     user = user_for_invitation(token)
     if len(password) < auth.MIN_PASSWORD_LENGTH:
@@ -90,10 +92,10 @@ def accept_invitation(token: str, password: str) -> User:
         )
     user.password_hash = auth.hash_password(password)
     audit.record("user.invitation_accepted", actor=user, obj=user)
-    db.session.commit()
     return user
 
 
+@use_case
 def set_role(admin: User, user: User, role: str) -> None:
     _require_admin(admin, user)
     if role not in ("customer", "customer_admin"):
@@ -102,9 +104,9 @@ def set_role(admin: User, user: User, role: str) -> None:
         raise InvalidInput("role", str(_l("You cannot remove your own administrator role.")))
     user.role = role
     audit.record("user.role_changed", actor=admin, obj=user, role=role)
-    db.session.commit()
 
 
+@use_case
 def set_active(admin: User, user: User, active: bool) -> None:
     _require_admin(admin, user)
     if user.id == admin.id:

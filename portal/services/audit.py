@@ -1,4 +1,5 @@
-"""Writing the audit log. Entries join the caller's transaction, so an action and its record land together."""
+"""Writing the audit log. ``record`` joins the caller's transaction, so an action and its record land
+together; ``log`` is the use case for an event that is all there is to write (a download, an export)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from portal.extensions import db
 from portal.models import AuditEvent, User
+from portal.services.unit_of_work import use_case
 
 
 def record(
@@ -28,3 +30,8 @@ def record(
     )
     db.session.add(event)
     return event
+
+
+@use_case
+def log(action: str, **kwargs: Any) -> AuditEvent:
+    return record(action, **kwargs)

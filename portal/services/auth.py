@@ -25,6 +25,7 @@ from portal.models.accounts import CUSTOMER_ROLES, ROLES
 from portal.models.base import utcnow
 from portal.services import audit
 from portal.services.errors import InvalidInput, SignInRefused
+from portal.services.unit_of_work import use_case
 
 _hasher = PasswordHasher()
 # Verifying against this when no user has the address keeps both paths equally slow.
@@ -73,21 +74,43 @@ def sign_in(
     policy: ThrottlePolicy | None = None,
     now: datetime | None = None,
 ) -> tuple[User, LoginSession]:
-    """Check the credentials and open a session, or raise ``SignInRefused``. Commits either way so that
-    failures are counted and audited even though the caller shows an error."""
-    policy = policy or ThrottlePolicy()
-    now = now or utcnow()
+    """Check the credentials and open a session, or raise ``SignInRefused``; failures are counted and
+    audited either way. The password is verified (slowly, on purpose) before the short transaction that
+    records the outcome, so no lock is held while Argon2 works."""
     email = normalise_email(email)[:254]
-    throttle = _throttle_for(email, now)
     user = db.session.scalar(select(User).where(User.email == email))
+    ok = password_matches(user.password_hash if user else _DUMMY_HASH, password)
+    return _settle_sign_in(
+        email,
+        user.id if user else None,
+        ok,
+        password,
+        ip_address=ip_address,
+        user_agent=user_agent,
+        policy=policy or ThrottlePolicy(),
+        now=now or utcnow(),
+    )
 
+
+@use_case
+def _settle_sign_in(
+    email: str,
+    user_id: int | None,
+    ok: bool,
+    password: str,
+    *,
+    ip_address: str,
+    user_agent: str,
+    policy: ThrottlePolicy,
+    now: datetime,
+) -> tuple[User, LoginSession]:
+    throttle = _throttle_for(email, now)
+    user = db.session.get(User, user_id) if user_id else None
     if throttle.locked_until and throttle.locked_until > now:
-        # Do not even check the password: a locked address cannot be used to guess.
+        # A locked address cannot be used to guess: the password's verdict is not even looked at.
         audit.record("auth.sign_in_locked", actor=user, actor_email=email, ip_address=ip_address)
-        db.session.commit()
         raise SignInRefused(locked=True)
 
-    ok = password_matches(user.password_hash if user else _DUMMY_HASH, password)
     if not ok or user is None or not user.active:
         if now - throttle.window_started_at > policy.window:
             throttle.failures, throttle.window_started_at = 0, now
@@ -105,7 +128,6 @@ def sign_in(
             reason=reason,
             locked=locked,
         )
-        db.session.commit()
         raise SignInRefused(locked=locked)
 
     db.session.delete(throttle)
@@ -122,7 +144,6 @@ def sign_in(
     )
     db.session.add(session)
     audit.record("auth.sign_in", actor=user, ip_address=ip_address)
-    db.session.commit()
     return user, session
 
 
@@ -148,6 +169,7 @@ def load_signed_in_user(session_id: str | None, user_id: str, *, now: datetime |
     return user
 
 
+@use_case
 def sign_out(
     session_id: str | None, *, user: User | None, ip_address: str = "", now: datetime | None = None
 ) -> None:
@@ -157,9 +179,9 @@ def sign_out(
             login_session.revoked_at = now or utcnow()
     if user is not None:
         audit.record("auth.sign_out", actor=user, ip_address=ip_address)
-    db.session.commit()
 
 
+@use_case
 def create_user(
     *,
     email: str,
@@ -200,18 +222,19 @@ def create_user(
     return user
 
 
+@use_case
 def set_active(user: User, active: bool, *, actor: User | None = None) -> None:
     """Deactivating takes effect at the user's next request: their sessions no longer load."""
     user.active = active
     audit.record("user.activated" if active else "user.deactivated", actor=actor, obj=user)
-    db.session.commit()
 
 
+@use_case
 def set_locale(user: User, locale: str) -> None:
     user.locale = locale
-    db.session.commit()
 
 
+@use_case
 def update_profile(user: User, *, full_name: str, locale: str | None, timezone: str) -> None:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -223,9 +246,9 @@ def update_profile(user: User, *, full_name: str, locale: str | None, timezone: 
         raise InvalidInput("timezone", str(_l("Choose a time zone from the list."))) from error
     user.full_name, user.locale, user.timezone = full_name.strip(), locale, timezone
     audit.record("user.profile_updated", actor=user, obj=user)
-    db.session.commit()
 
 
+@use_case
 def change_password(
     user: User,
     old: str,
@@ -256,7 +279,6 @@ def change_password(
     ):
         other.revoked_at = now
     audit.record("user.password_changed", actor=user, obj=user, ip_address=ip_address)
-    db.session.commit()
 
 
 # --- forgotten passwords ---------------------------------------------------------------------------------
@@ -279,6 +301,7 @@ def password_reset_token(user: User) -> str:
     return _reset_serializer().dumps({"user": user.id, "fp": password_fingerprint(user)})
 
 
+@use_case
 def request_password_reset(email: str, *, ip_address: str = "") -> int | None:
     """The id of the active user to send a link to, or None; the caller answers the same either way."""
     email = normalise_email(email)
@@ -290,7 +313,6 @@ def request_password_reset(email: str, *, ip_address: str = "") -> int | None:
         ip_address=ip_address,
         known=bool(user),
     )
-    db.session.commit()
     return user.id if user is not None and user.active else None
 
 
@@ -307,6 +329,7 @@ def user_for_reset(token: str) -> User:
     return user
 
 
+@use_case
 def reset_password(token: str, new: str, *, ip_address: str = "", now: datetime | None = None) -> User:
     """Set a new password from a reset link; every signed-in browser of the user is signed out and a
     sign-in lock on the address is lifted."""
@@ -325,5 +348,4 @@ def reset_password(token: str, new: str, *, ip_address: str = "", now: datetime 
     if throttle is not None:
         db.session.delete(throttle)
     audit.record("auth.password_reset", actor=user, obj=user, ip_address=ip_address)
-    db.session.commit()
     return user

@@ -2,7 +2,10 @@
 
 
 class DomainError(Exception):
-    """A rule of the domain refused the action; the message is safe to show to the user."""
+    """A rule of the domain refused the action; the message is safe to show to the user. A use case that
+    raises one writes nothing — unless the refusal is itself worth keeping (``keeps_changes``)."""
+
+    keeps_changes = False
 
 
 class NotFound(DomainError):
@@ -14,7 +17,10 @@ class NotAllowed(DomainError):
 
 
 class SignInRefused(DomainError):
-    """Wrong email or password, or the address is temporarily locked. Deliberately says no more."""
+    """Wrong email or password, or the address is temporarily locked. Deliberately says no more. The
+    failed attempt is counted and audited all the same."""
+
+    keeps_changes = True
 
     def __init__(self, locked: bool = False) -> None:
         super().__init__("sign-in refused")

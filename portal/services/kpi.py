@@ -45,6 +45,7 @@ from portal.models.kpi import INDICATORS
 from portal.services import audit, relationship
 from portal.services.errors import InvalidInput
 from portal.services.surveys import LOW_NPS
+from portal.services.unit_of_work import use_case
 
 
 @dataclass(frozen=True)
@@ -294,6 +295,7 @@ def weights() -> dict[str, int]:
     return {indicator: stored.get(indicator, 1) for indicator in INDICATORS}
 
 
+@use_case
 def set_weights(manager: User, chosen: dict[str, int]) -> None:
     if set(chosen) != set(INDICATORS) or any(not 0 <= w <= 100 for w in chosen.values()):
         raise InvalidInput("weights", "each of the five weights must be between 0 and 100")
@@ -306,7 +308,6 @@ def set_weights(manager: User, chosen: dict[str, int]) -> None:
         else:
             row.weight = weight
     audit.record("kpi.weights_changed", actor=manager, **{k: str(v) for k, v in chosen.items()})
-    db.session.commit()
 
 
 def _score(found: Indicators, chosen: dict[str, int]) -> None:

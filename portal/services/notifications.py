@@ -31,6 +31,7 @@ from portal.models import Notification, NotificationPreference, ServiceRequest, 
 from portal.models.accounts import CUSTOMER_ROLES, STAFF_ROLES, department_memberships
 from portal.models.base import utcnow
 from portal.models.notifications import CHANNELS
+from portal.services.unit_of_work import use_case
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,7 @@ def preferences(user: User) -> dict[str, str]:
     return {kind: chosen.get(kind, "both") for kind in kinds_for(user)}
 
 
+@use_case
 def set_preferences(user: User, choices: dict[str, str]) -> None:
     """Save the person's channel per kind; kinds they cannot receive and unknown channels are ignored."""
     allowed = set(kinds_for(user))
@@ -158,7 +160,6 @@ def set_preferences(user: User, choices: dict[str, str]) -> None:
             db.session.add(NotificationPreference(user_id=user.id, kind=kind, channel=channel))
         else:
             row.channel = channel
-    db.session.commit()
 
 
 # --- creating notices ------------------------------------------------------------------------------------
@@ -384,23 +385,23 @@ def inbox(user: User, *, before_id: int | None = None) -> list[Notification]:
     return list(db.session.scalars(query.order_by(Notification.id.desc()).limit(PAGE_SIZE + 1)))
 
 
+@use_case
 def mark_read(user: User, notification_id: int) -> Notification | None:
     notice = db.session.get(Notification, notification_id)
     if notice is None or notice.user_id != user.id:
         return None
     if notice.read_at is None:
         notice.read_at = utcnow()
-        db.session.commit()
     return notice
 
 
+@use_case
 def mark_all_read(user: User) -> None:
     db.session.execute(
         update(Notification)
         .where(Notification.user_id == user.id, Notification.read_at.is_(None))
         .values(read_at=utcnow())
     )
-    db.session.commit()
 
 
 def describe(notice: Notification, at: Callable[[datetime], str], day: Callable[[date], str]) -> str:

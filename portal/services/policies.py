@@ -13,12 +13,14 @@ from portal.models.accounts import TIERS
 from portal.models.requests import PRIORITIES
 from portal.services import audit
 from portal.services.errors import InvalidInput
+from portal.services.unit_of_work import use_case
 
 
 def policy_table() -> dict[tuple[str, str], SlaPolicy]:
     return {(p.tier, p.priority): p for p in db.session.scalars(select(SlaPolicy))}
 
 
+@use_case
 def update_sla_targets(targets: dict[tuple[str, str], tuple[int, int]], actor: User) -> None:
     """Set (first response, resolution) minutes per tier × priority; all or nothing."""
     for (tier, priority), (first, resolution) in targets.items():
@@ -44,7 +46,6 @@ def update_sla_targets(targets: dict[tuple[str, str], tuple[int, int]], actor: U
             db.session.add(policy)
     if changed:
         audit.record("sla_policy.updated", actor=actor, changes=changed)
-    db.session.commit()
 
 
 def default_calendar() -> BusinessCalendar:
@@ -54,6 +55,7 @@ def default_calendar() -> BusinessCalendar:
     return calendar
 
 
+@use_case
 def update_calendar(
     calendar: BusinessCalendar,
     *,
@@ -79,9 +81,9 @@ def update_calendar(
         weekdays=calendar.working_weekdays,
         public_holidays=use_public_holidays,
     )
-    db.session.commit()
 
 
+@use_case
 def set_exception(calendar: BusinessCalendar, day: date, is_working: bool, note: str, actor: User) -> None:
     existing = db.session.scalar(
         select(CalendarException).where(
@@ -93,13 +95,12 @@ def set_exception(calendar: BusinessCalendar, day: date, is_working: bool, note:
         db.session.add(existing)
     existing.is_working, existing.note = is_working, note.strip()[:200]
     audit.record("calendar.exception_set", actor=actor, obj=calendar, day=day.isoformat(), working=is_working)
-    db.session.commit()
 
 
+@use_case
 def remove_exception(calendar: BusinessCalendar, exception_id: int, actor: User) -> None:
     existing = db.session.get(CalendarException, exception_id)
     if existing is None or existing.calendar_id != calendar.id:
         raise InvalidInput("exception", str(_l("That day is not in the calendar.")))
     audit.record("calendar.exception_removed", actor=actor, obj=calendar, day=existing.day.isoformat())
     db.session.delete(existing)
-    db.session.commit()

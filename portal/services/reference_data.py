@@ -17,6 +17,7 @@ from portal.models import (
     SurveyQuestion,
     SurveyTemplate,
 )
+from portal.services.unit_of_work import use_case
 
 DEPARTMENT_NAMES = {
     "sales": ("销售部", "Sales"),
@@ -94,6 +95,7 @@ RELATIONSHIP_QUESTIONS = [
 ]
 
 
+@use_case
 def ensure_reference_data() -> None:
     departments = _ensure_departments()
     _ensure_routing_rules(departments)
@@ -106,7 +108,6 @@ def ensure_reference_data() -> None:
     _ensure_survey_template(
         "relationship_default", "relationship", "客户关系调查", "Relationship survey", RELATIONSHIP_QUESTIONS
     )
-    db.session.commit()
 
 
 def _ensure_departments() -> dict[str, Department]:

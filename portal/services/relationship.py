@@ -21,6 +21,7 @@ from portal.models import Account, ContactLog, ReturnVisitCadence, User
 from portal.models.relations import CONTACT_KINDS
 from portal.services import audit
 from portal.services.errors import InvalidInput, NotAllowed
+from portal.services.unit_of_work import use_case
 
 DEFAULT_MONTHS = {"strategic": 1, "key": 3, "ordinary": 6}
 
@@ -77,6 +78,7 @@ def due_dates(accounts: list[Account] | None = None) -> list[VisitDue]:
 # --- recording contacts and the cadence ------------------------------------------------------------------
 
 
+@use_case
 def record_contact(
     account: Account,
     staff: User,
@@ -109,7 +111,6 @@ def record_contact(
     audit.record(
         "account.contact_recorded", actor=staff, obj=account, kind=kind, day=contacted_on.isoformat()
     )
-    db.session.commit()
     return log
 
 
@@ -129,6 +130,7 @@ def cadences() -> dict[str, int]:
     return {tier: stored.get(tier, months) for tier, months in DEFAULT_MONTHS.items()}
 
 
+@use_case
 def set_cadences(admin: User, months: dict[str, int]) -> None:
     """All three or none: a bad value refuses the whole change."""
     for tier, value in months.items():
@@ -143,7 +145,6 @@ def set_cadences(admin: User, months: dict[str, int]) -> None:
         else:
             row.months = value
     audit.record("policy.cadence_changed", actor=admin, **{tier: str(v) for tier, v in months.items()})
-    db.session.commit()
 
 
 def accounts_for(user: User) -> list[Account]:

@@ -16,13 +16,13 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
 from portal.extensions import db
 from portal.models import Account, Contract, Notification, ServiceRequest, User
 from portal.models.base import utcnow
 from portal.models.requests import OPEN_STATUSES
 from portal.services import lifecycle, notifications, relationship, sla
+from portal.services.unit_of_work import use_case
 from portal.timeutil import today_in
 
 log = logging.getLogger(__name__)
@@ -112,19 +112,19 @@ def auto_close(now: datetime | None = None) -> int:
             )
         )
     )
-    closed = 0
-    for request_id in ids:
-        request = db.session.get(ServiceRequest, request_id)
-        if request is None or request.status != "resolved":
-            continue
-        event = lifecycle.apply(request, "close", None, now, calendar)
-        event.data = {**event.data, "auto_close_days": days}
-        try:
-            db.session.commit()
-            closed += 1
-        except StaleDataError:  # the customer acted at the same moment; their action stands
-            db.session.rollback()
-    return closed
+    return sum(_close_if_still_resolved(request_id, now, days, calendar) for request_id in ids)
+
+
+@use_case
+def _close_if_still_resolved(request_id: int, now: datetime, days: int, calendar: sla.WorkCalendar) -> bool:
+    """One request, one transaction, on its locked row: if the customer acted a moment ago, their action
+    stands."""
+    request = db.session.get(ServiceRequest, request_id, with_for_update=True, populate_existing=True)
+    if request is None or request.status != "resolved":
+        return False
+    event = lifecycle.apply(request, "close", None, now, calendar)
+    event.data = {**event.data, "auto_close_days": days}
+    return True
 
 
 def contract_expiry(today: date | None = None) -> int:

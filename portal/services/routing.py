@@ -13,6 +13,7 @@ from portal.models import Department, RoutingRule, ServiceRequest, User
 from portal.models.requests import SUBTYPES
 from portal.services import audit
 from portal.services.errors import DomainError, InvalidInput
+from portal.services.unit_of_work import use_case
 
 CRITERIA = ("category", "subtype", "tier", "industry", "priority")
 
@@ -111,6 +112,7 @@ def _validate(draft: RuleDraft) -> None:
         raise InvalidInput("department_id", str(_l("Choose a department.")))
 
 
+@use_case
 def create_rule(draft: RuleDraft, actor: User) -> RoutingRule:
     _validate(draft)
     last = db.session.scalar(select(func.max(RoutingRule.position)))
@@ -119,19 +121,19 @@ def create_rule(draft: RuleDraft, actor: User) -> RoutingRule:
     db.session.add(rule)
     db.session.flush()
     audit.record("routing_rule.created", actor=actor, obj=rule, rule=_describe(rule))
-    db.session.commit()
     return rule
 
 
+@use_case
 def update_rule(rule: RoutingRule, draft: RuleDraft, actor: User) -> RoutingRule:
     _validate(draft)
     before = _describe(rule)
     draft.apply_to(rule)
     audit.record("routing_rule.updated", actor=actor, obj=rule, before=before, after=_describe(rule))
-    db.session.commit()
     return rule
 
 
+@use_case
 def move_rule(rule: RoutingRule, direction: int, actor: User) -> None:
     """Swap the rule with its neighbour above (-1) or below (+1)."""
     rules = all_rules()
@@ -147,13 +149,12 @@ def move_rule(rule: RoutingRule, direction: int, actor: User) -> None:
     db.session.flush()
     rule.position = theirs
     audit.record("routing_rule.moved", actor=actor, obj=rule, position=theirs, swapped_with=other.id)
-    db.session.commit()
 
 
+@use_case
 def set_rule_active(rule: RoutingRule, active: bool, actor: User) -> None:
     rule.active = active
     audit.record("routing_rule.activated" if active else "routing_rule.deactivated", actor=actor, obj=rule)
-    db.session.commit()
 
 
 def _describe(rule: RoutingRule) -> dict[str, object]:
@@ -162,8 +163,8 @@ def _describe(rule: RoutingRule) -> dict[str, object]:
     }
 
 
+@use_case
 def set_auto_assign(department: Department, enabled: bool, actor: User) -> None:
     """Whether new requests of the department go straight to its least-loaded agent."""
     department.auto_assign = enabled
     audit.record("department.auto_assign", actor=actor, obj=department, enabled=enabled)
-    db.session.commit()

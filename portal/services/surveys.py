@@ -35,6 +35,7 @@ from portal.models import (
 from portal.models.base import utcnow
 from portal.services import audit, notifications
 from portal.services.errors import InvalidInput, NotAllowed
+from portal.services.unit_of_work import use_case
 
 INVITATION_DAYS = 30
 LOW_RATING = 2  # a 1-5 rating at or below this is low
@@ -209,6 +210,7 @@ def parse_answers(template: SurveyTemplate, form: dict[str, str]) -> dict[int, t
     return answers
 
 
+@use_case
 def answer(
     invitation: SurveyInvitation,
     answers: dict[int, tuple[int | None, str | None]],
@@ -224,7 +226,6 @@ def answer(
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:  # someone (a second tab, a double click) answered a moment ago
-        db.session.rollback()
         raise _refused(_l("This survey has already been answered. Thank you!"))
     questions = {q.id: q for q in invitation.template.questions}
     for question_id, (score, comment) in answers.items():
@@ -248,7 +249,6 @@ def answer(
                 created_at=now,
             )
         )
-    db.session.commit()
     db.session.expire(invitation)
     return follow_ups
 
@@ -316,6 +316,7 @@ def open_follow_ups(viewer: User) -> list[FollowUpTask]:
     )
 
 
+@use_case
 def close_follow_up(task: FollowUpTask, user: User, note: str = "") -> None:
     if not permissions.can_close_follow_up(user, task):
         raise NotAllowed(str(_l("Only the follow-up's owner can mark it done.")))
@@ -324,7 +325,6 @@ def close_follow_up(task: FollowUpTask, user: User, note: str = "") -> None:
     task.done_at = utcnow()
     if note.strip():
         task.note = (task.note + "\n" if task.note else "") + note.strip()[:2000]
-    db.session.commit()
 
 
 # --- results ---------------------------------------------------------------------------------------------
@@ -404,6 +404,7 @@ def templates() -> list[SurveyTemplate]:
     )
 
 
+@use_case
 def create_template(admin: User, *, kind: str, code: str, name_zh: str, name_en: str) -> SurveyTemplate:
     if kind not in ("csat", "relationship"):
         raise InvalidInput("kind", str(_l("Choose the kind of survey.")))
@@ -420,10 +421,10 @@ def create_template(admin: User, *, kind: str, code: str, name_zh: str, name_en:
     db.session.add(template)
     db.session.flush()
     audit.record("survey.template_created", actor=admin, obj=template, code=code)
-    db.session.commit()
     return template
 
 
+@use_case
 def update_template(
     template: SurveyTemplate,
     admin: User,
@@ -464,9 +465,9 @@ def update_template(
             other.active = False
         template.active = True
     audit.record("survey.template_changed", actor=admin, obj=template, active=template.active)
-    db.session.commit()
 
 
+@use_case
 def add_question(
     template: SurveyTemplate, admin: User, *, kind: str, code: str, text_zh: str, text_en: str, required: bool
 ) -> SurveyQuestion:
@@ -491,5 +492,4 @@ def add_question(
     )
     db.session.add(question)
     audit.record("survey.question_added", actor=admin, obj=template, code=code)
-    db.session.commit()
     return question

@@ -3,7 +3,8 @@
 ``@use_case`` marks a service function that the outside world calls (a view, a task, a command). It runs
 the function in a transaction of its own and commits when it returns; any exception — a domain error
 included — rolls everything back. A use case called from inside another joins the outer one's transaction,
-so composing use cases needs no ``commit=False`` flags, and helpers never commit.
+so composing use cases needs no ``commit=False`` flags, and helpers never commit. (A refusal that is itself
+a record — a failed sign-in counts towards the lock — says so: ``DomainError.keeps_changes``.)
 
 Why the transaction is started afresh: a view has usually read (the signed-in user, the object in the URL)
 before it calls a use case. On SQLite that read holds a snapshot; writing on top of it fails with "database
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from portal.database import write_transaction
 from portal.extensions import db
+from portal.services.errors import DomainError
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -57,6 +59,12 @@ def use_case(function: F) -> F:
             result = function(*args, **kwargs)
             session.commit()
             return result
+        except DomainError as error:
+            if error.keeps_changes:
+                session.commit()
+            else:
+                session.rollback()
+            raise
         except BaseException:
             session.rollback()
             raise
