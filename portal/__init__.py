@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from typing import Any
 
@@ -10,8 +11,8 @@ from flask import Flask
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: layered config, extensions, blueprints, error pages, CLI. No side effects."""
+    from portal import admin, customer, errors, i18n, internal, permissions, security
     from portal import config as portal_config
-    from portal import errors, i18n, permissions, security
     from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 
     app = Flask(
@@ -54,29 +55,33 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     database.init_app(app)
 
-    from portal.services import notifications, unit_of_work
+    from portal import tasks
+    from portal.services import background, notifications, unit_of_work
 
     notifications.install()
     unit_of_work.install()
+    background.install()
+    tasks.init_app(app)
 
-    from portal.admin.views import bp as admin_bp
-    from portal.auth.views import bp as auth_bp
-    from portal.customer import bp as customer_bp
-    from portal.finance.views import bp as finance_bp
-    from portal.inbox.views import bp as inbox_bp
-    from portal.internal.views import bp as internal_bp
-    from portal.manager.views import bp as manager_bp
-    from portal.survey.views import bp as survey_bp
+    from portal.auth import views as auth_views
+    from portal.finance import views as finance_views
+    from portal.inbox import views as inbox_views
+    from portal.manager import views as manager_views
+    from portal.survey import views as survey_views
 
+    # A blueprint split over several modules names them (ROUTE_MODULES); their routes are added here.
+    for package in (customer, internal, admin):
+        for module in package.ROUTE_MODULES:
+            importlib.import_module(f"{package.__name__}.{module}")
     for blueprint in (
-        auth_bp,
-        inbox_bp,
-        survey_bp,
-        customer_bp,
-        internal_bp,
-        finance_bp,
-        manager_bp,
-        admin_bp,
+        auth_views.bp,
+        inbox_views.bp,
+        survey_views.bp,
+        customer.bp,
+        internal.bp,
+        finance_views.bp,
+        manager_views.bp,
+        admin.bp,
     ):
         app.register_blueprint(blueprint)
 

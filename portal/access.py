@@ -11,11 +11,11 @@ from flask import abort, current_app, redirect, request, session, url_for
 from flask_login import current_user
 
 from portal import permissions
-from portal.auth.redirects import login_url_for
 from portal.extensions import db, htmx, login_manager
 from portal.models import Account, Attachment, Contract, ServiceRequest, User
 from portal.services import attachments
 from portal.services.auth import load_signed_in_user
+from portal.web import login_url_for
 
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M")

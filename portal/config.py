@@ -25,7 +25,11 @@ DEFAULTS: dict[str, Any] = {
     "LOCKOUT_MINUTES": 15,
     "LOGIN_RATE_LIMIT": "20 per minute",
     "RATELIMIT_ENABLED": True,
+    # Shared by the rate limiter and the task queue; without it the queue is the SQLite file HUEY_FILE
+    # (default: huey.sqlite3 in the instance folder).
     "REDIS_URL": None,
+    "HUEY_FILE": None,
+    "TASKS_IMMEDIATE": False,
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
     "PROXY_FIX": False,
     "SESSION_LIFETIME_HOURS": 12,

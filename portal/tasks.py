@@ -1,9 +1,11 @@
 """Background work: Huey tasks and periodic jobs, thin wrappers around services.
 
-Where the queue lives: with ``PORTAL_REDIS_URL`` set, in Redis, so several web and worker machines share
-it; otherwise in a SQLite file (``PORTAL_HUEY_FILE``, by default ``instance/huey.sqlite3``) that needs no
-server. A worker is ``flask --app portal worker`` (``make run`` starts one beside the web server). Tests
-switch Huey to immediate mode, so a task runs at once in the caller's thread.
+``init_app(app)`` builds the queue from the app's config — Redis when ``REDIS_URL`` is set (in
+``instance/config.py`` or as ``PORTAL_REDIS_URL``), so several web and worker machines share it; otherwise a
+SQLite file (``HUEY_FILE``, by default ``huey.sqlite3`` in the instance folder) that needs no server — and
+registers with the app how services hand work over (``portal/services/background.py``: by name, see
+``JOBS``). A worker is ``flask --app portal worker`` (``make run`` starts one beside the web server).
+``TASKS_IMMEDIATE`` (the tests) runs each task at once in the caller's thread.
 """
 
 from __future__ import annotations
@@ -12,30 +14,39 @@ import functools
 import logging
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, has_app_context
-from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey import Huey, crontab
+from huey.storage import RedisStorage, SqliteStorage
+
+from portal.services import background
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
-INSTANCE = Path(__file__).resolve().parent.parent / "instance"
 EMAIL_RETRIES = 4
 EMAIL_RETRY_DELAY_SECONDS = 120
 
-
-def _make_huey() -> Huey:
-    redis_url = os.environ.get("PORTAL_REDIS_URL")
-    if redis_url:
-        return RedisHuey("portal", url=redis_url)
-    path = Path(os.environ.get("PORTAL_HUEY_FILE") or INSTANCE / "huey.sqlite3")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey("portal", filename=str(path))
-
-
-huey = _make_huey()
+# Until init_app says where the queue lives, nothing is written anywhere (an in-memory, immediate queue).
+huey = Huey("portal", immediate=True)
 _worker_app: Flask | None = None
+
+
+def init_app(app: Flask) -> None:
+    redis_url = app.config.get("REDIS_URL")
+    if redis_url:
+        huey.storage_class, huey.storage_kwargs = RedisStorage, {"url": redis_url}
+    else:
+        path = app.config.get("HUEY_FILE") or os.path.join(app.instance_path, "huey.sqlite3")
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        huey.storage_class, huey.storage_kwargs = SqliteStorage, {"filename": str(path)}
+    huey._immediate = bool(app.config.get("TASKS_IMMEDIATE"))
+    huey.storage = huey.create_storage()
+    app.extensions[background.EXTENSION] = hand_over
+
+
+def hand_over(job: str, *args: Any) -> None:
+    JOBS[job](*args)
 
 
 def use_app(app: Flask) -> None:
@@ -75,15 +86,6 @@ def send_notification_email(notification_id: int, task: Any = None) -> str:
     return outgoing.send_notification_email(notification_id, last_try=task is None or task.retries == 0)
 
 
-def enqueue_email(notification_id: int) -> None:
-    """Hand a notice's email to the queue; a queue that cannot take it must not fail the user's action
-    (the retry sweep picks up what is left pending)."""
-    try:
-        send_notification_email(notification_id)
-    except Exception:  # noqa: BLE001
-        log.exception("could not queue the email of notification %s", notification_id)
-
-
 @huey.task(retries=EMAIL_RETRIES, retry_delay=EMAIL_RETRY_DELAY_SECONDS)
 @in_app
 def send_password_reset(user_id: int) -> None:
@@ -98,13 +100,6 @@ def send_invitation(user_id: int, inviter_id: int) -> None:
     from portal.services import outgoing
 
     outgoing.send_invitation(user_id, inviter_id)
-
-
-def safely(task: Callable[..., Any], *args: Any) -> None:
-    try:
-        task(*args)
-    except Exception:  # noqa: BLE001
-        log.exception("could not queue %s", getattr(task, "name", task))
 
 
 @huey.task()
@@ -176,3 +171,12 @@ def retry_pending_emails() -> int:
     from portal.services import outgoing
 
     return outgoing.requeue_pending()
+
+
+# What services may hand over, by name (portal/services/background.py).
+JOBS: dict[str, Callable[..., Any]] = {
+    "notification_email": send_notification_email,
+    "password_reset_email": send_password_reset,
+    "invitation_email": send_invitation,
+    "summaries_zip": build_summaries_zip,
+}

@@ -16,8 +16,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, text
 
-# The task queue's file lives with the test run, never in the working tree; tasks run at once (immediate
-# mode) unless a test starts a real worker.
+# The task queue's file lives with the test run, never in the working tree (a real worker started by a test
+# reads it from the environment); tasks run at once (TASKS_IMMEDIATE) unless a test starts a real worker.
 os.environ.setdefault(
     "PORTAL_HUEY_FILE", os.path.join(tempfile.mkdtemp(prefix="portal-huey-"), "huey.sqlite3")
 )
@@ -26,10 +26,7 @@ os.environ.pop("PORTAL_REDIS_URL", None)
 from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.models import Base, User  # noqa: E402
-from portal.tasks import huey  # noqa: E402
 from tests import factories  # noqa: E402
-
-huey.immediate = True
 
 BACKEND = os.environ.get("PORTAL_TEST_DATABASE", "sqlite")
 _CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
@@ -70,6 +67,7 @@ def app_config(database_url: str, instance: Path, **extra: object) -> dict[str, 
         "OUTBOX_FOLDER": str(instance / "outbox"),
         "BASE_URL": "https://portal.example.test",
         "SERVER_NAME": None,
+        "TASKS_IMMEDIATE": True,
     }
     config.update(extra)
     return config

@@ -20,7 +20,9 @@ def test_the_migrated_schema_matches_the_models(app):
 
 
 def test_migrations_go_down_to_nothing_and_up_again(scratch_database_url, tmp_path):
-    scratch = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": scratch_database_url})
+    scratch = create_app(
+        {"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": scratch_database_url, "TASKS_IMMEDIATE": True}
+    )
     with scratch.app_context():
         upgrade()
         tables = set(inspect(db.engine).get_table_names())

@@ -15,27 +15,25 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from portal.internal.forms import ALL_SUBTYPES, _choices, options
 from portal.models.accounts import INDUSTRIES, TIERS
 from portal.models.requests import CATEGORIES, PRIORITIES
+from portal.web import ALL_SUBTYPES, choices, options
 
 
 class RuleForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Give the rule a name.")), Length(max=200)])
     category = SelectField(
-        _l("Category"), choices=_choices("category", CATEGORIES, _l("Any")), validate_choice=False
+        _l("Category"), choices=choices("category", CATEGORIES, _l("Any")), validate_choice=False
     )
     subtype = SelectField(
-        _l("Service"), choices=_choices("subtype", ALL_SUBTYPES, _l("Any")), validate_choice=False
+        _l("Service"), choices=choices("subtype", ALL_SUBTYPES, _l("Any")), validate_choice=False
     )
-    tier = SelectField(
-        _l("Classification"), choices=_choices("tier", TIERS, _l("Any")), validate_choice=False
-    )
+    tier = SelectField(_l("Classification"), choices=choices("tier", TIERS, _l("Any")), validate_choice=False)
     industry = SelectField(
-        _l("Industry"), choices=_choices("industry", INDUSTRIES, _l("Any")), validate_choice=False
+        _l("Industry"), choices=choices("industry", INDUSTRIES, _l("Any")), validate_choice=False
     )
     priority = SelectField(
-        _l("Priority"), choices=_choices("priority", PRIORITIES, _l("Any")), validate_choice=False
+        _l("Priority"), choices=choices("priority", PRIORITIES, _l("Any")), validate_choice=False
     )
     department = SelectField(
         _l("Send to department"),
@@ -54,19 +52,19 @@ class SampleForm(FlaskForm):
         csrf = False
 
     sample_category = SelectField(
-        _l("Category"), choices=_choices("category", CATEGORIES, "–"), validate_choice=False
+        _l("Category"), choices=choices("category", CATEGORIES, "–"), validate_choice=False
     )
     sample_subtype = SelectField(
-        _l("Service"), choices=_choices("subtype", ALL_SUBTYPES, "–"), validate_choice=False
+        _l("Service"), choices=choices("subtype", ALL_SUBTYPES, "–"), validate_choice=False
     )
     sample_tier = SelectField(
-        _l("Classification"), choices=_choices("tier", TIERS, "–"), validate_choice=False
+        _l("Classification"), choices=choices("tier", TIERS, "–"), validate_choice=False
     )
     sample_industry = SelectField(
-        _l("Industry"), choices=_choices("industry", INDUSTRIES, "–"), validate_choice=False
+        _l("Industry"), choices=choices("industry", INDUSTRIES, "–"), validate_choice=False
     )
     sample_priority = SelectField(
-        _l("Priority"), choices=_choices("priority", PRIORITIES, "–"), validate_choice=False
+        _l("Priority"), choices=choices("priority", PRIORITIES, "–"), validate_choice=False
     )
 
 

@@ -4,25 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from portal.access import roles_required
-from portal.admin import forms
+from portal.admin import bp, forms
 from portal.extensions import db
 from portal.i18n import current_language
-from portal.internal.forms import options
 from portal.models import Department, RoutingRule, User
 from portal.models.accounts import TIERS
 from portal.models.requests import PRIORITIES
 from portal.rendering import render
 from portal.services import overview, policies, routing
 from portal.services.errors import InvalidInput
+from portal.web import options
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
 admin_required = roles_required("admin")
 
 
@@ -304,6 +303,3 @@ def remove_calendar_exception(exception_id: int):
         except InvalidInput:
             abort(404)
     return redirect(url_for("admin.calendar"), code=303)
-
-
-from portal.admin import engagement as _engagement  # noqa: E402,F401  (its routes register on bp)

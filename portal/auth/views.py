@@ -11,7 +11,6 @@ from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from portal import tasks
 from portal.access import home_url
 from portal.auth.forms import (
     ForgotPasswordForm,
@@ -22,12 +21,12 @@ from portal.auth.forms import (
     ResetPasswordForm,
     SignInForm,
 )
-from portal.auth.redirects import safe_next
 from portal.extensions import limiter
 from portal.i18n import current_language
 from portal.rendering import render
 from portal.services import account_users, auth, notifications
 from portal.services.errors import InvalidInput, SignInRefused
+from portal.web import safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -211,9 +210,7 @@ def send_reset_link() -> Response:
     form = ForgotPasswordForm()
     if not form.validate_on_submit():
         return render("auth/forgot.html", form=form, status=422)
-    user_id = auth.request_password_reset(form.email.data or "", ip_address=request.remote_addr or "")
-    if user_id is not None:
-        tasks.safely(tasks.send_password_reset, user_id)
+    auth.request_password_reset(form.email.data or "", ip_address=request.remote_addr or "")
     # The same answer whether or not the address belongs to someone.
     flash(
         _(

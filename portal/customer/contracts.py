@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from flask import abort, request, send_file
+from flask import abort, request
 from flask_login import current_user
 
-from portal import permissions
+from portal import permissions, web
 from portal.access import contract_for_customer, customer_required
 from portal.customer import bp
 from portal.extensions import db
 from portal.models import ServiceRequest
 from portal.models.contracts import ENTITLEMENT_UNITS
 from portal.rendering import render
-from portal.services import attachments, entitlements
+from portal.services import entitlements
 from portal.services.contracts import account_contracts, record_document_download, signed_document
 from portal.timeutil import today_for
-from portal.uploads import upload_folder
 
 
 @bp.get("/contracts")
@@ -66,9 +65,4 @@ def contract_document(contract_id: int):
     if document is None:
         abort(404)
     record_document_download(contract, current_user, request.remote_addr or "")
-    return send_file(
-        attachments.path_of(document, upload_folder()),
-        mimetype=document.content_type,
-        as_attachment=True,
-        download_name=document.original_name,
-    )
+    return web.send_stored(document)

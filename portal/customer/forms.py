@@ -8,8 +8,8 @@ from flask_wtf.file import MultipleFileField
 from wtforms import DateField, DecimalField, EmailField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
-from portal.internal.forms import _choices, options
 from portal.models.requests import CATEGORIES, PRIORITIES, STATUSES
+from portal.web import choices, options
 
 # Which extra fields each category asks for (names of the form's fields).
 CATEGORY_FIELDS = {
@@ -36,7 +36,7 @@ class NewRequestForm(FlaskForm):
         _l("Description"), validators=[DataRequired(_l("Describe what you need.")), Length(max=10000)]
     )
     priority = SelectField(
-        _l("Priority"), choices=_choices("priority", PRIORITIES, None)[1:], default="normal"
+        _l("Priority"), choices=choices("priority", PRIORITIES, None)[1:], default="normal"
     )
     contract = SelectField(_l("Contract"), choices=[], validate_choice=False)
     # pre-sale
@@ -60,7 +60,7 @@ class NewRequestForm(FlaskForm):
     serial_number = StringField(_l("Serial number"), validators=[Optional(), Length(max=100)])
     severity = SelectField(
         _l("Severity"),
-        choices=_choices("severity", ("minor", "major", "critical"), None)[1:],
+        choices=choices("severity", ("minor", "major", "critical"), None)[1:],
         default="minor",
     )
     # value-added
@@ -100,12 +100,12 @@ class RequestFilterForm(FlaskForm):
         _l("Status"),
         validate_choice=False,
         choices=options(
-            [("open", _l("All open"))] + [(c.value, c.label) for c in _choices("status", STATUSES, None)[1:]],
+            [("open", _l("All open"))] + [(c.value, c.label) for c in choices("status", STATUSES, None)[1:]],
             _l("All"),
         ),
     )
     category = SelectField(
-        _l("Category"), choices=_choices("category", CATEGORIES, _l("All")), validate_choice=False
+        _l("Category"), choices=choices("category", CATEGORIES, _l("All")), validate_choice=False
     )
     contract = SelectField(_l("Contract"), choices=[], validate_choice=False)
     submitted_from = DateField(_l("Submitted from"), validators=[Optional()])
@@ -122,7 +122,7 @@ class InviteForm(FlaskForm):
         ],
     )
     full_name = StringField(_l("Name"), validators=[DataRequired(_l("Give your name.")), Length(max=120)])
-    role = SelectField(_l("Role"), choices=_choices("role", ("customer", "customer_admin"), None)[1:])
+    role = SelectField(_l("Role"), choices=choices("role", ("customer", "customer_admin"), None)[1:])
 
 
 class ReportFilterForm(FlaskForm):
@@ -134,7 +134,7 @@ class ReportFilterForm(FlaskForm):
     q = StringField(_l("Search topic or title"), validators=[Optional(), Length(max=100)])
     kind = SelectField(
         _l("Kind"),
-        choices=_choices("subtype", ("custom_report", "industry_news", "market_analysis"), _l("All")),
+        choices=choices("subtype", ("custom_report", "industry_news", "market_analysis"), _l("All")),
         validate_choice=False,
     )
     published_from = DateField(_l("Published from"), validators=[Optional()])

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from flask import abort, request, send_file, url_for
+from flask import abort, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal import permissions
+from portal import permissions, web
 from portal.access import customer_required
 from portal.customer import bp, forms
 from portal.extensions import db
 from portal.models import Deliverable, ServiceRequest
 from portal.rendering import render
-from portal.services import attachments, reports
-from portal.uploads import upload_folder
+from portal.services import reports
 
 
 @bp.get("/reports")
@@ -57,9 +56,4 @@ def download_report(deliverable_id: int):
     if deliverable is None:
         abort(404)
     reports.record_download(deliverable, current_user, request.remote_addr or "")
-    return send_file(
-        attachments.path_of(deliverable.attachment, upload_folder()),
-        mimetype=deliverable.attachment.content_type,
-        as_attachment=True,
-        download_name=deliverable.attachment.original_name,
-    )
+    return web.send_stored(deliverable.attachment)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import abort, url_for
 from flask_login import current_user
 
+from portal import web
 from portal.access import customer_required
 from portal.customer import bp
 from portal.rendering import render
 from portal.services import surveys
 from portal.services.errors import InvalidInput
-from portal.survey.views import submit
 
 
 def _own_open_invitation(invitation_id: int):  # noqa: ANN202
@@ -39,4 +39,4 @@ def answer_survey(invitation_id: int):
 @customer_required
 def submit_survey(invitation_id: int):
     invitation = _own_open_invitation(invitation_id)
-    return submit(invitation, url_for("customer.submit_survey", invitation_id=invitation.id))
+    return web.answer_survey(invitation, url_for("customer.submit_survey", invitation_id=invitation.id))

@@ -8,7 +8,7 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import permissions, tasks
+from portal import permissions
 from portal.access import roles_required
 from portal.customer import bp, forms
 from portal.extensions import db
@@ -59,7 +59,6 @@ def invite_user():
     except InvalidInput as error:
         getattr(form, error.field, form.email).errors = [str(error)]
         return _users_page(form, status=422)
-    tasks.safely(tasks.send_invitation, user.id, current_user.id)
     # Built on the configured site address, like the emailed one, never on this request's Host header.
     link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.accept_invitation", token=token)
     flash(

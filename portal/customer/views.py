@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from portal import permissions
+from portal import permissions, web
 from portal.access import attachment_for_viewer, customer_required, request_for_customer
 from portal.customer import bp, forms
 from portal.extensions import db
@@ -160,9 +160,4 @@ def change_status(request_id: int):
 def download_attachment(attachment_id: int):
     """Only files of a request the user may see, and never one attached as internal."""
     attachment = attachment_for_viewer(attachment_id)
-    return send_file(
-        attachments.path_of(attachment, upload_folder()),
-        mimetype=attachment.content_type,
-        as_attachment=True,
-        download_name=attachment.original_name,
-    )
+    return web.send_stored(attachment)

@@ -5,8 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.validators import Optional
 
-from portal.internal.forms import options
-from portal.manager.forms import KpiFilterForm
+from portal.web import options, period_field
 
 
 class SummaryForm(FlaskForm):
@@ -16,7 +15,7 @@ class SummaryForm(FlaskForm):
         csrf = False
 
     account = SelectField(_l("Account"), choices=[], validate_choice=False)
-    period = KpiFilterForm.period
+    period = period_field()
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])
     language = SelectField(

@@ -3,27 +3,24 @@ download is audited."""
 
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Blueprint, Response, abort, flash, redirect, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from portal import tasks
+from portal import web
 from portal.access import roles_required
 from portal.extensions import db
 from portal.finance import forms
 from portal.i18n import current_language
-from portal.internal.forms import options
 from portal.models import Account, Attachment, ExportJob, Statement
 from portal.rendering import render
-from portal.services import attachments, audit, billing, exports, kpi, overview, summaries
+from portal.services import audit, billing, exports, kpi, overview, summaries
 from portal.services.errors import InvalidInput
 from portal.timeutil import today_for
 from portal.uploads import upload_folder
+from portal.web import options
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
 finance_required = roles_required("finance", "admin")
@@ -84,9 +81,7 @@ def summary_pdf():
         language=language,
     )
     name = f"summary-{account.id}-{start.isoformat()}-{end.isoformat()}-{language}.pdf"
-    return Response(
-        pdf, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
+    return web.download(pdf, name, "application/pdf")
 
 
 @bp.get("/billable.csv")
@@ -94,10 +89,6 @@ def summary_pdf():
 def billable_csv():
     form = _form()
     start, end = _period(form)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(billing.COLUMNS)
-    writer.writerows(billing.rows(start, end))
     audit.log(
         "finance.billable_exported",
         actor=current_user,
@@ -106,11 +97,7 @@ def billable_csv():
         end=end.isoformat(),
     )
     name = f"billable-{start.isoformat()}-{end.isoformat()}.csv"
-    return Response(
-        "\ufeff" + out.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return web.csv_download(billing.COLUMNS, billing.rows(start, end), name)
 
 
 # --- all accounts as one ZIP, built in the background ----------------------------------------------------
@@ -124,7 +111,6 @@ def start_export():
         abort(400)
     start, end = _period(form)
     job = exports.start_zip(current_user, start, end)
-    tasks.safely(tasks.build_summaries_zip, job.id)
     return redirect(url_for("finance.export_progress", job_id=job.id), code=303)
 
 
@@ -184,9 +170,4 @@ def _send_audited(attachment: Attachment | None, action: str, obj: object):  # n
     if attachment is None:
         abort(404)
     audit.log(action, actor=current_user, obj=obj, ip_address=request.remote_addr or "")
-    return send_file(
-        attachments.path_of(attachment, upload_folder()),
-        mimetype=attachment.content_type,
-        as_attachment=True,
-        download_name=attachment.original_name,
-    )
+    return web.send_stored(attachment)

@@ -17,8 +17,7 @@ from werkzeug.wrappers import Response
 from portal import permissions
 from portal.access import account_for_staff, internal_viewer_required
 from portal.extensions import db
-from portal.internal import forms
-from portal.internal.views import bp
+from portal.internal import bp, forms
 from portal.models import Account, FollowUpTask, ServiceRequest
 from portal.models.requests import OPEN_STATUSES
 from portal.rendering import render

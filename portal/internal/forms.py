@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
@@ -22,24 +20,11 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from portal.labels import LazyLabel
 from portal.models.accounts import INDUSTRIES, TIERS
 from portal.models.relations import CONTACT_KINDS
-from portal.models.requests import CATEGORIES, PRIORITIES, STATUSES, SUBTYPES
+from portal.models.requests import CATEGORIES, PRIORITIES, STATUSES
 from portal.services.queues import QUEUES
-
-
-def _choices(kind: str, codes: tuple[str, ...] | list[str], blank: object) -> list[SelectChoice]:
-    return [SelectChoice("", blank)] + [SelectChoice(code, LazyLabel(kind, code)) for code in codes]  # type: ignore[arg-type]
-
-
-def options(pairs: Sequence[tuple[str, object]], blank: object | None = None) -> list[SelectChoice]:
-    """Choices for a select filled at request time, with an optional empty first option."""
-    head = [SelectChoice("", blank)] if blank is not None else []  # type: ignore[arg-type]
-    return head + [SelectChoice(value, label) for value, label in pairs]  # type: ignore[arg-type]
-
-
-ALL_SUBTYPES = sorted({s for subs in SUBTYPES.values() for s in subs})
+from portal.web import ALL_SUBTYPES, choices, options
 
 
 class QueueFilterForm(FlaskForm):
@@ -53,21 +38,19 @@ class QueueFilterForm(FlaskForm):
     )
     q = SearchField(_l("Search"), validators=[Optional(), Length(max=100)])
     category = SelectField(
-        _l("Category"), choices=_choices("category", CATEGORIES, _l("All")), validate_choice=False
+        _l("Category"), choices=choices("category", CATEGORIES, _l("All")), validate_choice=False
     )
     subtype = SelectField(
-        _l("Service"), choices=_choices("subtype", ALL_SUBTYPES, _l("All")), validate_choice=False
+        _l("Service"), choices=choices("subtype", ALL_SUBTYPES, _l("All")), validate_choice=False
     )
-    tier = SelectField(
-        _l("Classification"), choices=_choices("tier", TIERS, _l("All")), validate_choice=False
-    )
+    tier = SelectField(_l("Classification"), choices=choices("tier", TIERS, _l("All")), validate_choice=False)
     industry = SelectField(
-        _l("Industry"), choices=_choices("industry", INDUSTRIES, _l("All")), validate_choice=False
+        _l("Industry"), choices=choices("industry", INDUSTRIES, _l("All")), validate_choice=False
     )
     priority = SelectField(
-        _l("Priority"), choices=_choices("priority", PRIORITIES, _l("All")), validate_choice=False
+        _l("Priority"), choices=choices("priority", PRIORITIES, _l("All")), validate_choice=False
     )
-    status = SelectField(_l("Status"), choices=_choices("status", STATUSES, _l("All")), validate_choice=False)
+    status = SelectField(_l("Status"), choices=choices("status", STATUSES, _l("All")), validate_choice=False)
     account = SelectField(_l("Account"), choices=[], validate_choice=False)
     assignee = SelectField(_l("Assignee"), choices=[], validate_choice=False)
     sort = SelectField(
@@ -179,7 +162,7 @@ class BulkAssignForm(FlaskForm):
 class ContactForm(FlaskForm):
     kind = SelectField(
         _l("Kind of contact"),
-        choices=_choices("contact_kind", CONTACT_KINDS, _l("Choose…")),
+        choices=choices("contact_kind", CONTACT_KINDS, _l("Choose…")),
         validate_choice=False,
     )
     contacted_on = DateField(_l("Date"), validators=[InputRequired(_l("Give the date."))])

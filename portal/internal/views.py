@@ -5,17 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, request, send_file, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from portal import permissions
+from portal import permissions, web
 from portal.access import attachment_for_viewer, internal_viewer_required, request_for_staff, staff_required
-from portal.auth.redirects import safe_next
 from portal.extensions import db, htmx
-from portal.internal import forms
+from portal.internal import bp, forms
 from portal.internal.workspace import workspace_context
 from portal.models import Account, Department, ServiceRequest, User
 from portal.models.accounts import INDUSTRIES, STAFF_ROLES, TIERS
@@ -26,8 +25,7 @@ from portal.services import attachments, overview, queues, reports, sla, workflo
 from portal.services.errors import DomainError, InvalidInput
 from portal.services.workflow import StaleRequest
 from portal.uploads import upload_folder
-
-bp = Blueprint("internal", __name__, url_prefix="/staff")
+from portal.web import safe_next
 
 
 @bp.get("/")
@@ -319,12 +317,4 @@ def publish_report(request_id: int):
 @internal_viewer_required
 def download_attachment(attachment_id: int):
     attachment = attachment_for_viewer(attachment_id)
-    return send_file(
-        attachments.path_of(attachment, upload_folder()),
-        mimetype=attachment.content_type,
-        as_attachment=True,
-        download_name=attachment.original_name,
-    )
-
-
-from portal.internal import accounts as _accounts  # noqa: E402,F401  (its routes register on bp)
+    return web.send_stored(attachment)

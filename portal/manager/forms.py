@@ -5,8 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
-from portal.internal.forms import _choices, options
 from portal.models.accounts import INDUSTRIES, SIZES, TIERS
+from portal.web import choices, period_field
 
 PERIODS = (
     "this_month",
@@ -25,32 +25,15 @@ class KpiFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    period = SelectField(
-        _l("Period"),
-        choices=options(
-            [
-                ("this_month", _l("This month")),
-                ("last_month", _l("Last month")),
-                ("this_quarter", _l("This quarter")),
-                ("last_quarter", _l("Last quarter")),
-                ("this_year", _l("This year")),
-                ("last_12_months", _l("Last 12 months")),
-                ("custom", _l("From … to …")),
-            ]
-        ),
-        default="this_quarter",
-        validate_choice=False,
-    )
+    period = period_field()
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])
     department = SelectField(_l("Department"), choices=[], validate_choice=False)
     industry = SelectField(
-        _l("Industry"), choices=_choices("industry", INDUSTRIES, _l("All")), validate_choice=False
+        _l("Industry"), choices=choices("industry", INDUSTRIES, _l("All")), validate_choice=False
     )
-    size = SelectField(_l("Size"), choices=_choices("size", SIZES, _l("All")), validate_choice=False)
-    tier = SelectField(
-        _l("Classification"), choices=_choices("tier", TIERS, _l("All")), validate_choice=False
-    )
+    size = SelectField(_l("Size"), choices=choices("size", SIZES, _l("All")), validate_choice=False)
+    tier = SelectField(_l("Classification"), choices=choices("tier", TIERS, _l("All")), validate_choice=False)
     account = SelectField(_l("Account"), choices=[], validate_choice=False)
 
 

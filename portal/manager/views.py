@@ -3,21 +3,19 @@ requests behind every number, CSV export, and the weights of the composite score
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from portal import web
 from portal.access import roles_required
 from portal.extensions import db
 from portal.i18n import current_language
-from portal.internal.forms import options
 from portal.manager import forms
 from portal.models import Account, Department, ServiceRequest
 from portal.models.kpi import INDICATORS
@@ -25,6 +23,7 @@ from portal.rendering import render
 from portal.services import audit, kpi
 from portal.services.errors import InvalidInput
 from portal.timeutil import today_for
+from portal.web import options
 
 bp = Blueprint("manager", __name__, url_prefix="/manager")
 manager_required = roles_required("manager", "admin")
@@ -165,19 +164,12 @@ def _csv_rows(label: str, found: kpi.Indicators) -> list[list[Any]]:
 @manager_required
 def export_csv():
     form, scope, account = _filters()
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["scope", "indicator", "measure", "value"])
-    writer.writerows(_csv_rows(account.name if account else "selection", kpi.assess(scope)))
+    rows = _csv_rows(account.name if account else "selection", kpi.assess(scope))
     if account is not None:
-        writer.writerows(_csv_rows("cohort", kpi.assess(scope.cohort(account))))
+        rows += _csv_rows("cohort", kpi.assess(scope.cohort(account)))
     audit.log("kpi.exported", actor=current_user, start=scope.start.isoformat(), end=scope.end.isoformat())
     name = f"kpi-{scope.start.isoformat()}-{scope.end.isoformat()}.csv"
-    return Response(
-        "\ufeff" + out.getvalue(),  # a BOM so that spreadsheet programs read the Chinese names as UTF-8
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return web.csv_download(["scope", "indicator", "measure", "value"], rows, name)
 
 
 @bp.post("/weights")

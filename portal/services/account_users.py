@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import User
-from portal.services import audit, auth
+from portal.services import audit, auth, background
 from portal.services.errors import InvalidInput
 from portal.services.unit_of_work import use_case
 from portal.services.workflow import NotAllowed
@@ -59,6 +59,7 @@ def invite(admin: User, *, email: str, full_name: str, role: str) -> tuple[User,
         account=admin.account,
         actor=admin,
     )
+    background.enqueue("invitation_email", user.id, admin.id)
     return user, invitation_token(user)
 
 

@@ -23,7 +23,7 @@ from portal.extensions import db
 from portal.models import Account, Department, LoginSession, SignInThrottle, User
 from portal.models.accounts import CUSTOMER_ROLES, ROLES
 from portal.models.base import utcnow
-from portal.services import audit
+from portal.services import audit, background
 from portal.services.errors import InvalidInput, SignInRefused
 from portal.services.unit_of_work import use_case
 
@@ -313,7 +313,10 @@ def request_password_reset(email: str, *, ip_address: str = "") -> int | None:
         ip_address=ip_address,
         known=bool(user),
     )
-    return user.id if user is not None and user.active else None
+    if user is not None and user.active:
+        background.enqueue("password_reset_email", user.id)
+        return user.id
+    return None
 
 
 def user_for_reset(token: str) -> User:

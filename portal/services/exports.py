@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from portal.extensions import db
 from portal.models import Account, ExportJob, Statement, User
 from portal.models.base import utcnow
-from portal.services import audit, summaries
+from portal.services import audit, background, summaries
 from portal.services.attachments import store_file
 from portal.services.errors import InvalidInput
 from portal.services.unit_of_work import use_case
@@ -32,6 +32,8 @@ def start_zip(user: User, start: date, end: date) -> ExportJob:
     job = ExportJob(period_start=start, period_end=end, requested_by_id=user.id)
     db.session.add(job)
     audit.record("finance.zip_requested", actor=user, start=start.isoformat(), end=end.isoformat())
+    db.session.flush()
+    background.enqueue("summaries_zip", job.id)
     return job
 
 

@@ -31,6 +31,7 @@ from portal.models import Notification, NotificationPreference, ServiceRequest, 
 from portal.models.accounts import CUSTOMER_ROLES, STAFF_ROLES, department_memberships
 from portal.models.base import utcnow
 from portal.models.notifications import CHANNELS
+from portal.services import background
 from portal.services.unit_of_work import use_case
 
 
@@ -338,10 +339,8 @@ def _after_flush(session: Session, flush_context: object) -> None:
 def _after_commit(session: Session) -> None:
     ids = session.info.pop(_PENDING, [])
     if ids:
-        from portal import tasks
-
         for notification_id in ids:
-            tasks.enqueue_email(notification_id)
+            background.send_now("notification_email", notification_id)
 
 
 def _after_soft_rollback(session: Session, previous: Any) -> None:

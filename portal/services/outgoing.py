@@ -19,7 +19,7 @@ from portal.extensions import db
 from portal.models import Notification, SurveyInvitation, User
 from portal.models.accounts import CUSTOMER_ROLES
 from portal.models.base import utcnow
-from portal.services import account_users, auth, mail, notifications
+from portal.services import account_users, auth, background, mail, notifications
 
 log = logging.getLogger(__name__)
 LOST_AFTER = timedelta(minutes=30)
@@ -148,8 +148,6 @@ def send_invitation(user_id: int, inviter_id: int) -> None:
 
 def requeue_pending() -> int:
     """Hand over again the emails whose hand-over was lost (never tried, pending for a while)."""
-    from portal import tasks
-
     ids = list(
         db.session.scalars(
             select(Notification.id).where(
@@ -160,5 +158,5 @@ def requeue_pending() -> int:
         )
     )
     for notification_id in ids:
-        tasks.enqueue_email(notification_id)
+        background.enqueue("notification_email", notification_id)
     return len(ids)

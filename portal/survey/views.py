@@ -6,6 +6,7 @@ from flask import Blueprint, request
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from portal import web
 from portal.rendering import render
 from portal.services import surveys
 from portal.services.errors import InvalidInput
@@ -28,25 +29,4 @@ def submit_by_link(token: str) -> Response:
         invitation = surveys.invitation_by_token(token, current_user)
     except InvalidInput as error:
         return render("survey/closed.html", message=str(error), status=410)
-    return submit(invitation, request.path)
-
-
-def submit(invitation, action: str) -> Response:  # noqa: ANN001
-    """Shared by the link and the signed-in page: errors in place with the answers kept, or thanks."""
-    values = request.form.to_dict()
-    try:
-        answers = surveys.parse_answers(invitation.template, values)
-    except InvalidInput as error:
-        return render(
-            "survey/answer.html",
-            invitation=invitation,
-            action=action,
-            errors={error.field: str(error)},
-            values=values,
-            status=422,
-        )
-    try:
-        surveys.answer(invitation, answers)
-    except InvalidInput as error:
-        return render("survey/closed.html", message=str(error), status=410)
-    return render("survey/thanks.html")
+    return web.answer_survey(invitation, request.path)
