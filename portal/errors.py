@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -46,8 +46,6 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(InternalServerError)
     def server_error(error: InternalServerError) -> tuple[str, int, dict[str, str]]:
+        # Flask has logged the trace already (once); the transaction the error interrupted is undone.
         db.session.rollback()
-        app.logger.error(
-            "unhandled error on %s %s", request.method, request.path, exc_info=error.original_exception
-        )
         return render_error(500)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -118,13 +119,16 @@ def test_a_too_large_upload_answers_413(client, app):
     assert response.status_code == 413 and "上传的文件超出" in response.get_data(as_text=True)
 
 
-def test_an_unexpected_error_answers_a_500_page_and_saves_nothing(database_url, tmp_path):
+def test_an_unexpected_error_answers_a_500_page_and_saves_nothing(database_url, tmp_path, caplog):
     broken = create_app(app_config(database_url, tmp_path, TESTING=False))
 
     @broken.get("/boom")
     def boom():
         raise RuntimeError("kaput")
 
-    response = broken.test_client().get("/boom", headers={"Accept-Language": "en"})
+    with caplog.at_level(logging.ERROR):
+        response = broken.test_client().get("/boom", headers={"Accept-Language": "en"})
     assert response.status_code == 500 and "Nothing was saved" in response.get_data(as_text=True)
     assert "kaput" not in response.get_data(as_text=True)
+    traces = [r for r in caplog.records if r.exc_info and "kaput" in str(r.exc_info[1])]
+    assert len(traces) == 1, [r.getMessage() for r in traces]  # one trace per error, not two

@@ -1,0 +1,150 @@
+"""A crash mid-write leaves nothing: a disk that fills while the second file is written, an exception after
+the first insert, a PDF that fails to render — no committed row, no file (whole or partial) in the upload
+folder. The faults are injected where the bytes meet the disk and where the work is done; everything else
+is the real request through the real views and services."""
+
+from __future__ import annotations
+
+import errno
+import io
+from pathlib import Path
+
+import pytest
+from flask import current_app
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from portal.models import Attachment, ServiceRequest, Statement, TimelineEvent
+from portal.services import exports, sla, summaries, unit_of_work
+from portal.services.reference_data import ensure_reference_data
+from tests.factories import department, make_request, make_user
+from tests.web.test_new_request import _on_site_form
+
+
+@pytest.fixture(autouse=True)
+def _reference_data():
+    ensure_reference_data()
+
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    """The second file written fills the disk: half of it reaches the disk, then ENOSPC."""
+    real_open = open
+    written = []
+
+    class FillingFile:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def write(self, data):
+            self.handle.write(data[: len(data) // 2])
+            self.handle.flush()
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.handle, name)
+
+    def opening(path, mode="r", *args, **kwargs):
+        handle = real_open(path, mode, *args, **kwargs)
+        if "x" in mode or "w" in mode:
+            written.append(Path(path))
+            if len(written) == 2:
+                return FillingFile(handle)
+        return handle
+
+    monkeypatch.setattr(unit_of_work, "open", opening, raising=False)
+    return written
+
+
+def _stored_files() -> set[str]:
+    folder = Path(current_app.config["UPLOAD_FOLDER"])
+    return {p.name for p in folder.iterdir()} if folder.exists() else set()
+
+
+def _counts():
+    return (
+        db.session.scalar(select(func.count(ServiceRequest.id))),
+        db.session.scalar(select(func.count(TimelineEvent.id))),
+        db.session.scalar(select(func.count(Attachment.id))),
+    )
+
+
+TWO_FILES = [(io.BytesIO(b"first log\n" * 50_000), "a.log"), (io.BytesIO(b"second log\n" * 50_000), "b.log")]
+
+
+def _two_files():
+    return [(io.BytesIO(f.getvalue()), name) for f, name in TWO_FILES]
+
+
+def test_a_full_disk_on_the_second_file_of_a_reply_keeps_neither_reply_nor_file(client, login_as, full_disk):
+    """The defect found: the reply was committed before its files, so the page said "Nothing was saved" under
+    a saved reply, and a partial file of ~500 KB stayed on disk."""
+    customer = login_as("customer")
+    request = make_request(customer, department_id=department("after_sales").id)
+    token = client.csrf_token(f"/my/requests/{request.id}")
+    files_before, counts_before = _stored_files(), _counts()
+    with pytest.raises(OSError, match="No space left"):
+        client.post(
+            f"/my/requests/{request.id}/reply",
+            data={"csrf_token": token, "body": "Logs attached", "files": _two_files()},
+        )
+    assert len(full_disk) == 2
+    assert _counts() == counts_before and _stored_files() == files_before
+
+
+def test_a_full_disk_while_filing_a_request_keeps_nothing(client, login_as, full_disk):
+    login_as("customer")
+    token = client.csrf_token("/my/new/on_site/installation")
+    files_before, counts_before = _stored_files(), _counts()
+    with pytest.raises(OSError, match="No space left"):
+        client.post("/my/new/on_site/installation", data={**_on_site_form(token), "files": _two_files()})
+    assert _counts() == counts_before and _stored_files() == files_before
+
+
+def test_a_full_disk_on_a_staff_upload_keeps_nothing(client, login_as, full_disk):
+    agent = login_as("agent", departments=["after_sales"])
+    request = make_request(make_user("customer"), department_id=department("after_sales").id)
+    assert agent.role == "agent"
+    token = client.csrf_token(f"/staff/requests/{request.id}")
+    files_before, counts_before = _stored_files(), _counts()
+    with pytest.raises(OSError, match="No space left"):
+        client.post(
+            f"/staff/requests/{request.id}/attachments",
+            data={"csrf_token": token, "files": _two_files()},
+        )
+    assert _counts() == counts_before and _stored_files() == files_before
+
+
+def test_an_exception_after_the_first_insert_keeps_nothing(client, login_as, monkeypatch):
+    login_as("customer")
+    token = client.csrf_token("/my/new/on_site/installation")
+
+    def broken_clock(*args, **kwargs):
+        raise RuntimeError("the SLA clock broke")
+
+    monkeypatch.setattr(sla, "start_clock", broken_clock)
+    counts_before, files_before = _counts(), _stored_files()
+    with pytest.raises(RuntimeError, match="clock broke"):
+        client.post("/my/new/on_site/installation", data={**_on_site_form(token), "files": _two_files()})
+    assert _counts() == counts_before and _stored_files() == files_before
+
+
+def test_a_statement_whose_pdf_fails_to_render_writes_nothing(app, monkeypatch):
+    account = make_user("customer_admin").account
+
+    def broken(*args, **kwargs):
+        raise ValueError("the renderer broke")
+
+    monkeypatch.setattr(summaries, "render_pdf", broken)
+    files_before = _stored_files()
+    with pytest.raises(ValueError, match="renderer broke"):
+        exports.issue_statement(
+            account, *exports.month_of(account.created_at.date()), Path(app.config["UPLOAD_FOLDER"])
+        )
+    assert db.session.scalar(select(func.count(Statement.id))) == 0 and _stored_files() == files_before
