@@ -1,0 +1,190 @@
+"""Writers at once against a real server: gunicorn with 4 workers × 8 threads on this run's database (SQLite
+or PostgreSQL), 32 clients on loopback filing requests, replying (customers and staff, most of them to the
+same few requests) and writing internal notes for a bounded time. Every acknowledged write is stored,
+nothing unacknowledged is, no answer is a 500 and the server never says "database is locked".
+
+The defect this guards against: 8 simultaneous customer replies to one request answered 28 × 500 over five
+rounds, and a reply waited past SQLite's busy timeout."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import ServiceRequest, TimelineEvent
+from portal.services.reference_data import ensure_reference_data
+from tests.factories import PASSWORD, department, make_account, make_request, make_user
+from tests.test_production import _free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+GUNICORN = str(Path(sys.executable).parent / "gunicorn")
+CLIENTS = 32
+SECONDS = 20
+MAX_PER_CLIENT = 150
+_CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+_VERSION = re.compile(r'name="version" (?:type="hidden" )?value="(\d+)"')
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003
+        return None
+
+
+class Client:
+    """One browser: its own cookies, reading CSRF tokens off the pages as a form would carry them."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
+        )
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with self.opener.open(self.base + path, timeout=60) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode(errors="replace")
+
+    def post(self, path: str, data: dict[str, str]) -> int:
+        body = urllib.parse.urlencode(data).encode()
+        try:
+            with self.opener.open(self.base + path, data=body, timeout=60) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    def token(self, path: str) -> tuple[str, str]:
+        status, page = self.get(path)
+        assert status == 200, (path, status, page[:300])
+        version = _VERSION.search(page)
+        return _CSRF.search(page).group(1), version.group(1) if version else ""
+
+    def sign_in(self, email: str) -> None:
+        csrf, _ = self.token("/login")
+        assert self.post("/login", {"csrf_token": csrf, "email": email, "password": PASSWORD}) == 303
+
+
+def _serve(database_url: str, tmp_path: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
+    port = _free_port()
+    log = tmp_path / "gunicorn.log"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PORTAL_TEST")},
+        "PORTAL_DATABASE_URL": database_url,
+        "PORTAL_SECRET_KEY": "concurrency-test-key",
+        "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"),
+        "PORTAL_UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        "PORTAL_OUTBOX_FOLDER": str(tmp_path / "outbox"),
+        "PORTAL_LOGIN_RATE_LIMIT": "10000 per minute",
+    }
+    command = [GUNICORN, "--workers", "4", "--threads", "8", "--bind", f"127.0.0.1:{port}"]
+    server = subprocess.Popen(
+        [*command, "--error-logfile", str(log), "--capture-output", "wsgi:app"], cwd=ROOT, env=env
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(base + "/login", timeout=2).close()
+            return server, base, log
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise
+            time.sleep(0.2)
+
+
+def _world(clients: int):
+    ensure_reference_data()
+    after_sales = department("after_sales").id
+    account = make_account()
+    customers = [make_user("customer", account=account) for _ in range(clients // 2)]
+    agents = [make_user("agent", departments=["after_sales"]) for _ in range(clients - clients // 2)]
+    hot = [
+        make_request(customers[0], department_id=after_sales, status="in_progress", shared_with_account=True)
+        for _ in range(3)
+    ]
+    return customers, agents, [r.id for r in hot]
+
+
+def _work(base, email, staff, hot, number, outcomes, stop_at):
+    client = Client(base)
+    client.sign_in(email)
+    for n in range(MAX_PER_CLIENT):
+        if time.monotonic() > stop_at:
+            return
+        marker = f"m-{number}-{n}"
+        target = hot[n % len(hot)]
+        try:
+            if staff:
+                csrf, version = client.token(f"/staff/requests/{target}")
+                data = {"csrf_token": csrf, "version": version, "body": marker}
+                if n % 2:
+                    data["internal"] = "y"
+                status = client.post(f"/staff/requests/{target}/reply", data)
+            elif n % 3 == 0:
+                csrf, _ = client.token("/my/new/after_sale/troubleshooting")
+                form = {
+                    "csrf_token": csrf,
+                    "title": marker,
+                    "description": "load",
+                    "priority": "normal",
+                    "severity": "minor",
+                    "product": "Core switch",
+                }
+                status = client.post("/my/new/after_sale/troubleshooting", form)
+            else:
+                csrf, _ = client.token(f"/my/requests/{target}")
+                status = client.post(f"/my/requests/{target}/reply", {"csrf_token": csrf, "body": marker})
+        except (OSError, AssertionError) as error:  # a timeout: neither acknowledged nor refused
+            outcomes.append((marker, f"no answer: {error}"))
+            continue
+        outcomes.append((marker, status))
+
+
+def test_concurrent_writers_lose_nothing_and_never_fail(app, database_url, tmp_path):
+    customers, agents, hot = _world(CLIENTS)
+    server, base, log = _serve(database_url, tmp_path)
+    outcomes: list[tuple[str, object]] = []
+    stop_at = time.monotonic() + SECONDS
+    try:
+        threads = [
+            threading.Thread(
+                target=_work,
+                args=(base, person.email, person in agents, hot, i, outcomes, stop_at),
+                daemon=True,
+            )
+            for i, person in enumerate(customers + agents)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=SECONDS + 120)
+        assert not any(thread.is_alive() for thread in threads)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    statuses = Counter(status for _, status in outcomes)
+    assert statuses[303] > CLIENTS * 3, statuses  # the load was real
+    assert set(statuses) == {303}, statuses  # no 500, no refusal: appending never conflicts
+    db.session.expire_all()
+    stored = set(db.session.scalars(select(TimelineEvent.body).where(TimelineEvent.body.like("m-%"))))
+    stored |= set(db.session.scalars(select(ServiceRequest.title).where(ServiceRequest.title.like("m-%"))))
+    acknowledged = {marker for marker, status in outcomes if status == 303}
+    assert acknowledged <= stored, sorted(acknowledged - stored)[:10]
+    assert stored <= {marker for marker, _ in outcomes}
+    server_log = log.read_text()
+    assert "database is locked" not in server_log and "Traceback" not in server_log, server_log[-3000:]
