@@ -35,7 +35,7 @@ def main() -> None:
     from portal import create_app
     from portal.extensions import db
     from portal.models import Account, ExportJob, User
-    from portal.services import exports, kpi, summaries
+    from portal.services.reporting import exports, kpi, summaries
 
     app = create_app(
         {

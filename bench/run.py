@@ -163,7 +163,10 @@ def main() -> None:
         request_id = re.search(r'href="/staff/requests/(\d+)"', page).group(1)
         targets = [
             ("floor: one indexed query", f"{floor}/floor/{request_id}"),
-            ("queue, filtered, page 1", f"{portal}/staff/queue?queue=all_open&category=after_sale&sort=oldest"),
+            (
+                "queue, filtered, page 1",
+                f"{portal}/staff/queue?queue=all_open&category=after_sale&sort=oldest",
+            ),
             ("queue, filtered, page 40", page_40(opener, portal)),
             ("request workspace", f"{portal}/staff/requests/{request_id}"),
         ]

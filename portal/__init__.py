@@ -56,7 +56,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     database.init_app(app)
 
     from portal import tasks
-    from portal.services import background, notifications, unit_of_work
+    from portal.services import background, unit_of_work
+    from portal.services.messaging import notifications
 
     notifications.install()
     unit_of_work.install()

@@ -13,8 +13,8 @@ from flask_login import current_user
 from portal import permissions
 from portal.extensions import db, htmx, login_manager
 from portal.models import Account, Attachment, Contract, ServiceRequest, User
-from portal.services import attachments
-from portal.services.auth import load_signed_in_user
+from portal.services.identity.auth import load_signed_in_user
+from portal.services.requests import attachments
 from portal.web import login_url_for
 
 F = TypeVar("F", bound=Callable[..., Any])

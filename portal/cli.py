@@ -9,11 +9,12 @@ from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from portal.demo import company as demo
 from portal.extensions import db
 from portal.models import Account, Department
 from portal.models.accounts import DEPARTMENTS, ROLES
-from portal.services import auth, demo
 from portal.services.errors import InvalidInput
+from portal.services.identity import auth
 from portal.services.reference_data import ensure_reference_data
 from portal.uploads import upload_folder
 
@@ -22,7 +23,7 @@ from portal.uploads import upload_folder
 def init_data_command() -> None:
     """Create the departments, default routing rules, SLA policies, calendar and survey templates; measure
     the durations of requests handled before the portal recorded them."""
-    from portal.services import kpi
+    from portal.services.reporting import kpi
 
     ensure_reference_data()
     filled = kpi.backfill_durations()
@@ -107,8 +108,8 @@ def contract_document_command(number: str, path: Path) -> None:
     from flask import current_app
 
     from portal.models import Contract
-    from portal.services import contracts
-    from portal.services.attachments import Upload
+    from portal.services.contracts import contracts
+    from portal.services.requests.attachments import Upload
 
     contract = db.session.scalar(select(Contract).where(Contract.number == number))
     if contract is None:
@@ -132,7 +133,7 @@ def contract_document_command(number: str, path: Path) -> None:
 @click.option("--seed", default=1, show_default=True)
 def seed_bench_command(accounts: int, request_count: int, seed: int) -> None:
     """Add a large data set for the benchmark (on top of whatever is there)."""
-    from portal.services.bench_data import seed_bench
+    from portal.demo.bench import seed_bench
 
     made = seed_bench(accounts=accounts, requests=request_count, seed=seed)
     click.echo(f"Benchmark data loaded: {accounts} accounts, {made} requests.")
@@ -168,7 +169,8 @@ def run_job_command(job: str) -> None:
     """Run one periodic job now (it is idempotent: nobody is told twice)."""
     from flask import current_app
 
-    from portal.services import reminders, surveys
+    from portal.services.engagement import surveys
+    from portal.services.messaging import reminders
     from portal.timeutil import today_in
 
     count = {

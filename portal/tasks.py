@@ -81,7 +81,7 @@ def in_app(function: F) -> F:
 @huey.task(retries=EMAIL_RETRIES, retry_delay=EMAIL_RETRY_DELAY_SECONDS, context=True)
 @in_app
 def send_notification_email(notification_id: int, task: Any = None) -> str:
-    from portal.services import outgoing
+    from portal.services.messaging import outgoing
 
     return outgoing.send_notification_email(notification_id, last_try=task is None or task.retries == 0)
 
@@ -89,7 +89,7 @@ def send_notification_email(notification_id: int, task: Any = None) -> str:
 @huey.task(retries=EMAIL_RETRIES, retry_delay=EMAIL_RETRY_DELAY_SECONDS)
 @in_app
 def send_password_reset(user_id: int) -> None:
-    from portal.services import outgoing
+    from portal.services.messaging import outgoing
 
     outgoing.send_password_reset(user_id)
 
@@ -97,7 +97,7 @@ def send_password_reset(user_id: int) -> None:
 @huey.task(retries=EMAIL_RETRIES, retry_delay=EMAIL_RETRY_DELAY_SECONDS)
 @in_app
 def send_invitation(user_id: int, inviter_id: int) -> None:
-    from portal.services import outgoing
+    from portal.services.messaging import outgoing
 
     outgoing.send_invitation(user_id, inviter_id)
 
@@ -105,7 +105,7 @@ def send_invitation(user_id: int, inviter_id: int) -> None:
 @huey.task()
 @in_app
 def build_summaries_zip(job_id: int) -> None:
-    from portal.services import exports
+    from portal.services.reporting import exports
     from portal.uploads import upload_folder
 
     exports.build_zip(job_id, upload_folder())
@@ -117,7 +117,7 @@ def build_summaries_zip(job_id: int) -> None:
 @huey.periodic_task(crontab(minute="*/5"))
 @in_app
 def sla_sweep() -> int:
-    from portal.services import reminders
+    from portal.services.messaging import reminders
 
     return reminders.sla_sweep()
 
@@ -125,7 +125,7 @@ def sla_sweep() -> int:
 @huey.periodic_task(crontab(minute="7"))
 @in_app
 def auto_close() -> int:
-    from portal.services import reminders
+    from portal.services.messaging import reminders
 
     return reminders.auto_close()
 
@@ -133,7 +133,7 @@ def auto_close() -> int:
 @huey.periodic_task(crontab(hour="1", minute="15"))
 @in_app
 def contract_expiry_reminders() -> int:
-    from portal.services import reminders
+    from portal.services.messaging import reminders
 
     return reminders.contract_expiry()
 
@@ -141,7 +141,7 @@ def contract_expiry_reminders() -> int:
 @huey.periodic_task(crontab(hour="1", minute="30"))
 @in_app
 def return_visit_reminders() -> int:
-    from portal.services import reminders
+    from portal.services.messaging import reminders
 
     return reminders.return_visits_due()
 
@@ -149,7 +149,7 @@ def return_visit_reminders() -> int:
 @huey.periodic_task(crontab(hour="2", minute="0"))
 @in_app
 def relationship_surveys() -> int:
-    from portal.services import surveys
+    from portal.services.engagement import surveys
     from portal.timeutil import today_in
 
     return surveys.invite_relationship(today_in(_app().config["DEFAULT_TIMEZONE"]))
@@ -158,7 +158,7 @@ def relationship_surveys() -> int:
 @huey.periodic_task(crontab(day="1", hour="3", minute="0"))
 @in_app
 def monthly_statements() -> int:
-    from portal.services import exports
+    from portal.services.reporting import exports
     from portal.timeutil import today_in
     from portal.uploads import upload_folder
 
@@ -168,7 +168,7 @@ def monthly_statements() -> int:
 @huey.periodic_task(crontab(minute="*/10"))
 @in_app
 def retry_pending_emails() -> int:
-    from portal.services import outgoing
+    from portal.services.messaging import outgoing
 
     return outgoing.requeue_pending()
 

@@ -19,8 +19,9 @@ from portal.labels import LazyLabel
 from portal.models import Attachment, SurveyInvitation
 from portal.models.requests import SUBTYPES
 from portal.rendering import render
-from portal.services import attachments, surveys
+from portal.services.engagement import surveys
 from portal.services.errors import InvalidInput
+from portal.services.requests import attachments
 from portal.uploads import upload_folder
 
 ALL_SUBTYPES = sorted({s for subs in SUBTYPES.values() for s in subs})

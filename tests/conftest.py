@@ -111,7 +111,7 @@ def app_ctx(app: Flask, request: pytest.FixtureRequest) -> Iterator[Flask]:
         wants_demo = request.node.get_closest_marker("demo_data") is not None
         if wants_demo and _loaded["state"] != "demo":
             _empty_tables()
-            from portal.services.demo import seed_demo
+            from portal.demo.company import seed_demo
 
             seed_demo(seed=2026, upload_dir=Path(app.config["UPLOAD_FOLDER"]))
             _loaded["state"] = "demo"

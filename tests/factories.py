@@ -12,8 +12,8 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Account, Contract, Department, Entitlement, ServiceRequest, TimelineEvent, User
 from portal.models.base import utcnow
-from portal.services.auth import hash_password
-from portal.services.references import next_reference
+from portal.services.identity.auth import hash_password
+from portal.services.requests.references import next_reference
 
 PASSWORD = "test-Password-1"
 _PASSWORD_HASH = hash_password(PASSWORD)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from portal.extensions import db
 from portal.models import Notification
-from portal.services import notifications
+from portal.services.messaging import notifications
 from portal.tasks import huey
 from tests.factories import make_request, make_user
 
@@ -75,7 +75,7 @@ def test_a_real_worker_builds_the_summaries_zip(app, database_url, tmp_path):
 
     from portal import tasks
     from portal.models import ExportJob
-    from portal.services import exports
+    from portal.services.reporting import exports
     from tests.factories import make_account
 
     worker = _start_worker(database_url, tmp_path, UPLOAD_FOLDER=app.config["UPLOAD_FOLDER"])

@@ -15,7 +15,7 @@ from portal.admin.views import admin_required, bp
 from portal.extensions import db
 from portal.models import SurveyTemplate
 from portal.rendering import render
-from portal.services import relationship, surveys
+from portal.services.engagement import relationship, surveys
 from portal.services.errors import InvalidInput
 
 

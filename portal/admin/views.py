@@ -18,8 +18,9 @@ from portal.models import Department, RoutingRule, User
 from portal.models.accounts import TIERS
 from portal.models.requests import PRIORITIES
 from portal.rendering import render
-from portal.services import overview, policies, routing
+from portal.services import overview
 from portal.services.errors import InvalidInput
+from portal.services.requests import policies, routing
 from portal.web import options
 
 admin_required = roles_required("admin")

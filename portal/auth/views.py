@@ -24,8 +24,9 @@ from portal.auth.forms import (
 from portal.extensions import limiter
 from portal.i18n import current_language
 from portal.rendering import render
-from portal.services import account_users, auth, notifications
 from portal.services.errors import InvalidInput, SignInRefused
+from portal.services.identity import account_users, auth
+from portal.services.messaging import notifications
 from portal.web import safe_next
 
 bp = Blueprint("auth", __name__)

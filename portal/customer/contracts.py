@@ -12,8 +12,8 @@ from portal.extensions import db
 from portal.models import ServiceRequest
 from portal.models.contracts import ENTITLEMENT_UNITS
 from portal.rendering import render
-from portal.services import entitlements
-from portal.services.contracts import account_contracts, record_document_download, signed_document
+from portal.services.contracts import entitlements
+from portal.services.contracts.contracts import account_contracts, record_document_download, signed_document
 from portal.timeutil import today_for
 
 

@@ -14,12 +14,8 @@ from portal.customer import bp, forms
 from portal.models.contracts import ENTITLEMENT_UNITS
 from portal.models.requests import SUBTYPES
 from portal.rendering import render
-from portal.services import (
-    attachments,
-    intake,
-    workflow,
-)
 from portal.services.errors import InvalidInput
+from portal.services.requests import attachments, intake, workflow
 from portal.timeutil import today_for
 from portal.uploads import upload_folder
 

@@ -12,7 +12,7 @@ from portal.customer import bp, forms
 from portal.extensions import db
 from portal.models import Deliverable, ServiceRequest
 from portal.rendering import render
-from portal.services import reports
+from portal.services.engagement import reports
 
 
 @bp.get("/reports")

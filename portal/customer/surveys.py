@@ -9,7 +9,7 @@ from portal import web
 from portal.access import customer_required
 from portal.customer import bp
 from portal.rendering import render
-from portal.services import surveys
+from portal.services.engagement import surveys
 from portal.services.errors import InvalidInput
 
 

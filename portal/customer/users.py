@@ -14,10 +14,8 @@ from portal.customer import bp, forms
 from portal.extensions import db
 from portal.models import User
 from portal.rendering import render
-from portal.services import (
-    account_users,
-)
 from portal.services.errors import DomainError, InvalidInput
+from portal.services.identity import account_users
 
 
 def _user_of_account(user_id: int) -> User:

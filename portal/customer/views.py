@@ -18,17 +18,10 @@ from portal.models import ServiceRequest, TimelineEvent
 from portal.models.base import utcnow
 from portal.models.requests import STATUSES, SUBTYPES
 from portal.rendering import render
-from portal.services import (
-    attachments,
-    intake,
-    lifecycle,
-    my_requests,
-    overview,
-    sla,
-    workflow,
-)
-from portal.services.contracts import account_contracts
+from portal.services import overview
+from portal.services.contracts.contracts import account_contracts
 from portal.services.errors import DomainError, InvalidInput
+from portal.services.requests import attachments, intake, lifecycle, my_requests, sla, workflow
 from portal.timeutil import today_for
 from portal.uploads import upload_folder
 

@@ -16,8 +16,9 @@ from portal.finance import forms
 from portal.i18n import current_language
 from portal.models import Account, Attachment, ExportJob, Statement
 from portal.rendering import render
-from portal.services import audit, billing, exports, kpi, overview, summaries
+from portal.services import audit, overview
 from portal.services.errors import InvalidInput
+from portal.services.reporting import billing, exports, kpi, summaries
 from portal.timeutil import today_for
 from portal.uploads import upload_folder
 from portal.web import options

@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from portal.rendering import render
-from portal.services import notifications, outgoing
+from portal.services.messaging import notifications, outgoing
 
 bp = Blueprint("inbox", __name__, url_prefix="/notifications")
 

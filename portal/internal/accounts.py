@@ -21,8 +21,9 @@ from portal.internal import bp, forms
 from portal.models import Account, FollowUpTask, ServiceRequest
 from portal.models.requests import OPEN_STATUSES
 from portal.rendering import render
-from portal.services import entitlements, relationship, surveys
-from portal.services.contracts import account_contracts
+from portal.services.contracts import entitlements
+from portal.services.contracts.contracts import account_contracts
+from portal.services.engagement import relationship, surveys
 from portal.services.errors import DomainError, InvalidInput
 from portal.timeutil import today_for
 

@@ -23,7 +23,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from portal.models.accounts import INDUSTRIES, TIERS
 from portal.models.relations import CONTACT_KINDS
 from portal.models.requests import CATEGORIES, PRIORITIES, STATUSES
-from portal.services.queues import QUEUES
+from portal.services.requests.queues import QUEUES
 from portal.web import ALL_SUBTYPES, choices, options
 
 

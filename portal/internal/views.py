@@ -21,9 +21,11 @@ from portal.models.accounts import INDUSTRIES, STAFF_ROLES, TIERS
 from portal.models.base import utcnow
 from portal.models.requests import CATEGORIES, PRIORITIES, STATUSES
 from portal.rendering import render
-from portal.services import attachments, overview, queues, reports, sla, workflow
+from portal.services import overview
+from portal.services.engagement import reports
 from portal.services.errors import DomainError, InvalidInput
-from portal.services.workflow import StaleRequest
+from portal.services.requests import attachments, queues, sla, workflow
+from portal.services.requests.workflow import StaleRequest
 from portal.uploads import upload_folder
 from portal.web import safe_next
 

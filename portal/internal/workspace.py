@@ -16,7 +16,9 @@ from portal.internal import forms
 from portal.models import Contract, Department, ServiceRequest, TimelineEvent, User
 from portal.models.accounts import STAFF_ROLES
 from portal.models.base import utcnow
-from portal.services import entitlements, lifecycle, reports, sla, surveys
+from portal.services.contracts import entitlements
+from portal.services.engagement import reports, surveys
+from portal.services.requests import lifecycle, sla
 from portal.timeutil import today_for
 
 

@@ -20,8 +20,9 @@ from portal.manager import forms
 from portal.models import Account, Department, ServiceRequest
 from portal.models.kpi import INDICATORS
 from portal.rendering import render
-from portal.services import audit, kpi
+from portal.services import audit
 from portal.services.errors import InvalidInput
+from portal.services.reporting import kpi
 from portal.timeutil import today_for
 from portal.web import options
 

@@ -25,9 +25,9 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.models.requests import OPEN_STATUSES
-from portal.services import queues, sla
-from portal.services.contracts import account_contracts
-from portal.services.entitlements import LedgerLine, contract_ledgers
+from portal.services.contracts.contracts import account_contracts
+from portal.services.contracts.entitlements import LedgerLine, contract_ledgers
+from portal.services.requests import queues, sla
 
 HOME_LIST_LIMIT = 50
 LATEST_REPORTS = 5
@@ -87,7 +87,7 @@ def customer_home(user: User, today: date) -> CustomerHome:
             .limit(LATEST_REPORTS)
         )
     )
-    from portal.services.surveys import pending_for
+    from portal.services.engagement.surveys import pending_for
 
     return CustomerHome(
         account,

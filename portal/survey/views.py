@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 
 from portal import web
 from portal.rendering import render
-from portal.services import surveys
+from portal.services.engagement import surveys
 from portal.services.errors import InvalidInput
 
 bp = Blueprint("survey", __name__, url_prefix="/survey")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import ServiceRequest, User
-from portal.services import workflow
+from portal.services.requests import workflow
 
 
 def test_a_customer_files_follows_and_confirms_a_request(page, tmp_path):
@@ -77,7 +77,7 @@ def test_an_over_entitlement_request_waits_for_and_gets_the_account_admins_appro
 
     import pytest
 
-    from portal.services.workflow import NotAllowed
+    from portal.services.requests.workflow import NotAllowed
 
     def new_page():
         context = browser.new_context(base_url=live_server, locale="zh-CN")

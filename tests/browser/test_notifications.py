@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import ServiceRequest, User
-from portal.services import notifications, workflow
+from portal.services.messaging import notifications
+from portal.services.requests import workflow
 from tests.browser.test_journeys import sign_in
 
 

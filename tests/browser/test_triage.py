@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from portal.extensions import db
 from portal.models import ServiceRequest
-from portal.services import workflow
+from portal.services.requests import workflow
 from tests.factories import make_user
 
 PASSWORD = "test-Password-1"

@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import Attachment, TimelineEvent
-from portal.services import attachments
-from portal.services.attachments import Upload
 from portal.services.errors import InvalidInput
 from portal.services.reference_data import ensure_reference_data
-from portal.services.workflow import NotAllowed
+from portal.services.requests import attachments
+from portal.services.requests.attachments import Upload
+from portal.services.requests.workflow import NotAllowed
 from tests.factories import department, make_request, make_user
 
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"

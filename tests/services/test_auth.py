@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import AuditEvent, LoginSession
-from portal.services import auth
 from portal.services.errors import InvalidInput, SignInRefused
+from portal.services.identity import auth
 from tests.factories import PASSWORD, make_account, make_user
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from portal.demo.company import seed_demo
 from portal.extensions import db
 from portal.models import (
     Account,
@@ -22,9 +23,8 @@ from portal.models import (
     User,
 )
 from portal.models.requests import STATUSES
-from portal.services import relationship
-from portal.services.auth import password_matches
-from portal.services.demo import seed_demo
+from portal.services.engagement import relationship
+from portal.services.identity.auth import password_matches
 
 TODAY = date(2026, 11, 27)
 LOGINS = {

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from portal.extensions import db
 from portal.models import Entitlement, ServiceRequest, TimeEntry
-from portal.services.entitlements import contract_ledger, request_amount
+from portal.services.contracts.entitlements import contract_ledger, request_amount
 from tests.factories import make_contract, make_request, make_user
 
 TODAY = date(2026, 11, 27)

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import ContactLog, Deliverable, SurveyAnswer, SurveyInvitation, SurveyTemplate
-from portal.services import kpi
 from portal.services.errors import InvalidInput
 from portal.services.reference_data import ensure_reference_data
+from portal.services.reporting import kpi
 from tests.factories import department, make_account, make_request, make_user
 
 

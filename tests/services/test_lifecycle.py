@@ -10,8 +10,8 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import TimelineEvent
 from portal.models.requests import STATUSES
-from portal.services import lifecycle, sla
 from portal.services.reference_data import ensure_reference_data
+from portal.services.requests import lifecycle, sla
 from tests.factories import make_request, make_user
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # a Wednesday, 11:00 in Shanghai

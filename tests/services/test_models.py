@@ -22,7 +22,7 @@ from portal.models import (
     User,
 )
 from portal.services.reference_data import ensure_reference_data
-from portal.services.references import next_reference
+from portal.services.requests.references import next_reference
 from tests.factories import make_account, make_contract, make_request, make_user
 
 

@@ -13,9 +13,10 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Notification, ServiceRequest
-from portal.services import intake, notifications, workflow
+from portal.services.messaging import notifications
 from portal.services.reference_data import ensure_reference_data
-from portal.services.workflow import NewRequest
+from portal.services.requests import intake, workflow
+from portal.services.requests.workflow import NewRequest
 from tests.factories import make_account, make_contract, make_user
 
 MONDAY_9 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
@@ -187,7 +188,7 @@ def test_a_failed_send_leaves_the_action_done_and_the_email_pending_for_retry(te
 def test_the_demo_company_makes_notices_but_no_email(outbox, app):
     from pathlib import Path
 
-    from portal.services.demo import seed_demo
+    from portal.demo.company import seed_demo
 
     seed_demo(seed=7, upload_dir=Path(app.config["UPLOAD_FOLDER"]))
     assert db.session.scalar(select(Notification.id).limit(1)) is not None

@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import select, text
 
 from portal import permissions
+from portal.demo.bench import seed_bench
 from portal.extensions import db
 from portal.models import ServiceRequest, User
 from portal.models.base import utcnow
-from portal.services import queues
-from portal.services.bench_data import seed_bench
+from portal.services.requests import queues
 from tests.factories import make_user
 
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from portal.services import queues, sla
-from portal.services.queues import QueueFilters
 from portal.services.reference_data import ensure_reference_data
+from portal.services.requests import queues, sla
+from portal.services.requests.queues import QueueFilters
 from tests.factories import department, make_account, make_request, make_user
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)  # Wednesday 14:00 in Shanghai

@@ -11,10 +11,11 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import ContactLog, Notification, ServiceRequest
-from portal.services import reminders, workflow
+from portal.services.engagement.relationship import add_months, due_dates
+from portal.services.messaging import reminders
 from portal.services.reference_data import ensure_reference_data
-from portal.services.relationship import add_months, due_dates
-from portal.services.workflow import NewRequest
+from portal.services.requests import workflow
+from portal.services.requests.workflow import NewRequest
 from tests.factories import make_account, make_contract, make_user
 
 MONDAY_9 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai

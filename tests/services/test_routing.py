@@ -7,7 +7,7 @@ import pytest
 from portal.extensions import db
 from portal.models import RoutingRule, ServiceRequest
 from portal.services.reference_data import ensure_reference_data
-from portal.services.routing import route_request
+from portal.services.requests.routing import route_request
 from tests.factories import department, make_account, make_user
 
 POLICY_SPLIT = [

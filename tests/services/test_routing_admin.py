@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import AuditEvent, RoutingRule
-from portal.services import routing
 from portal.services.errors import InvalidInput
 from portal.services.reference_data import ensure_reference_data
+from portal.services.requests import routing
 from tests.factories import department, make_user
 
 FACTS = {

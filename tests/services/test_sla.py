@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal.services.sla import WorkCalendar, add_business_minutes, business_minutes_between
+from portal.services.requests.sla import WorkCalendar, add_business_minutes, business_minutes_between
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CAL = WorkCalendar()

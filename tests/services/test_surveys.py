@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import Notification, SurveyAnswer, SurveyInvitation
-from portal.services import surveys, workflow
+from portal.services.engagement import surveys
 from portal.services.errors import InvalidInput
 from portal.services.reference_data import ensure_reference_data
-from portal.services.workflow import NewRequest
+from portal.services.requests import workflow
+from portal.services.requests.workflow import NewRequest
 from tests.factories import make_account, make_user
 
 MONDAY_9 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)

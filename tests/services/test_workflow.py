@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Department, ServiceRequest, TimeEntry, TimelineEvent
-from portal.services import workflow
 from portal.services.errors import InvalidInput
 from portal.services.reference_data import ensure_reference_data
-from portal.services.workflow import NewRequest, NotAllowed, StaleRequest
+from portal.services.requests import workflow
+from portal.services.requests.workflow import NewRequest, NotAllowed, StaleRequest
 from tests.factories import department, make_account, make_request, make_user
 
 MONDAY_9 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import AuditEvent, User
-from portal.services import account_users
+from portal.services.identity import account_users
 from tests.conftest import sign_in
 from tests.factories import make_user
 

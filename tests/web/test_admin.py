@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import AuditEvent, BusinessCalendar, RoutingRule, SlaPolicy
-from portal.services import workflow
 from portal.services.reference_data import ensure_reference_data
+from portal.services.requests import workflow
 from tests.factories import department, make_user
 
 

@@ -8,12 +8,12 @@ import pytest
 from flask import current_app
 from sqlalchemy import select
 
+from portal.demo.company import _tiny_pdf
 from portal.extensions import db
 from portal.models import Attachment, AuditEvent, Contract
-from portal.services import contracts
-from portal.services.attachments import Upload
-from portal.services.demo import _tiny_pdf
+from portal.services.contracts import contracts
 from portal.services.errors import InvalidInput
+from portal.services.requests.attachments import Upload
 from tests.factories import make_contract, make_user
 
 

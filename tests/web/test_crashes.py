@@ -15,8 +15,10 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import Attachment, ServiceRequest, Statement, TimelineEvent
-from portal.services import exports, sla, summaries, unit_of_work
+from portal.services import unit_of_work
 from portal.services.reference_data import ensure_reference_data
+from portal.services.reporting import exports, summaries
+from portal.services.requests import sla
 from tests.factories import department, make_request, make_user
 from tests.web.test_new_request import _on_site_form
 

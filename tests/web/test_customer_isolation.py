@@ -9,13 +9,15 @@ from pathlib import Path
 import pytest
 from flask import current_app
 
+from portal.demo.company import _tiny_pdf
 from portal.extensions import db
 from portal.models import Deliverable, ServiceRequest, SurveyInvitation, User
 from portal.models.base import utcnow
-from portal.services import attachments, contracts, surveys
-from portal.services.attachments import Upload
-from portal.services.demo import _tiny_pdf
+from portal.services.contracts import contracts
+from portal.services.engagement import surveys
 from portal.services.reference_data import ensure_reference_data
+from portal.services.requests import attachments
+from portal.services.requests.attachments import Upload
 from tests.factories import make_contract, make_request, make_user
 
 

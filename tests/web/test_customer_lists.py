@@ -71,10 +71,10 @@ def test_the_dashboard_shows_entitlement_bars_and_the_latest_reports(client, log
 
     from sqlalchemy import select
 
+    from portal.demo.company import _tiny_pdf
     from portal.extensions import db
     from portal.models import Deliverable
-    from portal.services import attachments
-    from portal.services.demo import _tiny_pdf
+    from portal.services.requests import attachments
 
     me = login_as("customer")
     contract = make_contract(me.account, entitlements={"on_site_days": 4})

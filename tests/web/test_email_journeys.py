@@ -15,7 +15,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import LoginSession, ServiceRequest
 from portal.models.base import utcnow
-from portal.services import reminders
+from portal.services.messaging import reminders
 from portal.services.reference_data import ensure_reference_data
 from tests.conftest import _CSRF, sign_in
 from tests.factories import make_account, make_user
@@ -89,8 +89,8 @@ def test_file_reply_and_internal_note_over_smtp(client, login_as, smtp_server):
 
 
 def test_a_breach_alerts_the_lead_by_email_exactly_once(smtp_server):
-    from portal.services import workflow
-    from portal.services.workflow import NewRequest
+    from portal.services.requests import workflow
+    from portal.services.requests.workflow import NewRequest
 
     lead = make_user("lead", departments=["after_sales"], locale="en")
     customer = make_user("customer")

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Account, AuditEvent
-from portal.services import kpi, summaries
+from portal.services.reporting import kpi, summaries
 from tests.factories import make_request, make_user
 
 PERIOD = "period=custom&start=2026-06-01&end=2026-11-30"
@@ -247,7 +247,7 @@ def test_monthly_statements_are_issued_once_and_reissues_are_new_versions(client
     from pathlib import Path
 
     from portal.models import Statement
-    from portal.services import exports
+    from portal.services.reporting import exports
     from tests.factories import make_account
 
     account = make_account(name="华信银行")

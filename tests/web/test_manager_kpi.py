@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from portal.services import kpi
+from portal.services.reporting import kpi
 from tests.services.test_kpi import NOVEMBER, world  # noqa: F401  (the hand-computed fixture)
 
 NOV = "period=custom&start=2026-11-01&end=2026-11-30"

@@ -143,7 +143,7 @@ def test_over_entitlement_waits_for_the_account_administrator(client, app, login
     filed = db.session.scalar(select(ServiceRequest))
     assert (filed.over_entitlement, filed.approval) == (True, "pending")
     # Staff cannot schedule it yet.
-    from portal.services import workflow
+    from portal.services.requests import workflow
 
     engineer = make_user("agent", departments=["delivery"])
     with pytest.raises(workflow.NotAllowed):

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Notification, NotificationPreference
-from portal.services import notifications
+from portal.services.messaging import notifications
 from portal.services.reference_data import ensure_reference_data
 from tests.factories import make_request, make_user
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from portal.extensions import db
 from portal.models import User
-from portal.services.auth import password_matches
+from portal.services.identity.auth import password_matches
 from tests.factories import PASSWORD
 
 

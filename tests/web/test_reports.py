@@ -12,14 +12,15 @@ import pytest
 from flask import current_app
 from sqlalchemy import select
 
+from portal.demo.company import _tiny_pdf
 from portal.extensions import db
 from portal.models import AuditEvent, Deliverable, Notification, ServiceRequest
-from portal.services import entitlements, reports
-from portal.services.attachments import Upload
-from portal.services.demo import _tiny_pdf
+from portal.services.contracts import entitlements
+from portal.services.engagement import reports
 from portal.services.errors import InvalidInput
 from portal.services.reference_data import ensure_reference_data
-from portal.services.workflow import NotAllowed
+from portal.services.requests.attachments import Upload
+from portal.services.requests.workflow import NotAllowed
 from tests.factories import make_contract, make_request, make_user
 
 

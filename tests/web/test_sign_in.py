@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import AuditEvent, User
-from portal.services import auth
+from portal.services.identity import auth
 from tests.conftest import sign_in
 from tests.factories import make_user
 

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from portal import permissions
 from portal.extensions import db
 from portal.models import Attachment, ContactLog, FollowUpTask, ServiceRequest, TimelineEvent
-from portal.services import attachments
-from portal.services.attachments import Upload
 from portal.services.reference_data import ensure_reference_data
+from portal.services.requests import attachments
+from portal.services.requests.attachments import Upload
 from tests.factories import department, make_account, make_request, make_user
 
 SECRET = "Vault-7 alarm log"

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import SurveyAnswer, SurveyInvitation
 from portal.models.base import utcnow
-from portal.services import workflow
 from portal.services.reference_data import ensure_reference_data
-from portal.services.workflow import NewRequest
+from portal.services.requests import workflow
+from portal.services.requests.workflow import NewRequest
 from tests.factories import make_user
 
 

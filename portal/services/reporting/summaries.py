@@ -24,7 +24,8 @@ from sqlalchemy.orm import selectinload
 from portal.extensions import db
 from portal.models import Account, Contract, Deliverable, ServiceRequest, TimeEntry
 from portal.models.base import utcnow
-from portal.services import entitlements, kpi
+from portal.services.contracts import entitlements
+from portal.services.reporting import kpi
 
 log = logging.getLogger(__name__)
 PDF_FONT = "WenQuanYi Micro Hei"

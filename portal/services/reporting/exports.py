@@ -17,9 +17,10 @@ from sqlalchemy.orm import selectinload
 from portal.extensions import db
 from portal.models import Account, ExportJob, Statement, User
 from portal.models.base import utcnow
-from portal.services import audit, background, summaries
-from portal.services.attachments import store_file
+from portal.services import audit, background
 from portal.services.errors import InvalidInput
+from portal.services.reporting import summaries
+from portal.services.requests.attachments import store_file
 from portal.services.unit_of_work import use_case
 
 # --- all accounts as one ZIP -----------------------------------------------------------------------------

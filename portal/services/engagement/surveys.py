@@ -33,8 +33,9 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import audit, notifications
+from portal.services import audit
 from portal.services.errors import InvalidInput, NotAllowed
+from portal.services.messaging import notifications
 from portal.services.unit_of_work import use_case
 
 INVITATION_DAYS = 30

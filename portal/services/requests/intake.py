@@ -15,10 +15,11 @@ from sqlalchemy.orm import selectinload
 from portal.extensions import db
 from portal.models import Account, Contract, ServiceRequest, TimelineEvent, User
 from portal.models.base import utcnow
-from portal.services import attachments, entitlements, lifecycle, sla, workflow
+from portal.services.contracts import entitlements
 from portal.services.errors import InvalidInput
+from portal.services.requests import attachments, lifecycle, sla, workflow
+from portal.services.requests.workflow import NewRequest, NotAllowed
 from portal.services.unit_of_work import use_case
-from portal.services.workflow import NewRequest, NotAllowed
 
 REQUIRED = {
     "pre_sale": ("project_background",),

@@ -19,7 +19,9 @@ from portal.extensions import db
 from portal.models import Notification, SurveyInvitation, User
 from portal.models.accounts import CUSTOMER_ROLES
 from portal.models.base import utcnow
-from portal.services import account_users, auth, background, mail, notifications
+from portal.services import background
+from portal.services.identity import account_users, auth
+from portal.services.messaging import mail, notifications
 
 log = logging.getLogger(__name__)
 LOST_AFTER = timedelta(minutes=30)

@@ -15,8 +15,8 @@ from flask_babel import lazy_gettext as _l
 from portal.extensions import db
 from portal.models import ServiceRequest, TimelineEvent, User
 from portal.models.accounts import CUSTOMER_ROLES, STAFF_ROLES
-from portal.services import sla
 from portal.services.errors import DomainError
+from portal.services.requests import sla
 
 REOPEN_WITHIN = timedelta(days=7)
 

@@ -17,10 +17,11 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import User
-from portal.services import audit, auth, background
+from portal.services import audit, background
 from portal.services.errors import InvalidInput
+from portal.services.identity import auth
+from portal.services.requests.workflow import NotAllowed
 from portal.services.unit_of_work import use_case
-from portal.services.workflow import NotAllowed
 
 INVITATION_DAYS = 7
 _SALT = "account-invitation"

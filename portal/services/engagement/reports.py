@@ -20,9 +20,10 @@ from portal import permissions
 from portal.extensions import db
 from portal.models import Deliverable, ServiceRequest, TimelineEvent, User
 from portal.models.base import utcnow
-from portal.services import audit, workflow
-from portal.services.attachments import Upload, check, store_file
+from portal.services import audit
 from portal.services.errors import InvalidInput, NotAllowed
+from portal.services.requests import workflow
+from portal.services.requests.attachments import Upload, check, store_file
 from portal.services.unit_of_work import use_case
 
 REPORT_KINDS = ("custom_report", "industry_news", "market_analysis")

@@ -11,8 +11,8 @@ from sqlalchemy.orm import selectinload
 from portal.extensions import db
 from portal.models import Attachment, Contract, User
 from portal.services import audit
-from portal.services.attachments import Upload, check, store_file
 from portal.services.errors import InvalidInput
+from portal.services.requests.attachments import Upload, check, store_file
 from portal.services.unit_of_work import use_case
 
 

@@ -23,9 +23,9 @@ from portal.models import (
 )
 from portal.models.accounts import INDUSTRIES, SIZES, TIERS
 from portal.models.requests import PRIORITIES, SUBTYPES
-from portal.services import sla
 from portal.services.reference_data import ensure_reference_data
-from portal.services.routing import first_matching_rule
+from portal.services.requests import sla
+from portal.services.requests.routing import first_matching_rule
 
 BATCH = 5000
 # Mostly finished work, as in a real portal after two years.
@@ -154,7 +154,7 @@ def seed_bench(
 def _accounts_and_people(
     rng: random.Random, count: int
 ) -> tuple[dict[int, list[int]], list[tuple[int, str, str]]]:
-    from portal.services.auth import hash_password
+    from portal.services.identity.auth import hash_password
 
     password_hash = hash_password("bench-Portal-2026")
     existing = db.session.scalar(select(func.count(Account.id))) or 0

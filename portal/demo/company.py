@@ -33,10 +33,12 @@ from portal.models import (
     User,
 )
 from portal.models.requests import SUBTYPES
-from portal.services import auth, notifications, workflow
-from portal.services import contracts as contract_services
-from portal.services.attachments import Upload
+from portal.services.contracts import contracts as contract_services
+from portal.services.identity import auth
+from portal.services.messaging import notifications
 from portal.services.reference_data import ensure_reference_data
+from portal.services.requests import workflow
+from portal.services.requests.attachments import Upload
 
 DEMO_PASSWORD = "demo-Portal-2026"
 MAX_DEMO_FILE = 1024 * 1024

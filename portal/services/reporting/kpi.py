@@ -42,9 +42,10 @@ from portal.models import (
     User,
 )
 from portal.models.kpi import INDICATORS
-from portal.services import audit, relationship
+from portal.services import audit
+from portal.services.engagement import relationship
+from portal.services.engagement.surveys import LOW_NPS
 from portal.services.errors import InvalidInput
-from portal.services.surveys import LOW_NPS
 from portal.services.unit_of_work import use_case
 
 
@@ -449,7 +450,7 @@ def period_bounds(
 def backfill_durations(batch: int = 500) -> int:
     """Measure, in business minutes, the first responses and resolutions of requests handled before the
     portal recorded them as they happened. Idempotent: only empty measures are filled."""
-    from portal.services import sla
+    from portal.services.requests import sla
 
     calendar = sla.load_calendar()
     filled = 0

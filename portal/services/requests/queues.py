@@ -20,7 +20,7 @@ from portal import permissions
 from portal.extensions import db
 from portal.models import Account, ServiceRequest, User
 from portal.models.requests import OPEN_STATUSES
-from portal.services import sla
+from portal.services.requests import sla
 
 QUEUES = ("unassigned", "mine", "at_risk", "waiting", "all_open")
 SORTS = ("oldest", "newest", "due", "priority")

@@ -21,7 +21,9 @@ from portal.extensions import db
 from portal.models import Account, Contract, Notification, ServiceRequest, User
 from portal.models.base import utcnow
 from portal.models.requests import OPEN_STATUSES
-from portal.services import lifecycle, notifications, relationship, sla
+from portal.services.engagement import relationship
+from portal.services.messaging import notifications
+from portal.services.requests import lifecycle, sla
 from portal.services.unit_of_work import use_case
 from portal.timeutil import today_in
 

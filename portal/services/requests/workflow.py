@@ -26,10 +26,11 @@ from portal.models import Account, Contract, Department, ServiceRequest, TimeEnt
 from portal.models.accounts import STAFF_ROLES, department_memberships
 from portal.models.base import utcnow
 from portal.models.requests import OPEN_STATUSES, SUBTYPES
-from portal.services import attachments, audit, lifecycle, sla
+from portal.services import audit
 from portal.services.errors import DomainError, InvalidInput, NotAllowed
-from portal.services.references import next_reference
-from portal.services.routing import route_request
+from portal.services.requests import attachments, lifecycle, sla
+from portal.services.requests.references import next_reference
+from portal.services.requests.routing import route_request
 from portal.services.unit_of_work import use_case
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -178,7 +179,7 @@ def change_status(
     now = now or utcnow()
     event = lifecycle.apply(request, action, actor, now, sla.load_calendar(), note)
     if event.data.get("to") == "resolved":
-        from portal.services import surveys
+        from portal.services.engagement import surveys
 
         surveys.invite_after_resolution(request, now)
     return request

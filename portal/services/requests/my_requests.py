@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from portal.extensions import db
 from portal.models import ServiceRequest, User
 from portal.permissions import visible_requests
-from portal.services.queues import decode_cursor, encode_cursor, keyset_after, sort_keys
+from portal.services.requests.queues import decode_cursor, encode_cursor, keyset_after, sort_keys
 
 PAGE_SIZE = 20
 

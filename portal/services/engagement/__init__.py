@@ -1,0 +1,1 @@
+"""Keeping the relationship: surveys, return visits and contact logs, value-added reports."""

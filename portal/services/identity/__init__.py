@@ -1,0 +1,1 @@
+"""Sign-in, sessions, passwords, and an account's own users."""

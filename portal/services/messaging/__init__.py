@@ -1,0 +1,1 @@
+"""Who is told what (notifications), composing and sending email, the periodic reminders."""

@@ -1,0 +1,1 @@
+"""The numbers: KPI assessment, PDF service summaries, exports and statements, billable work."""

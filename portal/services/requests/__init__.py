@@ -1,0 +1,1 @@
+"""Service requests: lifecycle, routing, SLA in business time, queues, filing, files, working a request."""
