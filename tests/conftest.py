@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, text
+from sqlalchemy import Integer, event, text
 
 # The task queue's file lives with the test run, never in the working tree (a real worker started by a test
 # reads it from the environment); tasks run at once (TASKS_IMMEDIATE) unless a test starts a real worker.
@@ -101,6 +101,37 @@ def _empty_tables() -> None:
     db.session.commit()
 
 
+# The demo company is seeded once per run (it takes most of a minute); later tests that want it get the
+# same rows copied back in, with the files seed-demo stored still in the upload folder.
+_demo_snapshot: dict[str, list[dict]] = {}
+
+
+def _snapshot() -> dict[str, list[dict]]:
+    return {
+        table.name: [dict(row._mapping) for row in db.session.execute(table.select())]
+        for table in Base.metadata.sorted_tables
+    }
+
+
+def _restore(snapshot: dict[str, list[dict]]) -> None:
+    postgres = db.engine.dialect.name == "postgresql"
+    # Two foreign keys form a cycle (accounts ⇄ users): check them at commit, not row by row.
+    db.session.execute(
+        text("SET LOCAL session_replication_role = replica" if postgres else "PRAGMA defer_foreign_keys = ON")
+    )
+    for table in Base.metadata.sorted_tables:
+        if snapshot[table.name]:
+            db.session.execute(table.insert(), snapshot[table.name])
+    if postgres:
+        for table in Base.metadata.sorted_tables:
+            if "id" in table.c and isinstance(table.c.id.type, Integer) and snapshot[table.name]:
+                next_id = f"(SELECT max(id) FROM {table.name})"
+                db.session.execute(
+                    text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), {next_id})")
+                )
+    db.session.commit()
+
+
 @pytest.fixture(autouse=True)
 def app_ctx(app: Flask, request: pytest.FixtureRequest) -> Iterator[Flask]:
     """Every test runs inside an app context, on empty tables or on the demo company."""
@@ -111,9 +142,13 @@ def app_ctx(app: Flask, request: pytest.FixtureRequest) -> Iterator[Flask]:
         wants_demo = request.node.get_closest_marker("demo_data") is not None
         if wants_demo and _loaded["state"] != "demo":
             _empty_tables()
-            from portal.demo.company import seed_demo
+            if _demo_snapshot:
+                _restore(_demo_snapshot)
+            else:
+                from portal.demo.company import seed_demo
 
-            seed_demo(seed=2026, upload_dir=Path(app.config["UPLOAD_FOLDER"]))
+                seed_demo(seed=2026, upload_dir=Path(app.config["UPLOAD_FOLDER"]))
+                _demo_snapshot.update(_snapshot())
             _loaded["state"] = "demo"
         elif not wants_demo:
             _empty_tables()
