@@ -97,14 +97,45 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            _prepare_sqlite(connection)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
             **conf_args
         )
 
-        with context.begin_transaction():
-            context.run_migrations()
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    _check_foreign_keys(connection)
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys = ON")
+                connection.commit()
+
+
+def _prepare_sqlite(connection):
+    """A batch migration re-creates a table: copy, drop, rename. With foreign keys enforced, dropping a table
+    that other rows point at fails ("FOREIGN KEY constraint failed") on any database with data, so they are
+    off while migrating (SQLite ignores the pragma inside a transaction: it runs first) and checked after.
+    A copy left behind by an interrupted run would make every retry fail: it is dropped."""
+    connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+    leftovers = connection.exec_driver_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '\\_alembic\\_tmp\\_%' ESCAPE '\\'"
+    ).scalars().all()
+    for name in leftovers:
+        logger.warning("dropping %s, left behind by an interrupted migration", name)
+        connection.exec_driver_sql(f'DROP TABLE "{name}"')
+    connection.commit()
+
+
+def _check_foreign_keys(connection):
+    problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if problems:
+        raise RuntimeError(f"the migration broke foreign keys (table, row, parent): {problems[:10]}")
 
 
 if context.is_offline_mode():
