@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import csv
 import io
+import secrets
 from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from flask import Response, request, send_file, url_for
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectField
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField
 from wtforms.fields.choices import SelectChoice
 
 from portal.labels import LazyLabel
@@ -59,6 +61,13 @@ def period_field() -> SelectField:
         default="this_quarter",
         validate_choice=False,
     )
+
+
+class SubmittedOnceForm(FlaskForm):
+    """A form that creates something: it carries a fresh idempotency key each time it is shown, so that
+    sending it twice creates one record (``services/submissions.py``)."""
+
+    idempotency_key = HiddenField(default=lambda: secrets.token_urlsafe(24))
 
 
 # --- redirects -------------------------------------------------------------------------------------------

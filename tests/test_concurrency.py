@@ -36,6 +36,7 @@ SECONDS = 20
 MAX_PER_CLIENT = 150
 _CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 _VERSION = re.compile(r'name="version" (?:type="hidden" )?value="(\d+)"')
+_KEY = re.compile(r'name="idempotency_key" (?:type="hidden" )?value="([^"]+)"')
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -60,12 +61,16 @@ class Client:
             return error.code, error.read().decode(errors="replace")
 
     def post(self, path: str, data: dict[str, str]) -> int:
+        return self.send(path, data)[0]
+
+    def send(self, path: str, data: dict[str, str]) -> tuple[int, str]:
+        """(status, where it leads)."""
         body = urllib.parse.urlencode(data).encode()
         try:
             with self.opener.open(self.base + path, data=body, timeout=60) as response:
-                return response.status
+                return response.status, response.headers.get("Location", "")
         except urllib.error.HTTPError as error:
-            return error.code
+            return error.code, error.headers.get("Location", "")
 
     def token(self, path: str) -> tuple[str, str]:
         status, page = self.get(path)
@@ -188,3 +193,48 @@ def test_concurrent_writers_lose_nothing_and_never_fail(app, database_url, tmp_p
     assert stored <= {marker for marker, _ in outcomes}
     server_log = log.read_text()
     assert "database is locked" not in server_log and "Traceback" not in server_log, server_log[-3000:]
+
+
+def test_the_same_form_sent_twice_at_the_same_moment_files_one_request(app, database_url, tmp_path):
+    """A double click, or two tabs sending the same page: both answers lead to the one request filed."""
+    customer = make_user("customer", account=make_account())
+    ensure_reference_data()
+    server, base, log = _serve(database_url, tmp_path)
+    try:
+        client = Client(base)
+        client.sign_in(customer.email)
+        for round_ in range(4):
+            status, page = client.get("/my/new/after_sale/troubleshooting")
+            assert status == 200
+            form = {
+                "csrf_token": _CSRF.search(page).group(1),
+                "idempotency_key": _KEY.search(page).group(1),
+                "title": f"twice-{round_}",
+                "description": "sent twice",
+                "priority": "normal",
+                "severity": "minor",
+                "product": "Core switch",
+            }
+            start = threading.Barrier(2)
+            answers: list[tuple[int, str]] = []
+
+            def send(form: dict, start: threading.Barrier, answers: list) -> None:
+                start.wait(timeout=30)
+                answers.append(client.send("/my/new/after_sale/troubleshooting", form))
+
+            threads = [threading.Thread(target=send, args=(form, start, answers)) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+            assert [status for status, _ in answers] == [303, 303], answers
+            assert answers[0][1] == answers[1][1] and "/my/requests/" in answers[0][1]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    db.session.expire_all()
+    titles = db.session.scalars(
+        select(ServiceRequest.title).where(ServiceRequest.title.like("twice-%"))
+    ).all()
+    assert sorted(titles) == [f"twice-{n}" for n in range(4)]
+    assert "Traceback" not in log.read_text()

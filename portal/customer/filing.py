@@ -16,6 +16,7 @@ from portal.models.requests import SUBTYPES
 from portal.rendering import render
 from portal.services.errors import InvalidInput
 from portal.services.requests import attachments, intake, workflow
+from portal.services.submissions import AlreadySubmitted
 from portal.timeutil import today_for
 from portal.uploads import upload_folder
 
@@ -136,7 +137,10 @@ def file_request(category: str, subtype: str):
             today=today,
             folder=upload_folder(),
             max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
+            idempotency_key=form.idempotency_key.data,
         )
+    except AlreadySubmitted as sent:  # the same form again: lead to the request it filed
+        return redirect(url_for("customer.request_detail", request_id=sent.object_id), code=303)
     except InvalidInput as error:
         getattr(form, error.field, form.title).errors = [str(error)]
         return again()

@@ -9,7 +9,7 @@ from wtforms import DateField, DecimalField, EmailField, IntegerField, SelectFie
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from portal.models.requests import CATEGORIES, PRIORITIES, STATUSES
-from portal.web import choices, options
+from portal.web import SubmittedOnceForm, choices, options
 
 # Which extra fields each category asks for (names of the form's fields).
 CATEGORY_FIELDS = {
@@ -28,7 +28,7 @@ CATEGORY_FIELDS = {
 SEVERITY_PRIORITY = {"minor": "normal", "major": "high", "critical": "urgent"}
 
 
-class NewRequestForm(FlaskForm):
+class NewRequestForm(SubmittedOnceForm):
     title = StringField(
         _l("Title"), validators=[DataRequired(_l("Give the request a title.")), Length(max=200)]
     )
@@ -70,7 +70,7 @@ class NewRequestForm(FlaskForm):
     files = MultipleFileField(_l("Attachments"))
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(SubmittedOnceForm):
     body = TextAreaField(
         _l("Message"), validators=[DataRequired(_l("Write a message first.")), Length(max=10000)]
     )

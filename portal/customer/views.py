@@ -22,6 +22,7 @@ from portal.services import overview
 from portal.services.contracts.contracts import account_contracts
 from portal.services.errors import DomainError, InvalidInput
 from portal.services.requests import attachments, intake, lifecycle, my_requests, sla, workflow
+from portal.services.submissions import AlreadySubmitted
 from portal.timeutil import today_for
 from portal.uploads import upload_folder
 
@@ -126,7 +127,10 @@ def reply(request_id: int):
             uploads,
             folder=upload_folder(),
             max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
+            idempotency_key=form.idempotency_key.data,
         )
+    except AlreadySubmitted:
+        pass  # sent twice: the first one is on the request's page
     except InvalidInput as error:
         (form.files if error.field == "files" else form.body).errors = [str(error)]
         return _show_request(service_request, form=form, status=422)

@@ -25,6 +25,7 @@ from portal.services.contracts import entitlements
 from portal.services.contracts.contracts import account_contracts
 from portal.services.engagement import relationship, surveys
 from portal.services.errors import DomainError, InvalidInput
+from portal.services.submissions import AlreadySubmitted
 from portal.timeutil import today_for
 
 DUE_SOON = timedelta(days=14)
@@ -116,7 +117,10 @@ def record_contact(account_id: int):
             notes=form.notes.data or "",
             next_planned_on=form.next_planned_on.data,
             today=today_for(current_user),
+            idempotency_key=form.idempotency_key.data,
         )
+    except AlreadySubmitted:
+        pass  # sent twice: the first one is in the history
     except InvalidInput as error:
         getattr(form, error.field, form.kind).errors = [str(error)]
         return _account_page(account, form, 422)

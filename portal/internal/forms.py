@@ -24,7 +24,7 @@ from portal.models.accounts import INDUSTRIES, TIERS
 from portal.models.relations import CONTACT_KINDS
 from portal.models.requests import CATEGORIES, PRIORITIES, STATUSES
 from portal.services.requests.queues import QUEUES
-from portal.web import ALL_SUBTYPES, choices, options
+from portal.web import ALL_SUBTYPES, SubmittedOnceForm, choices, options
 
 
 class QueueFilterForm(FlaskForm):
@@ -87,7 +87,7 @@ class StatusForm(VersionedForm):
     note = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=1000)])
 
 
-class ReplyForm(VersionedForm):
+class ReplyForm(VersionedForm, SubmittedOnceForm):
     body = TextAreaField(
         _l("Message"), validators=[DataRequired(_l("Write a message first.")), Length(max=10000)]
     )
@@ -141,7 +141,7 @@ class AttachForm(FlaskForm):
     internal = BooleanField(_l("Internal (never shown to the customer)"))
 
 
-class PublishReportForm(FlaskForm):
+class PublishReportForm(SubmittedOnceForm):
     title = StringField(
         _l("Report title"), validators=[DataRequired(_l("Give the report a title.")), Length(max=200)]
     )
@@ -159,7 +159,7 @@ class BulkAssignForm(FlaskForm):
     next = HiddenField()
 
 
-class ContactForm(FlaskForm):
+class ContactForm(SubmittedOnceForm):
     kind = SelectField(
         _l("Kind of contact"),
         choices=choices("contact_kind", CONTACT_KINDS, _l("Choose…")),

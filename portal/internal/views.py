@@ -26,6 +26,7 @@ from portal.services.engagement import reports
 from portal.services.errors import DomainError, InvalidInput
 from portal.services.requests import attachments, queues, sla, workflow
 from portal.services.requests.workflow import StaleRequest
+from portal.services.submissions import AlreadySubmitted
 from portal.uploads import upload_folder
 from portal.web import safe_next
 
@@ -195,6 +196,8 @@ def _act(request_id: int, form: Any, action: Any) -> Response:
         return show_workspace(service_request, status=422, form=form)
     try:
         action(service_request, form)
+    except AlreadySubmitted:
+        pass  # the same form sent twice: the first one is on the workspace
     except InvalidInput as error:
         db.session.refresh(service_request)
         field = getattr(form, error.field, None)
@@ -224,7 +227,9 @@ def reply(request_id: int):
     return _act(
         request_id,
         forms.ReplyForm(),
-        lambda r, f: workflow.add_reply(r, current_user, f.body.data, internal=f.internal.data),
+        lambda r, f: workflow.add_reply(
+            r, current_user, f.body.data, internal=f.internal.data, idempotency_key=f.idempotency_key.data
+        ),
     )
 
 
@@ -310,6 +315,7 @@ def publish_report(request_id: int):
             upload=attachments.Upload(f.file.data.filename or "", f.file.data.read()),
             folder=upload_folder(),
             max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
+            idempotency_key=f.idempotency_key.data,
         )
 
     return _act(request_id, forms.PublishReportForm(), act)

@@ -17,6 +17,7 @@ from portal.models.requests import (
 )
 from portal.models.routing import BusinessCalendar, CalendarException, RoutingRule, SlaPolicy
 from portal.models.statements import ExportJob, Statement
+from portal.models.submissions import Submission
 from portal.models.surveys import SurveyAnswer, SurveyInvitation, SurveyQuestion, SurveyTemplate
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "SignInThrottle",
     "SlaPolicy",
     "Statement",
+    "Submission",
     "SurveyAnswer",
     "SurveyInvitation",
     "SurveyQuestion",

@@ -19,7 +19,7 @@ from portal import permissions
 from portal.extensions import db
 from portal.models import Account, ContactLog, ReturnVisitCadence, User
 from portal.models.relations import CONTACT_KINDS
-from portal.services import audit
+from portal.services import audit, submissions
 from portal.services.errors import InvalidInput, NotAllowed
 from portal.services.unit_of_work import use_case
 
@@ -89,9 +89,11 @@ def record_contact(
     notes: str,
     next_planned_on: date | None,
     today: date,
+    idempotency_key: str | None = None,
 ) -> ContactLog:
     if not permissions.can_record_contact(staff, account):
         raise NotAllowed(str(_l("Only staff record contacts with an account.")))
+    submissions.made(submissions.claim(staff, idempotency_key, "contact"), account.id)
     if kind not in CONTACT_KINDS:
         raise InvalidInput("kind", str(_l("Choose what kind of contact it was.")))
     if contacted_on > today:

@@ -20,7 +20,7 @@ from portal import permissions
 from portal.extensions import db
 from portal.models import Deliverable, ServiceRequest, TimelineEvent, User
 from portal.models.base import utcnow
-from portal.services import audit
+from portal.services import audit, submissions
 from portal.services.errors import InvalidInput, NotAllowed
 from portal.services.requests import workflow
 from portal.services.requests.attachments import Upload, check, store_file
@@ -42,6 +42,7 @@ def publish(
     folder: Path,
     max_bytes: int,
     now: datetime | None = None,
+    idempotency_key: str | None = None,
 ) -> Deliverable:
     """Publish one deliverable on a value-added request; nothing is kept if anything is refused."""
     if not permissions.can_work_request(staff, request):
@@ -57,6 +58,7 @@ def publish(
     if name.rsplit(".", 1)[-1].lower() not in REPORT_EXTENSIONS:
         raise InvalidInput("file", str(_l("A report must be a PDF, XLSX, DOCX or PPTX file.")))
     now = now or utcnow()
+    submissions.made(submissions.claim(staff, idempotency_key, "report"), request.id)
     workflow.lock(request)
     attachment = store_file(
         upload.data,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from portal.extensions import db
 from portal.models import Account, Contract, ServiceRequest, TimelineEvent, User
 from portal.models.base import utcnow
+from portal.services import submissions
 from portal.services.contracts import entitlements
 from portal.services.errors import InvalidInput
 from portal.services.requests import attachments, lifecycle, sla, workflow
@@ -116,6 +117,7 @@ def file_request(
     folder: Path,
     max_bytes: int,
     now: datetime | None = None,
+    idempotency_key: str | None = None,
 ) -> ServiceRequest:
     """Check everything, then create the request, route it, start its clock and store its files — all in
     one transaction. Over entitlement: the account administrator's own request counts as approved; anyone
@@ -134,7 +136,9 @@ def file_request(
         visit_days if isinstance(visit_days, Decimal) else None,
         today,
     )
+    once = submissions.claim(requester, idempotency_key, "new_request")
     request = workflow.submit_request(account, requester, new, now=now)
+    submissions.made(once, request.id)
     if use.over:
         request.over_entitlement = True
         request.approval = "approved" if requester.role == "customer_admin" else "pending"

@@ -26,7 +26,7 @@ from portal.models import Account, Contract, Department, ServiceRequest, TimeEnt
 from portal.models.accounts import STAFF_ROLES, department_memberships
 from portal.models.base import utcnow
 from portal.models.requests import OPEN_STATUSES, SUBTYPES
-from portal.services import audit
+from portal.services import audit, submissions
 from portal.services.errors import DomainError, InvalidInput, NotAllowed
 from portal.services.requests import attachments, lifecycle, sla
 from portal.services.requests.references import next_reference
@@ -197,6 +197,7 @@ def add_reply(
     *,
     internal: bool = False,
     now: datetime | None = None,
+    idempotency_key: str | None = None,
 ) -> TimelineEvent:
     """A public reply (staff or customer) or an internal note (staff only), appended whatever changed since
     the writer opened the page. The first public staff reply is the first response; a customer's reply to a
@@ -205,6 +206,7 @@ def add_reply(
     body = body.strip()
     if not body:
         raise InvalidInput("body", str(_l("Write a message first.")))
+    submissions.made(submissions.claim(author, idempotency_key, "reply"), request.id)
     lock(request)
     is_staff = permissions.is_staff(author)
     if is_staff:
@@ -236,12 +238,13 @@ def reply_with_files(
     max_bytes: int,
     internal: bool = False,
     now: datetime | None = None,
+    idempotency_key: str | None = None,
 ) -> TimelineEvent:
     """A reply and its files, all or nothing: every file is checked before anything is written, and a file
     that cannot be stored takes the reply with it."""
     for upload in uploads:
         attachments.check(upload, max_bytes)
-    event = add_reply(request, author, body, internal=internal, now=now)
+    event = add_reply(request, author, body, internal=internal, now=now, idempotency_key=idempotency_key)
     if uploads:
         attachments.attach_to_request(
             request, uploads, author, folder=folder, max_bytes=max_bytes, internal=internal
