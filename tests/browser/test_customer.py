@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import ServiceRequest, User
+from portal.models import ServiceRequest, TimelineEvent, User
 from portal.services.requests import workflow
 
 
@@ -133,3 +133,31 @@ def test_an_over_entitlement_request_waits_for_and_gets_the_account_admins_appro
     assert db.session.get(ServiceRequest, filed.id).scheduled_visit_at is not None
     user.context.close()
     admin.context.close()
+
+
+def test_a_double_click_files_one_request_and_sends_one_reply(page):
+    page.goto("/login")
+    page.get_by_label("电子邮箱").fill("zhao.lei@huaxin-bank.example")
+    page.get_by_label("密码").fill("demo-Portal-2026")
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/my/")
+    page.goto("/my/new/after_sale/troubleshooting")
+    page.get_by_label("标题").fill("Double-clicked core switch fault")
+    page.get_by_label("描述").fill("The core switch reboots.")
+    page.get_by_label("产品", exact=True).fill("Core switch")
+    page.get_by_role("button", name="提交请求").dblclick()
+    page.get_by_role("heading", name="处理记录").wait_for()
+    page.get_by_label("内容").fill("Sent with a double click.")
+    page.get_by_role("button", name="发送").dblclick()
+    page.get_by_text("Sent with a double click.").first.wait_for()
+    page.wait_for_load_state("networkidle")
+    filed = db.session.scalars(
+        select(ServiceRequest).where(ServiceRequest.title == "Double-clicked core switch fault")
+    ).all()
+    assert len(filed) == 1
+    replies = db.session.scalars(
+        select(TimelineEvent.body).where(
+            TimelineEvent.request_id == filed[0].id, TimelineEvent.kind == "public_reply"
+        )
+    ).all()
+    assert replies == ["Sent with a double click."]
