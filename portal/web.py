@@ -43,6 +43,20 @@ def options(pairs: Sequence[tuple[str, object]], blank: object | None = None) ->
     return head + [SelectChoice(value, label) for value, label in pairs]  # type: ignore[arg-type]
 
 
+def optional_id(value: object) -> int | None:
+    """An object's id from a select (``coerce=``): a positive whole number, or None for "none chosen" and
+    for anything that is not an id."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if value > 0 else None
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def id_field(label: object, **options: Any) -> SelectField:
+    """A select of objects (accounts, people, departments) whose ``data`` is the chosen id or None."""
+    return SelectField(label, choices=[], coerce=optional_id, validate_choice=False, **options)
+
+
 def period_field() -> SelectField:
     """The reporting period choice shared by the KPI dashboard and the finance summaries."""
     return SelectField(

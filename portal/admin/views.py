@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from portal import web
 from portal.access import roles_required
 from portal.admin import bp, forms
 from portal.extensions import db
@@ -50,18 +51,15 @@ def _rule_form(rule: RoutingRule | None = None) -> forms.RuleForm:
 
 
 def _draft(form: forms.RuleForm) -> routing.RuleDraft:
-    def number(value: Any) -> int | None:
-        return int(value) if value and str(value).isdigit() else None
-
     return routing.RuleDraft(
         name=(form.name.data or "").strip(),
-        department_id=number(form.department.data) or 0,
+        department_id=web.optional_id(form.department.data) or 0,
         category=form.category.data or None,
         subtype=form.subtype.data or None,
         tier=form.tier.data or None,
         industry=form.industry.data or None,
         priority=form.priority.data or None,
-        default_assignee_id=number(form.default_assignee.data),
+        default_assignee_id=web.optional_id(form.default_assignee.data),
         active=bool(form.active.data),
     )
 

@@ -9,7 +9,7 @@ from wtforms import DateField, DecimalField, EmailField, IntegerField, SelectFie
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from portal.models.requests import CATEGORIES, PRIORITIES, STATUSES
-from portal.web import SubmittedOnceForm, choices, options
+from portal.web import SubmittedOnceForm, choices, id_field, options
 
 # Which extra fields each category asks for (names of the form's fields).
 CATEGORY_FIELDS = {
@@ -107,7 +107,7 @@ class RequestFilterForm(FlaskForm):
     category = SelectField(
         _l("Category"), choices=choices("category", CATEGORIES, _l("All")), validate_choice=False
     )
-    contract = SelectField(_l("Contract"), choices=[], validate_choice=False)
+    contract = id_field(_l("Contract"))
     submitted_from = DateField(_l("Submitted from"), validators=[Optional()])
     submitted_to = DateField(_l("Submitted until"), validators=[Optional()])
 

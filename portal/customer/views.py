@@ -43,7 +43,7 @@ def requests():
     filters = my_requests.RequestFilters(
         status=form.status.data if form.status.data in (*STATUSES, "open") else None,
         category=form.category.data if form.category.data in SUBTYPES else None,
-        contract_id=int(form.contract.data) if (form.contract.data or "").isdigit() else None,
+        contract_id=form.contract.data,
         submitted_from=None if form.submitted_from.errors else form.submitted_from.data,
         submitted_to=None if form.submitted_to.errors else form.submitted_to.data,
         search=(form.q.data or "").strip() or None,

@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.validators import Optional
 
-from portal.web import options, period_field
+from portal.web import id_field, options, period_field
 
 
 class SummaryForm(FlaskForm):
@@ -14,7 +14,7 @@ class SummaryForm(FlaskForm):
     class Meta:
         csrf = False
 
-    account = SelectField(_l("Account"), choices=[], validate_choice=False)
+    account = id_field(_l("Account"))
     period = period_field()
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])

@@ -65,8 +65,7 @@ def home():
 @finance_required
 def summary_pdf():
     form = _form()
-    account_id = int(form.account.data) if (form.account.data or "").isdigit() else None
-    account = db.session.get(Account, account_id) if account_id else None
+    account = db.session.get(Account, form.account.data) if form.account.data else None
     if account is None:
         abort(404)
     start, end = _period(form)
@@ -158,7 +157,7 @@ def reissue_statement():
     form = _form()
     if not FlaskForm().validate_on_submit():
         abort(400)
-    account = db.session.get(Account, int(form.account.data)) if (form.account.data or "").isdigit() else None
+    account = db.session.get(Account, form.account.data) if form.account.data else None
     if account is None:
         abort(404)
     start, end = _period(form)

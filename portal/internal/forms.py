@@ -24,7 +24,7 @@ from portal.models.accounts import INDUSTRIES, TIERS
 from portal.models.relations import CONTACT_KINDS
 from portal.models.requests import CATEGORIES, PRIORITIES, STATUSES
 from portal.services.requests.queues import QUEUES
-from portal.web import ALL_SUBTYPES, SubmittedOnceForm, choices, options
+from portal.web import ALL_SUBTYPES, SubmittedOnceForm, choices, id_field, options
 
 
 class QueueFilterForm(FlaskForm):
@@ -51,8 +51,8 @@ class QueueFilterForm(FlaskForm):
         _l("Priority"), choices=choices("priority", PRIORITIES, _l("All")), validate_choice=False
     )
     status = SelectField(_l("Status"), choices=choices("status", STATUSES, _l("All")), validate_choice=False)
-    account = SelectField(_l("Account"), choices=[], validate_choice=False)
-    assignee = SelectField(_l("Assignee"), choices=[], validate_choice=False)
+    account = id_field(_l("Account"))
+    assignee = id_field(_l("Assignee"))
     sort = SelectField(
         _l("Sort by"),
         choices=options(
@@ -95,16 +95,11 @@ class ReplyForm(VersionedForm, SubmittedOnceForm):
 
 
 class AssignForm(VersionedForm):
-    assignee = SelectField(_l("Assign to"), choices=[], validate_choice=False)
+    assignee = id_field(_l("Assign to"))
 
 
 class RerouteForm(VersionedForm):
-    department = SelectField(
-        _l("Department"),
-        choices=[],
-        validate_choice=False,
-        validators=[DataRequired(_l("Choose a department."))],
-    )
+    department = id_field(_l("Department"), validators=[DataRequired(_l("Choose a department."))])
     reason = StringField(
         _l("Reason"),
         validators=[DataRequired(_l("Say why the request goes to another department.")), Length(max=500)],
@@ -114,12 +109,7 @@ class RerouteForm(VersionedForm):
 class VisitForm(VersionedForm):
     day = DateField(_l("Date"), validators=[DataRequired(_l("Choose a date."))])
     start = TimeField(_l("Time"), validators=[DataRequired(_l("Choose a time."))])
-    engineer = SelectField(
-        _l("Engineer"),
-        choices=[],
-        validate_choice=False,
-        validators=[DataRequired(_l("Choose an engineer."))],
-    )
+    engineer = id_field(_l("Engineer"), validators=[DataRequired(_l("Choose an engineer."))])
     hours = DecimalField(
         _l("Duration (hours)"),
         places=1,
@@ -150,11 +140,8 @@ class PublishReportForm(SubmittedOnceForm):
 
 
 class BulkAssignForm(FlaskForm):
-    assignee = SelectField(
-        _l("Assign selected to"),
-        choices=[],
-        validate_choice=False,
-        validators=[DataRequired(_l("Choose someone to assign to."))],
+    assignee = id_field(
+        _l("Assign selected to"), validators=[DataRequired(_l("Choose someone to assign to."))]
     )
     next = HiddenField()
 

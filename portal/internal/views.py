@@ -58,9 +58,6 @@ def _filter_form() -> forms.QueueFilterForm:
 
 
 def _filters(form: forms.QueueFilterForm) -> queues.QueueFilters:
-    def number(value: Any) -> int | None:
-        return int(value) if value and str(value).isdigit() else None
-
     return queues.QueueFilters(
         category=form.cleaned("category", CATEGORIES),
         subtype=form.subtype.data or None,
@@ -68,8 +65,8 @@ def _filters(form: forms.QueueFilterForm) -> queues.QueueFilters:
         industry=form.cleaned("industry", INDUSTRIES),
         priority=form.cleaned("priority", PRIORITIES),
         status=form.cleaned("status", STATUSES),
-        account_id=number(form.account.data),
-        assignee_id=number(form.assignee.data),
+        account_id=form.account.data,
+        assignee_id=form.assignee.data,
         search=(form.q.data or "").strip() or None,
         sort=form.sort.data or "oldest",
     )
@@ -126,7 +123,7 @@ def claim(request_id: int):
 def assign(request_id: int):
     service_request = request_for_staff(request_id)
     form = forms.AssignForm()
-    assignee = db.session.get(User, int(form.assignee.data)) if (form.assignee.data or "").isdigit() else None
+    assignee = db.session.get(User, form.assignee.data) if form.assignee.data else None
     try:
         workflow.assign(service_request, assignee, current_user, seen_version=form.seen_version())
     except DomainError as error:
@@ -159,7 +156,7 @@ def show_workspace(
 def bulk_assign():
     form = forms.BulkAssignForm()
     target = safe_next(form.next.data) or url_for("internal.queue")
-    assignee = db.session.get(User, int(form.assignee.data)) if (form.assignee.data or "").isdigit() else None
+    assignee = db.session.get(User, form.assignee.data) if form.assignee.data else None
     seen = [_id_and_version(value) for value in request.form.getlist("request_ids")]
     if not form.validate() or assignee is None or not seen or None in seen:
         flash(_("Select requests and someone to assign them to."), "error")
@@ -237,9 +234,7 @@ def reply(request_id: int):
 @staff_required
 def reroute(request_id: int):
     def act(r: ServiceRequest, f: forms.RerouteForm) -> None:
-        department = (
-            db.session.get(Department, int(f.department.data)) if f.department.data.isdigit() else None
-        )
+        department = db.session.get(Department, f.department.data) if f.department.data else None
         if department is None:
             raise InvalidInput("department", _("Choose a department."))
         workflow.reroute(r, department, current_user, f.reason.data, seen_version=f.seen_version())
@@ -253,7 +248,7 @@ def schedule_visit(request_id: int):
     def act(r: ServiceRequest, f: forms.VisitForm) -> None:
         from zoneinfo import ZoneInfo
 
-        engineer = db.session.get(User, int(f.engineer.data)) if f.engineer.data.isdigit() else None
+        engineer = db.session.get(User, f.engineer.data) if f.engineer.data else None
         if engineer is None:
             raise InvalidInput("engineer", _("Choose an engineer."))
         local = datetime.combine(f.day.data, f.start.data, ZoneInfo(current_user.timezone))

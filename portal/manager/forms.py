@@ -6,7 +6,7 @@ from wtforms import DateField, IntegerField, SelectField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from portal.models.accounts import INDUSTRIES, SIZES, TIERS
-from portal.web import choices, period_field
+from portal.web import choices, id_field, period_field
 
 PERIODS = (
     "this_month",
@@ -28,13 +28,13 @@ class KpiFilterForm(FlaskForm):
     period = period_field()
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])
-    department = SelectField(_l("Department"), choices=[], validate_choice=False)
+    department = id_field(_l("Department"))
     industry = SelectField(
         _l("Industry"), choices=choices("industry", INDUSTRIES, _l("All")), validate_choice=False
     )
     size = SelectField(_l("Size"), choices=choices("size", SIZES, _l("All")), validate_choice=False)
     tier = SelectField(_l("Classification"), choices=choices("tier", TIERS, _l("All")), validate_choice=False)
-    account = SelectField(_l("Account"), choices=[], validate_choice=False)
+    account = id_field(_l("Account"))
 
 
 class WeightsForm(FlaskForm):

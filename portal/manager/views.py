@@ -54,14 +54,11 @@ def _filters() -> tuple[forms.KpiFilterForm, kpi.Scope, Account | None]:
         form.end.errors = [_("The period ends before it starts.")]
         start, end = kpi.period_bounds("this_quarter", today)
 
-    def number(value: str | None) -> int | None:
-        return int(value) if value and value.isdigit() else None
-
-    account = db.session.get(Account, number(form.account.data)) if number(form.account.data) else None
+    account = db.session.get(Account, form.account.data) if form.account.data else None
     scope = kpi.Scope(
         start=start,
         end=end,
-        department_id=number(form.department.data),
+        department_id=form.department.data,
         industry=form.industry.data or None,
         size=form.size.data or None,
         tier=form.tier.data or None,

@@ -54,3 +54,23 @@ def test_every_title_block_is_plain_text():
     for template in Path("portal/templates").rglob("*.html"):
         for title in re.findall(r"{% block title %}(.*?){% endblock %}", template.read_text(), re.S):
             assert "<" not in title and len(title) < 200, template
+
+
+@pytest.mark.parametrize(
+    "raw, wanted",
+    [
+        ("12", 12),
+        (12, 12),
+        ("", None),
+        (None, None),
+        ("0", None),
+        ("-3", None),
+        ("1e3", None),
+        ("x", None),
+        (True, None),
+    ],
+)
+def test_a_select_of_objects_gives_an_id_or_none(raw, wanted):
+    from portal.web import optional_id
+
+    assert optional_id(raw) == wanted
