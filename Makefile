@@ -35,16 +35,17 @@ run: $(STAMP) $(MO) instance/config.py
 	  $(FLASK) worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-# The whole suite: SQLite with the browser tests, then the same suite on a throw-away PostgreSQL.
+# The whole suite: SQLite with the browser tests, and the same suite on a throw-away PostgreSQL — the two
+# side by side (each has its own database, queue file, folders and ports), each one's output kept together.
 test: $(STAMP) $(MO) lint
 	@scripts/ensure-system-packages.sh test
-	$(MAKE) --no-print-directory test-sqlite test-postgres
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 test-sqlite: $(STAMP) $(MO)
-	PORTAL_TEST_DATABASE=sqlite $(VENV)/bin/pytest -q
+	PORTAL_TEST_DATABASE=sqlite $(VENV)/bin/pytest -q -p no:cacheprovider
 
 test-postgres: $(STAMP) $(MO)
-	PORTAL_TEST_DATABASE=postgresql $(VENV)/bin/pytest -q -m "not browser"
+	PORTAL_TEST_DATABASE=postgresql $(VENV)/bin/pytest -q -p no:cacheprovider -m "not browser"
 
 test-browser: $(STAMP) $(MO)
 	PORTAL_TEST_DATABASE=sqlite $(VENV)/bin/pytest -q -m browser
