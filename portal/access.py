@@ -71,48 +71,29 @@ staff_required = roles_required("agent", "lead")
 internal_viewer_required = roles_required("agent", "lead", "manager", "admin")
 
 
-def request_for_customer(request_id: int) -> ServiceRequest:
-    """A request the signed-in customer may see, or 404 — the same answer for missing and foreign ids."""
-    found = db.session.get(ServiceRequest, request_id)
-    if found is None or not (
-        permissions.is_customer(current_user) and permissions.can_view_request(current_user, found)
-    ):
+def _visible_or_404(model: type[M], object_id: int, customer: bool, may_see: Callable[[User, M], bool]) -> M:
+    """The object if the signed-in person is on the right side (customer or staff) and may see it, else 404
+    — the same answer for missing and foreign ids, so ids cannot be probed."""
+    found = db.session.get(model, object_id)
+    if found is None or permissions.is_customer(current_user) != customer or not may_see(current_user, found):
         abort(404)
     return found
+
+
+def request_for_customer(request_id: int) -> ServiceRequest:
+    return _visible_or_404(ServiceRequest, request_id, True, permissions.can_view_request)
 
 
 def contract_for_customer(contract_id: int) -> Contract:
-    found = db.session.get(Contract, contract_id)
-    if found is None or not (
-        permissions.is_customer(current_user) and permissions.can_view_contract(current_user, found)
-    ):
-        abort(404)
-    return found
+    return _visible_or_404(Contract, contract_id, True, permissions.can_view_contract)
 
 
 def request_for_staff(request_id: int) -> ServiceRequest:
-    """A request the signed-in staff member may see (their departments', or assigned to them; everything
-    for managers and admins), or 404."""
-    found = db.session.get(ServiceRequest, request_id)
-    if (
-        found is None
-        or permissions.is_customer(current_user)
-        or not permissions.can_view_request(current_user, found)
-    ):
-        abort(404)
-    return found
+    return _visible_or_404(ServiceRequest, request_id, False, permissions.can_view_request)
 
 
 def account_for_staff(account_id: int) -> Account:
-    """An account the signed-in staff member may see (permissions.can_view_account), or 404."""
-    found = db.session.get(Account, account_id)
-    if (
-        found is None
-        or permissions.is_customer(current_user)
-        or not permissions.can_view_account(current_user, found)
-    ):
-        abort(404)
-    return found
+    return _visible_or_404(Account, account_id, False, permissions.can_view_account)
 
 
 def attachment_for_viewer(attachment_id: int) -> Attachment:
