@@ -11,7 +11,7 @@ from flask import Flask
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: layered config, extensions, blueprints, error pages, CLI. No side effects."""
-    from portal import admin, customer, errors, i18n, internal, permissions, security
+    from portal import admin, customer, errors, i18n, internal, permissions, rendering, security
     from portal import config as portal_config
     from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 
@@ -49,6 +49,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
+    rendering.init_app(app)
     app.jinja_env.globals["permissions"] = permissions
 
     from portal import database

@@ -11,7 +11,7 @@ from portal.customer import bp
 from portal.extensions import db
 from portal.models import ServiceRequest
 from portal.models.contracts import ENTITLEMENT_UNITS
-from portal.rendering import render
+from portal.rendering import render, sends_file
 from portal.services.contracts import entitlements
 from portal.services.contracts.contracts import account_contracts, record_document_download, signed_document
 from portal.timeutil import today_for
@@ -58,6 +58,7 @@ def contract_detail(contract_id: int):
 
 
 @bp.get("/contracts/<int:contract_id>/document")
+@sends_file
 @customer_required
 def contract_document(contract_id: int):
     contract = contract_for_customer(contract_id)

@@ -11,7 +11,7 @@ from portal.access import customer_required
 from portal.customer import bp, forms
 from portal.extensions import db
 from portal.models import Deliverable, ServiceRequest
-from portal.rendering import render
+from portal.rendering import render, sends_file
 from portal.services.engagement import reports
 
 
@@ -43,6 +43,7 @@ def report_library():
 
 
 @bp.get("/reports/<int:deliverable_id>/download")
+@sends_file
 @customer_required
 def download_report(deliverable_id: int):
     deliverable = db.session.scalar(

@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.models import ServiceRequest, TimelineEvent
 from portal.models.base import utcnow
 from portal.models.requests import STATUSES, SUBTYPES
-from portal.rendering import render
+from portal.rendering import render, sends_file
 from portal.services import overview
 from portal.services.contracts.contracts import account_contracts
 from portal.services.errors import DomainError, InvalidInput
@@ -153,6 +153,7 @@ def change_status(request_id: int):
 
 
 @bp.get("/attachments/<int:attachment_id>")
+@sends_file
 @customer_required
 def download_attachment(attachment_id: int):
     """Only files of a request the user may see, and never one attached as internal."""

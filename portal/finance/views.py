@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.finance import forms
 from portal.i18n import current_language
 from portal.models import Account, Attachment, ExportJob, Statement
-from portal.rendering import render
+from portal.rendering import render, sends_file
 from portal.services import audit, overview
 from portal.services.errors import InvalidInput
 from portal.services.reporting import billing, exports, kpi, summaries
@@ -62,6 +62,7 @@ def home():
 
 
 @bp.get("/summary.pdf")
+@sends_file
 @finance_required
 def summary_pdf():
     form = _form()
@@ -85,6 +86,7 @@ def summary_pdf():
 
 
 @bp.get("/billable.csv")
+@sends_file
 @finance_required
 def billable_csv():
     form = _form()
@@ -129,6 +131,7 @@ def export_progress(job_id: int):
 
 
 @bp.get("/exports/<int:job_id>/download")
+@sends_file
 @finance_required
 def download_export(job_id: int):
     job = _job_or_404(job_id)
@@ -141,6 +144,7 @@ def download_export(job_id: int):
 
 
 @bp.get("/statements/<int:statement_id>/download")
+@sends_file
 @finance_required
 def download_statement(statement_id: int):
     statement = db.session.get(Statement, statement_id)

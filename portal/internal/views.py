@@ -20,7 +20,7 @@ from portal.models import Account, Department, ServiceRequest, User
 from portal.models.accounts import INDUSTRIES, STAFF_ROLES, TIERS
 from portal.models.base import utcnow
 from portal.models.requests import CATEGORIES, PRIORITIES, STATUSES
-from portal.rendering import render
+from portal.rendering import render, sends_file
 from portal.services import overview
 from portal.services.engagement import reports
 from portal.services.errors import DomainError, InvalidInput
@@ -317,6 +317,7 @@ def publish_report(request_id: int):
 
 
 @bp.get("/attachments/<int:attachment_id>")
+@sends_file
 @internal_viewer_required
 def download_attachment(attachment_id: int):
     attachment = attachment_for_viewer(attachment_id)

@@ -19,7 +19,7 @@ from portal.i18n import current_language
 from portal.manager import forms
 from portal.models import Account, Department, ServiceRequest
 from portal.models.kpi import INDICATORS
-from portal.rendering import render
+from portal.rendering import render, sends_file
 from portal.services import audit
 from portal.services.errors import InvalidInput
 from portal.services.reporting import kpi
@@ -159,6 +159,7 @@ def _csv_rows(label: str, found: kpi.Indicators) -> list[list[Any]]:
 
 
 @bp.get("/kpi.csv")
+@sends_file
 @manager_required
 def export_csv():
     form, scope, account = _filters()
