@@ -65,6 +65,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     background.install()
     tasks.init_app(app)
 
+    from portal import web
+
+    app.url_map.converters["int"] = web.IdConverter
     from portal.auth import views as auth_views
     from portal.finance import views as finance_views
     from portal.inbox import views as inbox_views

@@ -15,6 +15,10 @@ from sqlalchemy import event
 
 from portal.extensions import db
 
+# The largest value an INTEGER column holds on PostgreSQL (SQLite's are wider): ids and counts from a URL,
+# a form or a cursor beyond it cannot name a row, and binding them would fail in the driver.
+INT_MAX = 2**31 - 1
+
 write_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar("write_transaction", default=False)
 
 

@@ -14,9 +14,11 @@ from urllib.parse import quote, urlsplit
 from flask import Response, request, send_file, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from werkzeug.routing import IntegerConverter
 from wtforms import HiddenField, SelectField
 from wtforms.fields.choices import SelectChoice
 
+from portal.database import INT_MAX
 from portal.labels import LazyLabel
 from portal.models import Attachment, SurveyInvitation
 from portal.models.requests import SUBTYPES
@@ -44,12 +46,30 @@ def options(pairs: Sequence[tuple[str, object]], blank: object | None = None) ->
 
 
 def optional_id(value: object) -> int | None:
-    """An object's id from a select (``coerce=``): a positive whole number, or None for "none chosen" and
-    for anything that is not an id."""
+    """An object's id from a select (``coerce=``): a positive whole number the database can hold, or None
+    for "none chosen" and for anything that is not an id."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return value if value > 0 else None
+        return value if 0 < value <= INT_MAX else None
     text = str(value or "").strip()
-    return int(text) if text.isdigit() and int(text) > 0 else None
+    return int(text) if text.isdigit() and 0 < int(text) <= INT_MAX else None
+
+
+def whole_number(text: str) -> int:
+    """A query argument's whole number (``request.args.get(..., type=web.whole_number)``): a ValueError,
+    and so the default, for anything else or beyond what the database holds."""
+    value = int(text)
+    if not 0 <= value <= INT_MAX:
+        raise ValueError(text)
+    return value
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in every route: a number beyond the database's range matches no route (404), instead of
+    reaching the driver and failing there."""
+
+    def __init__(self, map, *args: Any, **kwargs: Any) -> None:  # noqa: A002, ANN001
+        kwargs.setdefault("max", INT_MAX)
+        super().__init__(map, *args, **kwargs)
 
 
 def id_field(label: object, **options: Any) -> SelectField:

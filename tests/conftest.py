@@ -157,6 +157,13 @@ def app_ctx(app: Flask, request: pytest.FixtureRequest) -> Iterator[Flask]:
         db.session.remove()
 
 
+@pytest.fixture
+def demo_written() -> Iterator[None]:
+    """For a demo-company test that changes it: the next test that wants the company gets a fresh copy."""
+    yield
+    _loaded["state"] = "written"
+
+
 class PortalClient(FlaskClient):
     """The test client, plus the CSRF token a real form would carry.
 

@@ -170,7 +170,7 @@ def preview_rule():
     form.process(request.args)
     sample = forms.SampleForm(request.args)
     facts = {name: getattr(sample, f"sample_{name}").data or "" for name in routing.CRITERIA}
-    replacing = request.args.get("rule_id", type=int)
+    replacing = request.args.get("rule_id", type=web.whole_number)
     draft = _draft(form) if form.department.data else None
     hit = routing.preview_route(facts, draft, replacing)
     return render(

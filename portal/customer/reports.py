@@ -29,7 +29,7 @@ def report_library():
     page = reports.library_page(
         permissions.visible_requests(current_user),
         filters,
-        request.args.get("page", 1, type=int),
+        request.args.get("page", 1, type=web.whole_number),
         current_user.timezone or "Asia/Shanghai",
     )
     args = {k: v for k, v in request.args.items() if k != "page" and v}

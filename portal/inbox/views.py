@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from portal import web
 from portal.rendering import render
 from portal.services.messaging import notifications, outgoing
 
@@ -21,7 +22,7 @@ def _sentence(notice) -> str:  # noqa: ANN001
 @bp.get("/")
 @login_required
 def notification_list() -> Response:
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=web.whole_number)
     rows = notifications.inbox(current_user, before_id=before)
     more = len(rows) > notifications.PAGE_SIZE
     rows = rows[: notifications.PAGE_SIZE]

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from portal import permissions
+from portal.database import INT_MAX
 from portal.extensions import db
 from portal.models import Account, ServiceRequest, User
 from portal.models.requests import OPEN_STATUSES
@@ -109,7 +110,7 @@ def decode_cursor(cursor: str | None, sort: str) -> list[Any] | None:
         for value in raw:
             if isinstance(value, str):
                 values.append(datetime.fromisoformat(value))
-            elif isinstance(value, int) and not isinstance(value, bool):
+            elif isinstance(value, int) and not isinstance(value, bool) and abs(value) <= INT_MAX:
                 values.append(value)
             else:
                 return None
