@@ -15,8 +15,16 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import Account, Attachment, Contract, Deliverable, ExportJob, ServiceRequest, Statement
-from portal.models import TimelineEvent
+from portal.models import (
+    Account,
+    Attachment,
+    Contract,
+    Deliverable,
+    ExportJob,
+    ServiceRequest,
+    Statement,
+    TimelineEvent,
+)
 from portal.services.requests import attachments
 from portal.uploads import upload_folder
 from tests.browser.test_journeys import sign_in, sign_out
@@ -62,7 +70,8 @@ class Downloads:
         download = info.value
         path = urlsplit(download.url).path
         endpoint, args = self.adapter.match(path)
-        body = open(download.path(), "rb").read()
+        with open(download.path(), "rb") as saved:
+            body = saved.read()
         stored = _stored(endpoint, args)
         if stored is not None:
             assert download.suggested_filename == stored.original_name, what

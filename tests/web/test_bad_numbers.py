@@ -113,9 +113,10 @@ def test_no_number_a_person_can_send_makes_a_server_error(client, email):
             if key in sent:
                 continue
             sent.add(key)
-            response = (
-                client.post(action, data=values) if method == "post" else client.get(action, query_string=values or None)
-            )
+            if method == "post":
+                response = client.post(action, data=values)
+            else:
+                response = client.get(action, query_string=values or None)
             if response.status_code >= 500:
                 failures.append((response.status_code, method, action, values))
     assert sent, "the walk found nothing to send"
