@@ -121,6 +121,31 @@ def test_filters_and_search():
     assert refs(search="50%_") == set()
 
 
+def test_search_is_literal():
+    """% _ and \\ match themselves, as a person typing them means: not "anything" and "any character"."""
+    agent = make_user("agent", departments=["after_sales"])
+    customer = make_user("customer", account=make_account())
+    dept = department("after_sales").id
+    sale = make_request(customer, department_id=dept, title="Licence 100%_off renewal")
+    plain = make_request(customer, department_id=dept, title="Licence 100 off renewal")
+    path = make_request(customer, department_id=dept, title="Share C:\\data unreachable")
+
+    def refs(search: str) -> set[str]:
+        return set(_refs(queues.queue_page(agent, "all_open", QueueFilters(search=search), now=NOW)))
+
+    assert refs("%") == {sale.reference}
+    assert refs("100%_off") == {sale.reference}
+    assert refs("%_") == {sale.reference}
+    assert refs("100_") == set()  # as a wildcard it would match both licences
+    assert refs("100 off") == {plain.reference}
+    assert refs("C:\\data") == {path.reference}
+    assert refs("\\") == {path.reference}
+    from portal.services.requests import my_requests
+
+    mine = my_requests.request_page(customer, my_requests.RequestFilters(search="%"))
+    assert [r.reference for r in mine.requests] == [sale.reference]
+
+
 def test_a_damaged_cursor_starts_from_the_first_page():
     agent = make_user("agent", departments=["after_sales"])
     make_request(make_user("customer"), department_id=department("after_sales").id)

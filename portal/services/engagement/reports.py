@@ -120,13 +120,13 @@ def library_query(visible: Select[ServiceRequest], filters: LibraryFilters, zone
     if filters.kind in REPORT_KINDS:
         query = query.where(ServiceRequest.subtype == filters.kind)
     if filters.search:
-        words = f"%{filters.search.strip().lower()[:100]}%"
+        words = filters.search.strip()[:100]  # literal: % _ and \\ match themselves
         query = query.where(
             or_(
-                func.lower(Deliverable.title).like(words),
-                func.lower(Deliverable.summary).like(words),
-                func.lower(func.coalesce(ServiceRequest.topic, "")).like(words),
-                func.lower(ServiceRequest.reference).like(words),
+                Deliverable.title.icontains(words, autoescape=True),
+                Deliverable.summary.icontains(words, autoescape=True),
+                func.coalesce(ServiceRequest.topic, "").icontains(words, autoescape=True),
+                ServiceRequest.reference.icontains(words, autoescape=True),
             )
         )
     if filters.published_from:

@@ -59,8 +59,13 @@ def request_page(
         )
     if filters.search:
         term = filters.search.strip()
-        like = f"%{term.replace('%', '').replace('_', '')}%"
-        query = query.where(or_(ServiceRequest.reference == term.upper(), ServiceRequest.title.ilike(like)))
+        # Literal: % _ and \\ in the search match themselves (autoescape).
+        query = query.where(
+            or_(
+                ServiceRequest.reference == term.upper(),
+                ServiceRequest.title.icontains(term, autoescape=True),
+            )
+        )
     keys = sort_keys("newest")
     after = decode_cursor(cursor, "newest")
     if after is not None:

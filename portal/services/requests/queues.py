@@ -168,14 +168,16 @@ def _filter_conditions(filters: QueueFilters) -> tuple[list[ColumnElement[bool]]
         on_account.append(Account.industry == filters.industry)
     if filters.search:
         term = filters.search.strip()
-        like = f"%{term.replace('%', '').replace('_', '')}%"
         matching_accounts = select(Account.id).where(
-            or_(Account.name.ilike(like), Account.name_en.ilike(like))
+            or_(
+                Account.name.icontains(term, autoescape=True),
+                Account.name_en.icontains(term, autoescape=True),
+            )
         )
         conditions.append(
             or_(
                 ServiceRequest.reference == term.upper(),
-                ServiceRequest.title.ilike(like),
+                ServiceRequest.title.icontains(term, autoescape=True),  # % _ \\ literal
                 ServiceRequest.account_id.in_(matching_accounts),
             )
         )
