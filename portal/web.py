@@ -154,12 +154,25 @@ def download(body: str | bytes, name: str, mimetype: str) -> Response:
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": disposition})
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(cell: Any) -> Any:
+    """A text cell as a spreadsheet shows it, never runs it: one that starts like a formula (``=``, ``+``,
+    ``-``, ``@``, tab, CR — a request title ``=HYPERLINK(…)``) gets a leading apostrophe (OWASP's advice
+    on CSV injection). Numbers stay numbers."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
 def csv_download(header: Sequence[Any], rows: Iterable[Sequence[Any]], name: str) -> Response:
-    """A CSV that spreadsheet programs open with the Chinese intact (UTF-8 with a byte-order mark)."""
+    """A CSV that spreadsheet programs open with the Chinese intact (UTF-8 with a byte-order mark), with
+    every text cell neutralised against formulas."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow([spreadsheet_text(cell) for cell in header])
+    writer.writerows([spreadsheet_text(cell) for cell in row] for row in rows)
     return download("\ufeff" + out.getvalue(), name, "text/csv")
 
 

@@ -179,6 +179,28 @@ def test_billable_work_csv(client, login_as, app):
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "finance.billable_exported"))
 
 
+@pytest.mark.parametrize(
+    "title", ['=HYPERLINK("http://evil.example","x")', "+1+1", "-2+3", "@SUM(A1)", "\tx"]
+)
+def test_a_csv_cell_typed_by_a_customer_never_runs_as_a_formula(client, login_as, title):
+    from portal.models import TimeEntry
+
+    agent = make_user("agent", departments=["after_sales"])
+    request = make_request(make_user("customer"), title=title)
+    db.session.add(
+        TimeEntry(
+            request_id=request.id, user_id=agent.id, minutes=60, billable=True, work_date=date(2026, 11, 3)
+        )
+    )
+    db.session.commit()
+    login_as("finance")
+    body = client.get("/finance/billable.csv?period=custom&start=2026-11-01&end=2026-11-30").get_data(
+        as_text=True
+    )
+    (row,) = csv.DictReader(io.StringIO(body.lstrip("\ufeff")))
+    assert row["title"] == "'" + title and row["minutes"] == "60"
+
+
 def test_the_finance_home_offers_the_downloads(client, login_as):
     login_as("finance")
     page = client.get("/finance/", headers={"Accept-Language": "en"}).get_data(as_text=True)
