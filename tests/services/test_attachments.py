@@ -66,6 +66,28 @@ def test_names_lose_their_folders():
     assert attachments.check(Upload("C:\\Users\\x\\report.pdf", PDF), 100)[0] == "report.pdf"
 
 
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("re\x00port.pdf", "report.pdf"),
+        ("line\r\nbreak\tname.pdf", "linebreakname.pdf"),
+        ("invoice\u202egpj.pdf", "invoicegpj.pdf"),  # a right-to-left override hides the real extension
+        ("\u2066zero\u200bwidth\u2069.pdf", "zerowidth.pdf"),
+        ("  spaced   out  .pdf", "spaced out .pdf"),
+        ("合同 扫描件.pdf", "合同 扫描件.pdf"),
+    ],
+)
+def test_names_lose_control_and_invisible_characters(given, kept):
+    assert attachments.safe_name(given) == kept
+    assert attachments.check(Upload(given, PDF), 100)[0] == kept
+
+
+def test_a_long_name_is_shortened_keeping_its_extension():
+    name, _ = attachments.check(Upload("报" * 300 + ".pdf", PDF), 100)
+    assert len(name) == attachments.MAX_NAME and name.endswith("报.pdf")
+    assert attachments.safe_name("x" * 300) == "x" * attachments.MAX_NAME
+
+
 def test_attaching_stores_hashes_and_records_or_keeps_nothing(tmp_path):
     ensure_reference_data()
     agent = make_user("agent", departments=["after_sales"])

@@ -224,7 +224,7 @@ def test_a_customer_replies_with_a_file_confirms_and_downloads(client, login_as)
         data={
             "csrf_token": token,
             "body": "Logs attached.",
-            "files": [(io.BytesIO(b"error at 02:00\n"), "batch.log")],
+            "files": [(io.BytesIO(b"error at 02:00\n"), "batch\t\u202egol.log")],
         },
     )
     assert response.status_code == 303
@@ -237,6 +237,9 @@ def test_a_customer_replies_with_a_file_confirms_and_downloads(client, login_as)
     assert download.data == b"error at 02:00\n" and download.headers["Content-Disposition"].startswith(
         "attachment"
     )
+    # The name lost its tab and its right-to-left override, stored and sent.
+    assert attachment.original_name == "batchgol.log"
+    assert "batchgol.log" in download.headers["Content-Disposition"]
     # An internally attached file of the same request stays hidden.
     hidden = Attachment(
         request_id=request.id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +35,24 @@ ALLOWED = {
     "csv": "text/csv",
 }
 TEXT_EXTENSIONS = {"txt", "log", "csv"}
+MAX_NAME = 200
+
+
+def safe_name(filename: str) -> str:
+    """A file name fit to store and to hand back: the last path part only; no control characters (NUL,
+    tab, CR, LF …), no invisible format characters (bidirectional overrides that make ``exe.pdf`` read as
+    ``fdp.exe``, zero-width spaces) and no line separators; at most ``MAX_NAME`` characters, shortened in
+    the middle of the name so that its extension stays."""
+    name = unicodedata.normalize("NFC", filename.replace("\\", "/")).rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp"))
+    name = " ".join(name.split()).strip(". ")
+    if len(name) > MAX_NAME:
+        stem, dot, extension = name.rpartition(".")
+        if dot and 0 < len(extension) <= 10:
+            name = stem[: MAX_NAME - len(extension) - 1].rstrip(". ") + "." + extension
+        else:
+            name = name[:MAX_NAME]
+    return name
 
 
 @dataclass(frozen=True)
@@ -66,7 +85,7 @@ def sniff(extension: str, data: bytes) -> str | None:
 
 def check(upload: Upload, max_bytes: int) -> tuple[str, str]:
     """(safe original name, content type), or ``InvalidInput`` saying what is wrong."""
-    name = Path(upload.filename.replace("\\", "/")).name.strip()[:200]
+    name = safe_name(upload.filename)
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if not name or extension not in ALLOWED:
         raise InvalidInput(
