@@ -19,7 +19,7 @@ from portal.extensions import db
 from portal.models import User
 from portal.services import audit, background
 from portal.services.errors import InvalidInput
-from portal.services.identity import auth
+from portal.services.identity import auth, passwords
 from portal.services.requests.workflow import NotAllowed
 from portal.services.unit_of_work import use_case
 
@@ -87,11 +87,7 @@ def user_for_invitation(token: str) -> User:
 @use_case
 def accept_invitation(token: str, password: str) -> User:
     user = user_for_invitation(token)
-    if len(password) < auth.MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            "password",
-            str(_l("The new password needs at least %(n)d characters.", n=auth.MIN_PASSWORD_LENGTH)),
-        )
+    passwords.check(password, "password", user_inputs=(user.email, user.full_name))
     user.password_hash = auth.hash_password(password)
     audit.record("user.invitation_accepted", actor=user, obj=user)
     return user

@@ -25,13 +25,14 @@ from portal.models.accounts import CUSTOMER_ROLES, ROLES
 from portal.models.base import utcnow
 from portal.services import audit, background
 from portal.services.errors import InvalidInput, SignInRefused
+from portal.services.identity import passwords
 from portal.services.unit_of_work import use_case
 
 _hasher = PasswordHasher()
 # Verifying against this when no user has the address keeps both paths equally slow.
 _DUMMY_HASH = _hasher.hash("no user has this password")
 
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = passwords.MIN_LENGTH
 LAST_SEEN_GRANULARITY = timedelta(minutes=5)
 
 
@@ -201,8 +202,7 @@ def create_user(
         raise InvalidInput("role", f"unknown role {role!r}")
     if (role in CUSTOMER_ROLES) != (account is not None):
         raise InvalidInput("account", "customers belong to exactly one account; staff to none")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput("password", f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    passwords.check(password, "password", user_inputs=(email, full_name))
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise InvalidInput("email", f"a user with the email {email} already exists")
     user = User(
@@ -261,11 +261,7 @@ def change_password(
     """The old password is required; every other signed-in browser of the user is signed out."""
     if not password_matches(user.password_hash, old):
         raise InvalidInput("old_password", str(_l("The current password is not correct.")))
-    if len(new) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            "new_password",
-            str(_l("The new password needs at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)),
-        )
+    passwords.check(new, "new_password", user_inputs=(user.email, user.full_name))
     if new == old:
         raise InvalidInput("new_password", str(_l("Choose a password different from the current one.")))
     now = now or utcnow()
@@ -337,10 +333,7 @@ def reset_password(token: str, new: str, *, ip_address: str = "", now: datetime 
     """Set a new password from a reset link; every signed-in browser of the user is signed out and a
     sign-in lock on the address is lifted."""
     user = user_for_reset(token)
-    if len(new) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            "password", str(_l("The new password needs at least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
-        )
+    passwords.check(new, "password", user_inputs=(user.email, user.full_name))
     now = now or utcnow()
     user.password_hash = hash_password(new)
     for session in db.session.scalars(
