@@ -13,6 +13,7 @@ from flask_login import current_user
 from portal import permissions
 from portal.extensions import db, htmx, login_manager
 from portal.models import Account, Attachment, Contract, ServiceRequest, User
+from portal.services import audit
 from portal.services.identity.auth import load_signed_in_user
 from portal.services.requests import attachments
 from portal.web import login_url_for
@@ -75,7 +76,10 @@ def _visible_or_404(model: type[M], object_id: int, customer: bool, may_see: Cal
     """The object if the signed-in person is on the right side (customer or staff) and may see it, else 404
     — the same answer for missing and foreign ids, so ids cannot be probed."""
     found = db.session.get(model, object_id)
-    if found is None or permissions.is_customer(current_user) != customer or not may_see(current_user, found):
+    if found is None:
+        abort(404)
+    if permissions.is_customer(current_user) != customer or not may_see(current_user, found):
+        audit.note_refusal("security.object_refused", object_type=model.__name__, object_id=object_id)
         abort(404)
     return found
 
@@ -104,12 +108,11 @@ def attachment_for_viewer(attachment_id: int) -> Attachment:
         if attachment and attachment.request_id
         else None
     )
-    if (
-        attachment is None
-        or parent is None
-        or not permissions.can_download_attachment(
-            current_user, attachment, parent, attachments.is_internal(attachment)
-        )
+    if attachment is None or parent is None:
+        abort(404)
+    if not permissions.can_download_attachment(
+        current_user, attachment, parent, attachments.is_internal(attachment)
     ):
+        audit.note_refusal("security.object_refused", object_type="Attachment", object_id=attachment_id)
         abort(404)
     return attachment

@@ -1,13 +1,21 @@
-"""Error pages in both languages; htmx requests get a fragment swapped into the page's message area."""
+"""Error pages in both languages; htmx requests get a fragment swapped into the page's message area.
+
+Refusals are security events: a 403, a CSRF failure, an over-size upload and a rate-limit hit are noted
+here, a foreign object's 404 and a refused file where they happen (``audit.note_refusal``); all are written
+to the audit log when the request ends, in a transaction of their own, with person, account, address and
+route."""
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, current_app, render_template, request
+from flask.wrappers import Response
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from portal.extensions import db, htmx
+from portal.services import audit
 
 MESSAGES = {
     400: (_l("Bad request"), _l("The request could not be understood. Please go back and try again.")),
@@ -33,15 +41,47 @@ def render_error(code: int, detail: str | None = None) -> tuple[str, int, dict[s
     return render_template("errors/error.html", **context), code, {"Vary": "HX-Request"}
 
 
+REFUSALS = {403: "security.forbidden", 413: "security.upload_refused", 429: "security.rate_limited"}
+
+
+def record_refusals(response: Response) -> Response:
+    """Write the request's security events, whatever became of its own transaction."""
+    events = audit.take_refusals()
+    if not events:
+        return response
+    user = current_user if current_user and current_user.is_authenticated else None
+    where = {"route": request.path[:200], "method": request.method, "endpoint": request.endpoint or ""}
+    try:
+        db.session.rollback()  # nothing the request left unfinished rides along
+        for action, detail in events:
+            audit.log(
+                action,
+                actor=user,
+                ip_address=request.remote_addr or "",
+                account_id=user.account_id if user else None,
+                **where,
+                **detail,
+            )
+    except Exception:  # noqa: BLE001 - the answer stands even if the log cannot be written
+        current_app.logger.exception("could not record %s", [action for action, _ in events])
+    return response
+
+
 def init_app(app: Flask) -> None:
+    app.after_request(record_refusals)
+
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[str, int, dict[str, str]]:
+        audit.note_refusal("security.csrf_failed", reason=str(error.description)[:200])
         return render_error(400, str(CSRF_MESSAGE))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> HTTPException | tuple[str, int, dict[str, str]]:
         if error.code is None or error.code < 400 or error.code in (401,):
             return error
+        if error.code in REFUSALS:
+            extra = {"reason": "too_large"} if error.code == 413 else {}
+            audit.note_refusal(REFUSALS[error.code], **extra)
         return render_error(error.code if error.code in MESSAGES else 400)
 
     @app.errorhandler(InternalServerError)

@@ -129,6 +129,14 @@ def _settle_sign_in(
             reason=reason,
             locked=locked,
         )
+        if locked:
+            audit.record(
+                "auth.address_locked",
+                actor=user,
+                actor_email=email,
+                ip_address=ip_address,
+                until=throttle.locked_until.isoformat(),
+            )
         raise SignInRefused(locked=locked)
 
     db.session.delete(throttle)

@@ -18,6 +18,7 @@ from portal import permissions
 from portal.extensions import db
 from portal.models import Attachment, ServiceRequest, TimelineEvent, User
 from portal.models.base import utcnow
+from portal.services import audit
 from portal.services.errors import InvalidInput, NotAllowed
 from portal.services.unit_of_work import use_case, write_new_file
 
@@ -84,15 +85,18 @@ def sniff(extension: str, data: bytes) -> str | None:
 
 
 def check(upload: Upload, max_bytes: int) -> tuple[str, str]:
-    """(safe original name, content type), or ``InvalidInput`` saying what is wrong."""
+    """(safe original name, content type), or ``InvalidInput`` saying what is wrong. A refused file is a
+    security event (``audit.note_refusal``), kept although the upload's use case is undone."""
     name = safe_name(upload.filename)
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if not name or extension not in ALLOWED:
+        _refuse(name, "kind")
         raise InvalidInput(
             "files",
             str(_l("Only these kinds of file are accepted: %(kinds)s.", kinds=", ".join(sorted(ALLOWED)))),
         )
     if len(upload.data) > max_bytes:
+        _refuse(name, "too_large")
         raise InvalidInput(
             "files", str(_l("The file is larger than %(limit)s.", limit=readable_size(max_bytes)))
         )
@@ -100,10 +104,15 @@ def check(upload: Upload, max_bytes: int) -> tuple[str, str]:
         raise InvalidInput("files", str(_l("The file is empty.")))
     content_type = sniff(extension, upload.data)
     if content_type is None:
+        _refuse(name, "contents")
         raise InvalidInput(
             "files", str(_l("The file's contents do not match its name (.%(ext)s).", ext=extension))
         )
     return name, content_type
+
+
+def _refuse(name: str, reason: str) -> None:
+    audit.note_refusal("security.upload_refused", file=name, reason=reason)
 
 
 @use_case
