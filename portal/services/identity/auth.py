@@ -117,8 +117,9 @@ def _settle_sign_in(
             throttle.failures, throttle.window_started_at = 0, now
         throttle.failures += 1
         locked = throttle.failures >= policy.max_failures
+        until = now + policy.lockout
         if locked:
-            throttle.locked_until = now + policy.lockout
+            throttle.locked_until = until
             throttle.failures, throttle.window_started_at = 0, now
         reason = "inactive" if (ok and user is not None) else "bad_credentials"
         audit.record(
@@ -135,7 +136,7 @@ def _settle_sign_in(
                 actor=user,
                 actor_email=email,
                 ip_address=ip_address,
-                until=throttle.locked_until.isoformat(),
+                until=until.isoformat(),
             )
         raise SignInRefused(locked=locked)
 
