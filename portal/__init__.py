@@ -11,7 +11,17 @@ from flask import Flask
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: layered config, extensions, blueprints, error pages, CLI. No side effects."""
-    from portal import admin, customer, errors, i18n, internal, permissions, rendering, security
+    from portal import (
+        admin,
+        customer,
+        errors,
+        i18n,
+        internal,
+        limits_storage,  # noqa: F401 - registers the portal-database:// rate-limit storage
+        permissions,
+        rendering,
+        security,
+    )
     from portal import config as portal_config
     from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 

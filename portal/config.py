@@ -88,5 +88,6 @@ def finalise(config: dict[str, Any], instance_path: str) -> None:
     config["REMEMBER_COOKIE_HTTPONLY"] = True
     config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=float(config["SESSION_LIFETIME_HOURS"]))
     config["WTF_CSRF_TIME_LIMIT"] = None  # the token lives as long as the session
-    config["RATELIMIT_STORAGE_URI"] = config.get("REDIS_URL") or "memory://"
+    # Without Redis the counters live in the database, shared by every worker and host (limits_storage.py).
+    config["RATELIMIT_STORAGE_URI"] = config.get("REDIS_URL") or "portal-database://"
     config["RATELIMIT_HEADERS_ENABLED"] = True

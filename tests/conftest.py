@@ -137,8 +137,8 @@ def app_ctx(app: Flask, request: pytest.FixtureRequest) -> Iterator[Flask]:
     """Every test runs inside an app context, on empty tables or on the demo company."""
     from portal.extensions import limiter
 
-    limiter.reset()
     with app.app_context():
+        limiter.reset()
         wants_demo = request.node.get_closest_marker("demo_data") is not None
         if wants_demo and _loaded["state"] != "demo":
             _empty_tables()

@@ -83,7 +83,9 @@ class Client:
         assert self.post("/login", {"csrf_token": csrf, "email": email, "password": PASSWORD}) == 303
 
 
-def _serve(database_url: str, tmp_path: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
+def _serve(
+    database_url: str, tmp_path: Path, rate_limit: str = "10000 per minute", threads: int = 8
+) -> tuple[subprocess.Popen[bytes], str, Path]:
     port = _free_port()
     log = tmp_path / "gunicorn.log"
     env = {
@@ -93,9 +95,9 @@ def _serve(database_url: str, tmp_path: Path) -> tuple[subprocess.Popen[bytes], 
         "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"),
         "PORTAL_UPLOAD_FOLDER": str(tmp_path / "uploads"),
         "PORTAL_OUTBOX_FOLDER": str(tmp_path / "outbox"),
-        "PORTAL_LOGIN_RATE_LIMIT": "10000 per minute",
+        "PORTAL_LOGIN_RATE_LIMIT": rate_limit,
     }
-    command = [GUNICORN, "--workers", "4", "--threads", "8", "--bind", f"127.0.0.1:{port}"]
+    command = [GUNICORN, "--workers", "4", "--threads", str(threads), "--bind", f"127.0.0.1:{port}"]
     server = subprocess.Popen(
         [*command, "--error-logfile", str(log), "--capture-output", "wsgi:app"], cwd=ROOT, env=env
     )
@@ -237,4 +239,35 @@ def test_the_same_form_sent_twice_at_the_same_moment_files_one_request(app, data
         select(ServiceRequest.title).where(ServiceRequest.title.like("twice-%"))
     ).all()
     assert sorted(titles) == [f"twice-{n}" for n in range(4)]
+    assert "Traceback" not in log.read_text()
+
+
+def test_the_sign_in_limit_holds_across_workers_without_redis(app, database_url, tmp_path):
+    """4 workers, no Redis: 30 failed sign-ins at once from one address against 20 a minute — 20 are
+    answered, 10 refused (with in-memory counters, each worker let its own 20 through: 30 of 30)."""
+    # One thread per worker, so that the attempts are spread over all four.
+    server, base, log = _serve(database_url, tmp_path, rate_limit="20 per minute", threads=1)
+    clients = [Client(base) for _ in range(30)]
+    tokens = [client.token("/login")[0] for client in clients]
+    start = threading.Barrier(len(clients))
+    codes: list[int] = []
+
+    def attempt(client: Client, token: str, number: int) -> None:
+        start.wait(timeout=30)
+        form = {"csrf_token": token, "email": f"guess-{number}@example.com", "password": "wrong password!"}
+        codes.append(client.post("/login", form))
+
+    try:
+        threads = [
+            threading.Thread(target=attempt, args=(client, token, n))
+            for n, (client, token) in enumerate(zip(clients, tokens, strict=True))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert Counter(codes) == {422: 20, 429: 10}
     assert "Traceback" not in log.read_text()

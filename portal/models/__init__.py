@@ -1,6 +1,6 @@
 """All models, imported here so that Alembic and the app see one complete metadata."""
 
-from portal.models.accounts import Account, Department, LoginSession, SignInThrottle, User
+from portal.models.accounts import Account, Department, LoginSession, RateLimitCounter, SignInThrottle, User
 from portal.models.audit import AuditEvent
 from portal.models.base import Base
 from portal.models.contracts import Contract, Entitlement
@@ -42,6 +42,7 @@ __all__ = [
     "ReturnVisitCadence",
     "RoutingRule",
     "ServiceRequest",
+    "RateLimitCounter",
     "SignInThrottle",
     "SlaPolicy",
     "Statement",

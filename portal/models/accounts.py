@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Index, String, Table
+from sqlalchemy import Boolean, CheckConstraint, Column, Float, ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, TimestampMixin, one_of
@@ -148,3 +148,15 @@ class SignInThrottle(Base):
     failures: Mapped[int] = mapped_column(default=0)
     window_started_at: Mapped[datetime]
     locked_until: Mapped[datetime | None]
+
+
+class RateLimitCounter(Base):
+    """A rate limit's fixed window for one client (Flask-Limiter's key), held in the database so that every
+    worker and every host counts together when there is no Redis (``portal/limits_storage.py``)."""
+
+    __tablename__ = "rate_limit_counters"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    hits: Mapped[int] = mapped_column(default=0)
+    # Seconds since the epoch, as the limits library counts.
+    expires_at: Mapped[float] = mapped_column(Float)
