@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from portal import permissions, web
 from portal.access import attachment_for_viewer, internal_viewer_required, request_for_staff, staff_required
 from portal.extensions import db, htmx
+from portal.i18n import current_language
 from portal.internal import bp, forms
 from portal.internal.workspace import workspace_context
 from portal.models import Account, Department, ServiceRequest, User
@@ -98,7 +99,8 @@ def queue():
 
 
 def _row_or_redirect(service_request: ServiceRequest) -> Response:
-    if htmx:
+    """A queue row's action (an htmx post) gets its row again; a form (boosted or not) goes on."""
+    if htmx and not htmx.boosted:
         row = queues.QueueRow(
             service_request, *queues.sla_badge(service_request, sla.load_calendar(), utcnow())
         )
@@ -114,7 +116,7 @@ def claim(request_id: int):
     try:
         workflow.assign(service_request, current_user, current_user, seen_version=form.seen_version())
     except DomainError as error:
-        return _refused(service_request, error)
+        return _refused(service_request, error, form)
     return _row_or_redirect(service_request)
 
 
@@ -127,21 +129,24 @@ def assign(request_id: int):
     try:
         workflow.assign(service_request, assignee, current_user, seen_version=form.seen_version())
     except DomainError as error:
-        return _refused(service_request, error)
+        return _refused(service_request, error, form)
     if request.form.get("from") == "workspace":
         return redirect(url_for("internal.workspace", request_id=request_id), code=303)
     return _row_or_redirect(service_request)
 
 
-def _refused(service_request: ServiceRequest, error: DomainError) -> Response:
-    """A refused or stale action: say why, show the current state, change nothing."""
+def _refused(service_request: ServiceRequest, error: DomainError, form: Any = None) -> Response:
+    """A refused or stale action changes nothing and says why. A queue row's action (an htmx post) gets
+    the message; a form of the workspace gets the whole workspace as it is now — timeline, state, clocks —
+    with the form as it was sent (its text kept, its version the current one), so that sending it again
+    works."""
     status = 409 if isinstance(error, StaleRequest) else 422
-    if htmx and request.form.get("from") != "workspace":
+    if htmx and not htmx.boosted and request.form.get("from") != "workspace":
         response = render("errors/_message.html", title=_("Not done"), message=str(error), status=status)
         response.headers.update({"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"})
         return response
     db.session.refresh(service_request)
-    return show_workspace(service_request, status=status, error=str(error))
+    return show_workspace(service_request, status=status, error=str(error), form=form)
 
 
 def show_workspace(
@@ -186,8 +191,9 @@ def workspace(request_id: int):
     return show_workspace(request_for_staff(request_id))
 
 
-def _act(request_id: int, form: Any, action: Any) -> Response:
-    """Validate, act, and show the workspace again; a refused or stale action changes nothing."""
+def _act(request_id: int, form: Any, action: Any, after: Any = None) -> Response:
+    """Validate, act, and show the workspace again (or what ``after`` answers); a refused or stale action
+    changes nothing."""
     service_request = request_for_staff(request_id)
     if not form.validate_on_submit():
         return show_workspace(service_request, status=422, form=form)
@@ -202,7 +208,9 @@ def _act(request_id: int, form: Any, action: Any) -> Response:
             field.errors = [str(error)]
         return show_workspace(service_request, status=422, form=form, error=None if field else str(error))
     except DomainError as error:
-        return _refused(service_request, error)
+        return _refused(service_request, error, form)
+    if after is not None:
+        return after(service_request)
     return redirect(url_for("internal.workspace", request_id=request_id), code=303)
 
 
@@ -239,7 +247,21 @@ def reroute(request_id: int):
             raise InvalidInput("department", _("Choose a department."))
         workflow.reroute(r, department, current_user, f.reason.data, seen_version=f.seen_version())
 
-    return _act(request_id, forms.RerouteForm(), act)
+    def rerouted(r: ServiceRequest) -> Response:
+        """Say where it went; stay on it if the rerouter still sees it, else back to the queue."""
+        flash(
+            _(
+                "%(ref)s now goes to %(department)s.",
+                ref=r.reference,
+                department=r.department.display_name(current_language()),
+            ),
+            "info",
+        )
+        if permissions.can_view_request(current_user, r):
+            return redirect(url_for("internal.workspace", request_id=r.id), code=303)
+        return redirect(url_for("internal.queue"), code=303)
+
+    return _act(request_id, forms.RerouteForm(), act, rerouted)
 
 
 @bp.post("/requests/<int:request_id>/visit")

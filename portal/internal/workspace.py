@@ -53,7 +53,7 @@ def workspace_context(service_request: ServiceRequest, user: User, submitted: An
     )
     built: dict[str, Any] = {
         "ReplyForm": forms.ReplyForm(version=version, formdata=None),
-        "AssignForm": forms.AssignForm(version=version, formdata=None),
+        "AssignForm": forms.AssignForm(version=version, assignee=service_request.assignee_id, formdata=None),
         "RerouteForm": forms.RerouteForm(version=version, formdata=None),
         "VisitForm": forms.VisitForm(version=version, formdata=None),
         "TimeForm": forms.TimeForm(work_date=today_for(user), formdata=None),

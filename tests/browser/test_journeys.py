@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import User
 
 DEMO_PASSWORD = "demo-Portal-2026"
 
@@ -37,12 +41,17 @@ def test_a_customer_signs_in_switches_language_and_signs_out(page):
     page.get_by_role("heading", name="Timeline").wait_for()
     assert page.get_by_text("Request submitted").first.is_visible()
 
-    page.get_by_role("button", name="Sign out").click()
+    # Back to Chinese while signed in, so that her saved language is as the demo has it for later tests
+    # (the survey journey reads the emails she is sent).
+    page.get_by_role("button", name="简体中文").click()
+    page.get_by_role("heading", name="处理记录").wait_for()
+    page.get_by_role("button", name="退出登录").click()
     page.wait_for_url("**/login")
-    assert page.get_by_text("You have signed out.").is_visible()
+    assert page.get_by_text("您已退出登录。").is_visible()
     page.goto("/my/")
     page.wait_for_url("**/login?next=/my/")
-    page.get_by_role("button", name="简体中文").click()  # leave the language as found for the next journey
+    db.session.expire_all()
+    assert db.session.scalar(select(User.locale).where(User.email == "li.na@huaxin-bank.example")) == "zh"
     assert page.console_errors == []
 
 
