@@ -120,7 +120,7 @@ def contract_document_command(number: str, path: Path) -> None:
             Upload(path.name, path.read_bytes()),
             None,
             folder=upload_folder(),
-            max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
+            max_bytes=current_app.config["UPLOAD_MAX_BYTES"],
         )
     except InvalidInput as error:
         raise click.ClickException(str(error)) from error

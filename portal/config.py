@@ -30,7 +30,11 @@ DEFAULTS: dict[str, Any] = {
     "REDIS_URL": None,
     "HUEY_FILE": None,
     "TASKS_IMMEDIATE": False,
-    "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+    # The largest file a person may upload; a form may carry up to UPLOAD_MAX_FILES of them. The request as a
+    # whole may be that large (MAX_CONTENT_LENGTH, derived), so that one over-size file is refused in place,
+    # under its field, with everything typed kept — not by a bare 413 page.
+    "UPLOAD_MAX_BYTES": 20 * 1024 * 1024,
+    "UPLOAD_MAX_FILES": 5,
     "PROXY_FIX": False,
     "SESSION_LIFETIME_HOURS": 12,
     # Links in emails are built from this address, never from the Host header of a request.
@@ -82,6 +86,9 @@ def finalise(config: dict[str, Any], instance_path: str) -> None:
     else:
         config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     config["BABEL_DEFAULT_LOCALE"] = config["DEFAULT_LOCALE"]
+    upload = int(config["UPLOAD_MAX_BYTES"])
+    config["UPLOAD_MAX_BYTES"] = upload
+    config["MAX_CONTENT_LENGTH"] = upload * (int(config["UPLOAD_MAX_FILES"]) + 1) + 1024 * 1024
     config["BABEL_DEFAULT_TIMEZONE"] = "UTC"
     config["SESSION_COOKIE_HTTPONLY"] = True
     config["SESSION_COOKIE_SAMESITE"] = "Lax"

@@ -97,6 +97,17 @@ def period_field() -> SelectField:
     )
 
 
+def show_errors(form: FlaskForm, errors: dict[str, str], fallback: str | None = None) -> None:
+    """Put each problem under its field, beside what the form found itself (a field with an error of its
+    own keeps just that one); a problem without a field of its own goes under ``fallback``."""
+    for name, message in errors.items():
+        field = form._fields.get(name) or (form._fields.get(fallback) if fallback else None)
+        if field is None:
+            continue
+        if not field.errors or (name != field.name and message not in field.errors):
+            field.errors = [*field.errors, message]
+
+
 class SubmittedOnceForm(FlaskForm):
     """A form that creates something: it carries a fresh idempotency key each time it is shown, so that
     sending it twice creates one record (``services/submissions.py``)."""

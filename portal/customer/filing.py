@@ -9,12 +9,13 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal import web
 from portal.access import customer_required
 from portal.customer import bp, forms
 from portal.models.contracts import ENTITLEMENT_UNITS
 from portal.models.requests import SUBTYPES
 from portal.rendering import render
-from portal.services.errors import InvalidInput
+from portal.services.errors import InvalidInput, Problems
 from portal.services.requests import attachments, intake, workflow
 from portal.services.submissions import AlreadySubmitted
 from portal.timeutil import today_for
@@ -64,6 +65,7 @@ def new_request(category: str, subtype: str):
         category=category,
         subtype=subtype,
         fields=forms.CATEGORY_FIELDS[category],
+        required=intake.required_fields(category, subtype),
         preview=_preview(form, contracts, category, subtype),
         unit_of=ENTITLEMENT_UNITS,
     )
@@ -106,14 +108,24 @@ def file_request(category: str, subtype: str):
             subtype=subtype,
             status=status,
             fields=forms.CATEGORY_FIELDS[category],
+            required=intake.required_fields(category, subtype),
             preview=_preview(form, contracts, category, subtype),
             unit_of=ENTITLEMENT_UNITS,
         )
 
-    if not form.validate_on_submit():
-        return again()
+    # Every problem at once — the form's own, the service's rules, the files — so that one correction
+    # is enough (a browser cannot keep the chosen files across a refusal).
+    valid = form.validate_on_submit()
+    uploads = [
+        attachments.Upload(f.filename or "", f.read()) for f in (form.files.data or []) if f and f.filename
+    ]
+    problems = Problems()
     if form.contract.data and _chosen_contract(form, contracts) is None:
-        form.contract.errors = [_("Choose one of your account's running contracts.")]
+        problems.add("contract", _("Choose one of your account's running contracts."))
+    intake.check_details(category, subtype, _details(form, category, subtype), today, problems)
+    intake.check_files(uploads, current_app.config["UPLOAD_MAX_BYTES"], problems)
+    if not valid or problems.errors:
+        web.show_errors(form, problems.errors, fallback="title")
         return again()
     priority = forms.SEVERITY_PRIORITY[form.severity.data] if category == "after_sale" else form.priority.data
     new = workflow.NewRequest(
@@ -125,9 +137,6 @@ def file_request(category: str, subtype: str):
         _chosen_contract(form, contracts),
         details=_details(form, category, subtype),
     )
-    uploads = [
-        attachments.Upload(f.filename or "", f.read()) for f in (form.files.data or []) if f and f.filename
-    ]
     try:
         filed = intake.file_request(
             current_user.account,
@@ -136,13 +145,13 @@ def file_request(category: str, subtype: str):
             uploads,
             today=today,
             folder=upload_folder(),
-            max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
+            max_bytes=current_app.config["UPLOAD_MAX_BYTES"],
             idempotency_key=form.idempotency_key.data,
         )
     except AlreadySubmitted as sent:  # the same form again: lead to the request it filed
         return redirect(url_for("customer.request_detail", request_id=sent.object_id), code=303)
     except InvalidInput as error:
-        getattr(form, error.field, form.title).errors = [str(error)]
+        web.show_errors(form, error.errors, fallback="title")
         return again()
     flash(
         _(

@@ -126,13 +126,13 @@ def reply(request_id: int):
             form.body.data,
             uploads,
             folder=upload_folder(),
-            max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
+            max_bytes=current_app.config["UPLOAD_MAX_BYTES"],
             idempotency_key=form.idempotency_key.data,
         )
     except AlreadySubmitted:
         pass  # sent twice: the first one is on the request's page
     except InvalidInput as error:
-        (form.files if error.field == "files" else form.body).errors = [str(error)]
+        web.show_errors(form, error.errors, fallback="body")
         return _show_request(service_request, form=form, status=422)
     return redirect(url_for("customer.request_detail", request_id=request_id), code=303)
 

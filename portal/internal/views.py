@@ -313,7 +313,7 @@ def attach(request_id: int):
             uploads,
             current_user,
             folder=upload_folder(),
-            max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
+            max_bytes=current_app.config["UPLOAD_MAX_BYTES"],
             internal=f.internal.data,
         )
 
@@ -331,7 +331,7 @@ def publish_report(request_id: int):
             summary=f.summary.data or "",
             upload=attachments.Upload(f.file.data.filename or "", f.file.data.read()),
             folder=upload_folder(),
-            max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
+            max_bytes=current_app.config["UPLOAD_MAX_BYTES"],
             idempotency_key=f.idempotency_key.data,
         )
 

@@ -28,8 +28,29 @@ class SignInRefused(DomainError):
 
 
 class InvalidInput(DomainError):
-    """Input that passed the form but breaks a domain rule (e.g. an email already taken)."""
+    """Input that passed the form but breaks a domain rule (e.g. an email already taken). ``errors`` holds
+    every field's problem when there were several (``Problems``); ``field`` and the message are the first."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, errors: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.field = field
+        self.errors = errors or {field: message}
+
+
+class Problems:
+    """The problems of one input, gathered so that a person is told all of them at once, not one per try."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, str] = {}
+
+    def add(self, field: str, message: object) -> None:
+        self.errors.setdefault(field, str(message))
+
+    def take(self, error: InvalidInput) -> None:
+        for field, message in error.errors.items():
+            self.add(field, message)
+
+    def raise_any(self) -> None:
+        if self.errors:
+            field = next(iter(self.errors))
+            raise InvalidInput(field, self.errors[field], dict(self.errors))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -107,6 +108,53 @@ def test_bad_input_is_explained_in_place_and_nothing_is_saved(client, login_as):
     )
     assert response.status_code == 422 and "do not match" in response.get_data(as_text=True)
     assert db.session.scalar(select(ServiceRequest)) is None and db.session.scalar(select(Attachment)) is None
+
+
+def test_every_problem_of_the_on_site_form_is_told_at_once(client, login_as):
+    """The on-site form once revealed its errors over six submits, dropping the chosen files each time."""
+    me = login_as("customer")
+    contract = make_contract(me.account)
+    token = client.csrf_token("/my/new/on_site/installation")
+    data = _on_site_form(
+        token,
+        contract.id,
+        title="",
+        site_address="",
+        site_contact_name="",
+        site_contact_phone="",
+        preferred_date_from=date.today().isoformat(),
+        preferred_date_to=(date.today() - timedelta(days=3)).isoformat(),
+    )
+    data["files"] = [(io.BytesIO(b"MZ"), "tool.exe")]
+    response = client.post(
+        "/my/new/on_site/installation",
+        data=data,
+        content_type="multipart/form-data",
+        headers={"Accept-Language": "en"},
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    errors = re.findall(r'<p class="error" id="([a-z_]+)-error">', page)
+    assert set(errors) == {
+        "title",
+        "site_address",
+        "site_contact_name",
+        "site_contact_phone",
+        "preferred_date_from",
+        "preferred_date_to",
+        "files",
+    }
+    assert page.count("This is needed for this service.") == 3
+    assert db.session.scalar(select(ServiceRequest)) is None
+
+
+def test_required_fields_are_marked(client, login_as):
+    login_as("customer")
+    page = client.get("/my/new/on_site/installation").get_data(as_text=True)
+    for name in ("title", "site_address", "site_contact_name", "site_contact_phone", "preferred_date_from"):
+        assert re.search(rf'<label for="{name}">[^<]*<span class="required-mark"', page), name
+        assert re.search(rf'<input[^>]*id="{name}"[^>]*required|<input[^>]*required[^>]*id="{name}"', page), name
+    assert not re.search(r'<label for="preferred_date_to">[^<]*<span class="required-mark"', page)
 
 
 def test_the_preview_says_what_the_request_uses(client, login_as):
@@ -288,3 +336,31 @@ def workflow_now():
     from portal.models.base import utcnow
 
     return utcnow()
+
+
+def test_an_over_size_file_is_refused_in_place_keeping_the_reply(client, app, login_as):
+    me = login_as("customer")
+    request = make_request(me, status="in_progress")
+    token = client.csrf_token(f"/my/requests/{request.id}")
+    limit = app.config["UPLOAD_MAX_BYTES"]
+    app.config["UPLOAD_MAX_BYTES"] = 1000
+    try:
+        response = client.post(
+            f"/my/requests/{request.id}/reply",
+            content_type="multipart/form-data",
+            data={
+                "csrf_token": token,
+                "body": "The full log, as asked.",
+                "files": [(io.BytesIO(b"line\n" * 400), "full.log")],
+            },
+            headers={"Accept-Language": "en"},
+        )
+    finally:
+        app.config["UPLOAD_MAX_BYTES"] = limit
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert re.search(r'<p class="error" id="files-error">The file is larger than', page)
+    assert "The full log, as asked." in page  # what was typed stays
+    assert db.session.scalar(select(Attachment)) is None
+    # The request as a whole may carry several files of the largest size, so such a file reaches the form.
+    assert app.config["MAX_CONTENT_LENGTH"] > app.config["UPLOAD_MAX_BYTES"] * app.config["UPLOAD_MAX_FILES"]

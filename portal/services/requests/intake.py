@@ -17,7 +17,7 @@ from portal.models import Account, Contract, ServiceRequest, TimelineEvent, User
 from portal.models.base import utcnow
 from portal.services import submissions
 from portal.services.contracts import entitlements
-from portal.services.errors import InvalidInput
+from portal.services.errors import InvalidInput, Problems
 from portal.services.requests import attachments, lifecycle, sla, workflow
 from portal.services.requests.workflow import NewRequest, NotAllowed
 from portal.services.unit_of_work import use_case
@@ -46,28 +46,43 @@ def active_contracts(account: Account, today: date) -> list[Contract]:
     return list(contracts)
 
 
-def check_details(category: str, subtype: str, details: dict[str, object], today: date) -> None:
-    """Domain rules of the service's own fields; raises ``InvalidInput`` naming the field."""
-    for name in REQUIRED.get(category, ()) + (("trainees",) if subtype == "training" else ()):
+def check_details(
+    category: str, subtype: str, details: dict[str, object], today: date, problems: Problems | None = None
+) -> None:
+    """Domain rules of the service's own fields, all of them: raises one ``InvalidInput`` naming every
+    field that breaks one — or adds them to ``problems``, for the caller to raise with its own."""
+    own = problems is None
+    problems = problems or Problems()
+    for name in required_fields(category, subtype):
         if details.get(name) in (None, ""):
-            raise InvalidInput(name, str(_l("This is needed for this service.")))
+            problems.add(name, _l("This is needed for this service."))
     earliest = next_business_day(today)
     start, end = details.get("preferred_date_from"), details.get("preferred_date_to")
     if isinstance(start, date) and start < earliest:
-        raise InvalidInput(
+        problems.add(
             "preferred_date_from",
-            str(
-                _l(
-                    "Choose a day from %(day)s on (at least one business day ahead).",
-                    day=earliest.isoformat(),
-                )
-            ),
+            _l("Choose a day from %(day)s on (at least one business day ahead).", day=earliest.isoformat()),
         )
     if isinstance(start, date) and isinstance(end, date) and end < start:
-        raise InvalidInput("preferred_date_to", str(_l("The last preferred day cannot be before the first.")))
+        problems.add("preferred_date_to", _l("The last preferred day cannot be before the first."))
     wanted = details.get("wanted_by")
     if isinstance(wanted, date) and wanted <= today:
-        raise InvalidInput("wanted_by", str(_l("Choose a day in the future.")))
+        problems.add("wanted_by", _l("Choose a day in the future."))
+    if own:
+        problems.raise_any()
+
+
+def required_fields(category: str, subtype: str) -> tuple[str, ...]:
+    """The service's own fields a request cannot go without (marked required on the form)."""
+    return REQUIRED.get(category, ()) + (("trainees",) if subtype == "training" else ())
+
+
+def check_files(uploads: list[attachments.Upload], max_bytes: int, problems: Problems) -> None:
+    for upload in uploads:
+        try:
+            attachments.check(upload, max_bytes)
+        except InvalidInput as error:
+            problems.take(error)
 
 
 def next_business_day(today: date) -> date:
@@ -125,9 +140,10 @@ def file_request(
     now = now or utcnow()
     if requester.account_id != account.id or requester.role not in ("customer", "customer_admin"):
         raise NotAllowed(str(_l("Only the account's own users can file requests for it.")))
-    check_details(new.category, new.subtype, new.details or {}, today)
-    for upload in uploads:
-        attachments.check(upload, max_bytes)
+    problems = Problems()
+    check_details(new.category, new.subtype, new.details or {}, today, problems)
+    check_files(uploads, max_bytes, problems)
+    problems.raise_any()
     visit_days = (new.details or {}).get("visit_days")
     use = preview_use(
         new.contract,
