@@ -77,6 +77,9 @@ def id_field(label: object, **options: Any) -> SelectField:
     return SelectField(label, choices=[], coerce=optional_id, validate_choice=False, **options)
 
 
+PERIOD_BACKWARDS = _l("The period ends before it starts.")
+
+
 def period_field() -> SelectField:
     """The reporting period choice shared by the KPI dashboard and the finance summaries."""
     return SelectField(

@@ -1,8 +1,8 @@
 """Administration: routing rules, automatic assignment, SLA targets, the business calendar (views), survey
-templates and the return-visit cadence (engagement)."""
+templates and the return-visit cadence (engagement), the audit log (audit)."""
 
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 # The modules whose routes are on ``bp``; create_app imports them.
-ROUTE_MODULES = ("views", "engagement")
+ROUTE_MODULES = ("views", "engagement", "audit")

@@ -136,3 +136,17 @@ class QuestionForm(FlaskForm):
     text_zh = StringField(_l("Question (Chinese)"), validators=[DataRequired(), Length(max=300)])
     text_en = StringField(_l("Question (English)"), validators=[DataRequired(), Length(max=300)])
     required = BooleanField(_l("An answer is required"), default=True)
+
+
+class AuditFilterForm(FlaskForm):
+    """The audit log's filters, from the query string."""
+
+    class Meta:
+        csrf = False
+
+    person = StringField(_l("Person"), validators=[Optional(), Length(max=100)])
+    action = SelectField(_l("Action"), choices=[], validate_choice=False)
+    object_type = SelectField(_l("Object"), choices=[], validate_choice=False)
+    object_id = StringField(_l("Object number"), validators=[Optional(), Length(max=40)])
+    since = DateField(_l("First day"), validators=[Optional()])
+    until = DateField(_l("Last day"), validators=[Optional()])

@@ -51,7 +51,7 @@ def _filters() -> tuple[forms.KpiFilterForm, kpi.Scope, Account | None]:
             None if form.end.errors else form.end.data,
         )
     except InvalidInput:
-        form.end.errors = [_("The period ends before it starts.")]
+        form.end.errors = [str(web.PERIOD_BACKWARDS)]
         start, end = kpi.period_bounds("this_quarter", today)
 
     account = db.session.get(Account, form.account.data) if form.account.data else None

@@ -152,6 +152,14 @@ def test_every_file_link_downloads_in_the_browser(page):
     sign_in(page, "manager@portal.example")
     page.wait_for_url("**/manager/")
     downloads.check(page.get_by_role("link", name="导出 CSV"), what="kpi csv")
+    sign_out(page)
+
+    # The admin's audit log as CSV.
+    sign_in(page, "admin@portal.example")
+    page.wait_for_url("**/admin/")
+    page.get_by_role("link", name="完整审计日志").click()
+    page.wait_for_url("**/admin/audit")
+    downloads.check(page.get_by_role("link", name="导出 CSV"), what="audit csv")
 
     assert downloads.clicked == _file_endpoints()
     assert page.console_errors == []
