@@ -3,11 +3,14 @@ download is audited."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from portal import web
 from portal.access import roles_required
@@ -37,7 +40,16 @@ def _form() -> forms.SummaryForm:
     return form
 
 
-def _period(form: forms.SummaryForm):  # noqa: ANN202
+def _period(form: forms.SummaryForm) -> tuple[date, date] | None:
+    """The chosen period, or None with the problem under its field (a custom period needs both days, and
+    cannot end before it starts)."""
+    if form.period.data == "custom":
+        if not form.start.data and not form.start.errors:
+            form.start.errors = [_("Choose the first day.")]
+        if not form.end.data and not form.end.errors:
+            form.end.errors = [_("Choose the last day.")]
+        if form.start.errors or form.end.errors:
+            return None
     try:
         return kpi.period_bounds(
             form.period.data or "last_month",
@@ -46,19 +58,31 @@ def _period(form: forms.SummaryForm):  # noqa: ANN202
             None if form.end.errors else form.end.data,
         )
     except InvalidInput:
-        abort(400)
+        form.end.errors = [str(web.PERIOD_BACKWARDS)]
+        return None
 
 
-@bp.get("/")
-@finance_required
-def home():
-    form = _form()
+def _account(form: forms.SummaryForm) -> Account | None:
+    account = db.session.get(Account, form.account.data) if form.account.data else None
+    if account is None:
+        form.account.errors = [_("Choose an account.")]
+    return account
+
+
+def _home(form: forms.SummaryForm, status: int = 200) -> Response:
     return render(
         "finance/home.html",
         home=overview.finance_home(today_for(current_user)),
         form=form,
         statements=exports.statements(),
+        status=status,
     )
+
+
+@bp.get("/")
+@finance_required
+def home():
+    return _home(_form())
 
 
 @bp.get("/summary.pdf")
@@ -66,10 +90,10 @@ def home():
 @finance_required
 def summary_pdf():
     form = _form()
-    account = db.session.get(Account, form.account.data) if form.account.data else None
-    if account is None:
-        abort(404)
-    start, end = _period(form)
+    account, period = _account(form), _period(form)
+    if account is None or period is None:
+        return _home(form, 422)
+    start, end = period
     language = form.language.data if form.language.data in ("zh", "en") else account.preferred_language
     pdf = summaries.render_pdf(summaries.gather(account, start, end, language))
     audit.log(
@@ -90,7 +114,10 @@ def summary_pdf():
 @finance_required
 def billable_csv():
     form = _form()
-    start, end = _period(form)
+    period = _period(form)
+    if period is None:
+        return _home(form, 422)
+    start, end = period
     audit.log(
         "finance.billable_exported",
         actor=current_user,
@@ -111,7 +138,10 @@ def start_export():
     form = _form()
     if not FlaskForm().validate_on_submit():
         abort(400)
-    start, end = _period(form)
+    period = _period(form)
+    if period is None:
+        return _home(form, 422)
+    start, end = period
     job = exports.start_zip(current_user, start, end)
     return redirect(url_for("finance.export_progress", job_id=job.id), code=303)
 
@@ -161,10 +191,10 @@ def reissue_statement():
     form = _form()
     if not FlaskForm().validate_on_submit():
         abort(400)
-    account = db.session.get(Account, form.account.data) if form.account.data else None
-    if account is None:
-        abort(404)
-    start, end = _period(form)
+    account, period = _account(form), _period(form)
+    if account is None or period is None:
+        return _home(form, 422)
+    start, end = period
     statement = exports.issue_statement(account, start, end, upload_folder(), current_user)
     flash(_("Statement version %(v)d is issued.", v=statement.version), "info")
     return redirect(url_for("finance.home"), code=303)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 import threading
 from datetime import date
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Account, AuditEvent
 from portal.services.reporting import kpi, summaries
-from tests.factories import make_request, make_user
+from tests.factories import make_account, make_request, make_user
 
 PERIOD = "period=custom&start=2026-06-01&end=2026-11-30"
 
@@ -290,3 +291,30 @@ def test_monthly_statements_are_issued_once_and_reissues_are_new_versions(client
     download = client.get(f"/finance/statements/{first.id}/download")
     assert download.status_code == 200 and download.data.startswith(b"%PDF")
     assert "华信银行" in _pdf_text(download.data)
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ("period=custom&start=2026-11-30&end=2026-11-01", "end", "The period ends before it starts."),
+        ("period=custom&start=2026-11-01", "end", "Choose the last day."),
+        ("period=custom&start=2026-11-01&end=not-a-day", "end", "Not a valid date value."),
+    ],
+)
+def test_a_bad_period_is_a_field_error_in_place(client, login_as, query, field, message):
+    account = make_account()
+    login_as("finance")
+    for path in ("/finance/summary.pdf", "/finance/billable.csv"):
+        response = client.get(f"{path}?account={account.id}&{query}", headers={"Accept-Language": "en"})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 422 and response.mimetype == "text/html", path
+        assert re.search(
+            rf'<div class="field has-error"><label for="{field}">.*?{re.escape(message)}', page
+        ), path
+        assert 'value="2026-11-01"' in page  # what was chosen stays
+
+
+def test_a_summary_without_an_account_says_so(client, login_as):
+    login_as("finance")
+    response = client.get("/finance/summary.pdf?period=last_month", headers={"Accept-Language": "en"})
+    assert response.status_code == 422 and "Choose an account." in response.get_data(as_text=True)
