@@ -20,7 +20,7 @@ from portal.models.accounts import TIERS
 from portal.models.requests import PRIORITIES
 from portal.rendering import render
 from portal.services import overview
-from portal.services.errors import InvalidInput
+from portal.services.errors import InvalidInput, Problems
 from portal.services.requests import policies, routing
 from portal.web import options
 
@@ -208,13 +208,16 @@ def save_sla_policies():
                 targets[(tier, priority)] = (first, resolution)
             except (KeyError, ValueError):
                 errors[f"{tier}_{priority}"] = _("Give both targets in hours.")
+    problems = Problems()
+    policies.check_sla_targets(targets, problems)  # the rows that parsed, flagged beside those that did not
+    errors.update(problems.errors)
     if confirm.validate_on_submit() and not errors:
         try:
             policies.update_sla_targets(targets, current_user)
             flash(_("The SLA targets are saved."), "info")
             return redirect(url_for("admin.sla_policies"), code=303)
         except InvalidInput as error:
-            errors[error.field] = str(error)
+            errors.update(error.errors)
     return render(
         "admin/sla.html",
         table=policies.policy_table(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -119,8 +121,14 @@ def test_sla_targets_are_saved_or_refused_whole(client, login_as):
     assert policy.first_response_minutes == 30
     form["first_key_low"] = "100"  # later than the resolution target: refused, nothing saved
     form["first_strategic_urgent"] = "0.75"
+    form["resolution_ordinary_high"] = "soon"  # not a number
+    form["first_ordinary_normal"] = "-1"
     response = client.post("/admin/sla", data=form)
     assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    # Every bad row is flagged at once, those that did not parse and those that break a rule.
+    flagged = set(re.findall(r'<p class="error" id="err_resolution_([a-z]+_[a-z]+)"', page))
+    assert flagged == {"key_low", "ordinary_high", "ordinary_normal"}
     db.session.expire_all()
     assert db.session.get(SlaPolicy, policy.id).first_response_minutes == 30
 

@@ -12,7 +12,7 @@ from portal.models import BusinessCalendar, CalendarException, SlaPolicy, User
 from portal.models.accounts import TIERS
 from portal.models.requests import PRIORITIES
 from portal.services import audit
-from portal.services.errors import InvalidInput
+from portal.services.errors import InvalidInput, Problems
 from portal.services.unit_of_work import use_case
 
 
@@ -20,17 +20,24 @@ def policy_table() -> dict[tuple[str, str], SlaPolicy]:
     return {(p.tier, p.priority): p for p in db.session.scalars(select(SlaPolicy))}
 
 
+def check_sla_targets(targets: dict[tuple[str, str], tuple[int, int]], problems: Problems) -> None:
+    """Every bad row, named ``tier_priority``, so that all of them are flagged at once."""
+    for (tier, priority), (first, resolution) in targets.items():
+        if tier not in TIERS or priority not in PRIORITIES:
+            problems.add(f"{tier}_{priority}", _l("Unknown tier or priority."))
+        elif first <= 0 or resolution < first:
+            problems.add(
+                f"{tier}_{priority}",
+                _l("The first response must be positive and no later than the resolution."),
+            )
+
+
 @use_case
 def update_sla_targets(targets: dict[tuple[str, str], tuple[int, int]], actor: User) -> None:
     """Set (first response, resolution) minutes per tier × priority; all or nothing."""
-    for (tier, priority), (first, resolution) in targets.items():
-        if tier not in TIERS or priority not in PRIORITIES:
-            raise InvalidInput(f"{tier}_{priority}", str(_l("Unknown tier or priority.")))
-        if first <= 0 or resolution < first:
-            raise InvalidInput(
-                f"{tier}_{priority}",
-                str(_l("The first response must be positive and no later than the resolution.")),
-            )
+    problems = Problems()
+    check_sla_targets(targets, problems)
+    problems.raise_any()
     table = policy_table()
     changed = {}
     for key, (first, resolution) in targets.items():
