@@ -10,9 +10,9 @@ from flask import current_app
 from portal.models.base import utcnow
 
 
-def today_for(user: object) -> date:
-    zone = getattr(user, "timezone", None) or current_app.config["DEFAULT_TIMEZONE"]
-    return utcnow().astimezone(ZoneInfo(zone)).date()
+def today_for(user: object, now: datetime | None = None) -> date:
+    """The user's today (at ``now``, or this moment), in the user's own time zone."""
+    return (now or utcnow()).astimezone(ZoneInfo(zone_of(user))).date()
 
 
 def today_in(zone: str) -> date:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
@@ -412,3 +413,29 @@ def test_a_closed_request_shows_no_empty_actions_card_and_the_assignee_is_select
     page = client.get(f"/staff/requests/{open_one.id}").get_data(as_text=True)
     assert 'id="actions-title"' in page
     assert re.search(rf'<option selected value="{lead.id}">|<option value="{lead.id}" selected', page)
+
+
+def test_time_for_the_form_s_own_day_is_accepted_after_midnight_in_shanghai(client, login_as):
+    """At 01:30 in Shanghai it is still yesterday in UTC: the day is the agent's, not the server's."""
+    import time_machine
+
+    with time_machine.travel(datetime(2026, 12, 1, 17, 30, tzinfo=UTC), tick=False):
+        agent = login_as("agent", departments=["after_sales"])
+        request = _in_department("after_sales", status="in_progress", assignee_id=agent.id)
+        page = client.get(f"/staff/requests/{request.id}").get_data(as_text=True)
+        tag = re.search(r'<input[^>]*id="work_date"[^>]*>', page).group(0)
+        day = re.search(r'value="([\d-]+)"', tag).group(1)
+        assert day == "2026-12-02"
+        token = client.csrf_token(f"/staff/requests/{request.id}")
+        response = client.post(
+            f"/staff/requests/{request.id}/time",
+            data={"csrf_token": token, "minutes": "45", "work_date": day, "billable": "y"},
+        )
+        assert response.status_code == 303
+        refused = client.post(
+            f"/staff/requests/{request.id}/time",
+            data={"csrf_token": token, "minutes": "45", "work_date": "2026-12-03", "billable": "y"},
+            headers={"Accept-Language": "en"},
+        )
+        assert refused.status_code == 422 and "future day" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(TimeEntry.work_date)) == date(2026, 12, 2)

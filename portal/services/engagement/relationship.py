@@ -22,6 +22,7 @@ from portal.models.relations import CONTACT_KINDS
 from portal.services import audit, submissions
 from portal.services.errors import InvalidInput, NotAllowed
 from portal.services.unit_of_work import use_case
+from portal.timeutil import today_for
 
 DEFAULT_MONTHS = {"strategic": 1, "key": 3, "ordinary": 6}
 
@@ -68,7 +69,7 @@ def due_dates(accounts: list[Account] | None = None) -> list[VisitDue]:
     result = []
     for account in accounts:
         last_day, planned_day = last.get(account.id) or (None, None)
-        due = add_months(last_day or account.created_at.date(), cadence[account.tier])
+        due = add_months(last_day or today_for(None, account.created_at), cadence[account.tier])
         if planned_day is not None and last_day is not None and last_day <= planned_day < due:
             due = planned_day
         result.append(VisitDue(account, last_day, due))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +38,7 @@ from portal.services import audit
 from portal.services.errors import InvalidInput, NotAllowed
 from portal.services.messaging import notifications
 from portal.services.unit_of_work import use_case
+from portal.timeutil import today_for
 
 INVITATION_DAYS = 30
 LOW_RATING = 2  # a 1-5 rating at or below this is low
@@ -142,7 +144,7 @@ def check_open(invitation: SurveyInvitation | None, now: datetime | None = None)
         raise _refused(
             _l(
                 "This survey has closed; it could be answered until %(day)s.",
-                day=invitation.expires_at.date().isoformat(),
+                day=format_date(invitation.expires_at, "long"),  # in the reader's time zone
             )
         )
     return invitation
@@ -281,7 +283,7 @@ def _follow_ups(
         invitation_id=invitation.id,
         reason="low_nps" if low_nps else "low_csat",
         note=comments[:2000],
-        due_on=(now + timedelta(days=FOLLOW_UP_DAYS)).date(),
+        due_on=today_for(account.account_manager, now) + timedelta(days=FOLLOW_UP_DAYS),
         created_at=now,
     )
     db.session.add(task)

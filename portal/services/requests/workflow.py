@@ -32,6 +32,7 @@ from portal.services.requests import attachments, lifecycle, sla
 from portal.services.requests.references import next_reference
 from portal.services.requests.routing import route_request
 from portal.services.unit_of_work import use_case
+from portal.timeutil import today_for
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -445,7 +446,7 @@ def log_time(
     _require_work(actor, request)
     if not 0 < minutes <= 24 * 60:
         raise InvalidInput("minutes", str(_l("Log between 1 minute and 24 hours.")))
-    if work_date > now.date():
+    if work_date > today_for(actor, now):  # the actor's today: at 01:00 in Shanghai it is yesterday in UTC
         raise InvalidInput("work_date", str(_l("Time cannot be logged for a future day.")))
     entry = TimeEntry(
         request_id=request.id,
