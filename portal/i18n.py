@@ -12,6 +12,7 @@ from flask_babel import (
     format_percent,
     get_locale,
     gettext,
+    ngettext,
 )
 from flask_login import current_user
 
@@ -64,6 +65,21 @@ def readable_size(size: int) -> str:
     return f"{format_decimal(max(round(size / 1024), 1))} KB"
 
 
+def quantity(amount: object, unit: str) -> str:
+    """An amount with its unit, singular or plural as the language wants ("1 day", "1.5 days", "1 天")."""
+    number = format_decimal(amount)
+    n = 1 if amount == 1 else 2
+    if unit == "day":
+        return ngettext("%(amount)s day", "%(amount)s days", n, amount=number)
+    if unit == "hour":
+        return ngettext("%(amount)s hour", "%(amount)s hours", n, amount=number)
+    if unit == "report":
+        return ngettext("%(amount)s report", "%(amount)s reports", n, amount=number)
+    if unit == "session":
+        return ngettext("%(amount)s session", "%(amount)s sessions", n, amount=number)
+    return f"{number} {labels.label('unit', unit)}"
+
+
 def current_language() -> str:
     return str(get_locale() or current_app.config["DEFAULT_LOCALE"])
 
@@ -78,6 +94,7 @@ def init_app(app: Flask) -> None:
         label=labels.label,
         business_duration=business_duration,
         readable_size=readable_size,
+        quantity=quantity,
     )
 
     @app.context_processor

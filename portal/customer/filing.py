@@ -100,6 +100,9 @@ def file_request(category: str, subtype: str):
     contracts = intake.active_contracts(current_user.account, today)
     form = _request_form(contracts)
 
+    confirmed = request.form.get("confirm_overage") == "y"
+    problems = Problems()
+
     def again(status: int = 422):
         return render(
             "customer/new_request.html",
@@ -107,6 +110,8 @@ def file_request(category: str, subtype: str):
             category=category,
             subtype=subtype,
             status=status,
+            confirmed=confirmed,
+            confirm_error=problems.errors.get("confirm_overage"),
             fields=forms.CATEGORY_FIELDS[category],
             required=intake.required_fields(category, subtype),
             preview=_preview(form, contracts, category, subtype),
@@ -119,11 +124,17 @@ def file_request(category: str, subtype: str):
     uploads = [
         attachments.Upload(f.filename or "", f.read()) for f in (form.files.data or []) if f and f.filename
     ]
-    problems = Problems()
     if form.contract.data and _chosen_contract(form, contracts) is None:
         problems.add("contract", _("Choose one of your account's running contracts."))
     intake.check_details(category, subtype, _details(form, category, subtype), today, problems)
     intake.check_files(uploads, current_app.config["UPLOAD_MAX_BYTES"], problems)
+    # An administrator's own request beyond the contract goes ahead at once: they say so, knowing how far.
+    if (
+        _preview(form, contracts, category, subtype).over
+        and current_user.role == "customer_admin"
+        and not confirmed
+    ):
+        problems.add("confirm_overage", _("Confirm going over the contract, or change the request."))
     if not valid or problems.errors:
         web.show_errors(form, problems.errors, fallback="title")
         return again()

@@ -16,6 +16,7 @@ from portal.customer import bp, forms
 from portal.extensions import db
 from portal.models import ServiceRequest, TimelineEvent
 from portal.models.base import utcnow
+from portal.models.contracts import ENTITLEMENT_UNITS
 from portal.models.requests import STATUSES, SUBTYPES
 from portal.rendering import render, sends_file
 from portal.services import overview
@@ -88,6 +89,8 @@ def _show_request(service_request: ServiceRequest, *, form: Any = None, status: 
         transitions=lifecycle.TRANSITIONS,
         resolution=sla.resolution_clock(service_request, calendar, now),
         first_response=sla.first_response_clock(service_request, calendar, now),
+        approval=next((e for e in reversed(events) if e.kind == "approval"), None),
+        unit_of=ENTITLEMENT_UNITS,
     )
 
 

@@ -95,7 +95,8 @@ def test_an_over_entitlement_request_waits_for_and_gets_the_account_admins_appro
     user.get_by_label("现场天数").fill("60")
     user.get_by_label("现场天数").dispatch_event("change")
     user.locator("#use-preview.over").wait_for()  # the preview warns before anything is filed
-    assert "审批" in user.locator("#use-preview").inner_text()
+    preview = user.locator("#use-preview").inner_text()
+    assert "超出合同" in preview and "天" in preview and "批准" in preview  # how far over, and who decides
     user.get_by_label("现场地址").fill("北京市西城区金融大街 8 号")
     user.get_by_label("现场联系人", exact=True).fill("赵磊")
     user.get_by_label("现场联系人电话").fill("13900000000")
@@ -120,6 +121,8 @@ def test_an_over_entitlement_request_waits_for_and_gets_the_account_admins_appro
     admin = new_page()
     _sign_in(admin, "li.na@huaxin-bank.example")
     admin.locator("section.needs-you").get_by_role("link", name=filed.reference).click()
+    card = admin.locator("section.approval").inner_text()
+    assert "现场服务天数 60 天" in card and "超出合同" in card  # the card says how much is over
     admin.get_by_role("button", name="批准").click()
     admin.get_by_text("超出合同权益；客户已批准。").wait_for()
     db.session.expire_all()

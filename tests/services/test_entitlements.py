@@ -112,7 +112,8 @@ def test_an_exhausted_entitlement_is_over_and_runs_out_today():
             contract_id=contract.id,
         )
     line = _lines(contract)["custom_reports"]
-    assert line.over and line.remaining == -1 and line.runs_out_on == TODAY
+    assert line.over and line.remaining == -1 and line.runs_out_on is None  # used up: no day in the past
+    assert (line.left, line.overage) == (0, 1)
 
 
 def test_the_preview_rule_matches_the_ledger_rule():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 from tests.factories import make_contract, make_request, make_user
 
@@ -102,10 +103,41 @@ def test_the_dashboard_shows_entitlement_bars_and_the_latest_reports(client, log
     db.session.add(Deliverable(request_id=private.id, attachment_id=theirs.id, title="A colleague's report"))
     db.session.commit()
     page = client.get("/my/", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert re.search(r"On-site days: 3 of 4 days? left", page)
+    assert "On-site days: 3 days left of 4" in page
     assert re.search(r'<meter[^>]*value="1', page)
     reports = page[page.index("reports-title") :]
     delivered = db.session.scalar(select(Deliverable).where(Deliverable.attachment_id == file.id))
     assert "Q3 market analysis" in reports and f'href="/my/reports/{delivered.id}/download"' in reports
     assert "A colleague" not in reports
     assert client.get(f"/my/attachments/{file.id}").data == _tiny_pdf("q3")
+
+
+def test_an_exhausted_entitlement_says_what_happened(client, login_as):
+    """Used 6 of 4 days: "0 left · 2 days over the contract" — never "Remaining −2" or a day in the past."""
+    me = login_as("customer")
+    contract = make_contract(me.account, entitlements={"on_site_days": 4})
+    for days in ("3", "3"):
+        make_request(
+            me,
+            category="on_site",
+            subtype="installation",
+            contract=contract,
+            visit_days=Decimal(days),
+            status="closed",
+        )
+    for path in ("/my/", f"/my/contracts/{contract.id}"):
+        page = client.get(path, headers={"Accept-Language": "en"}).get_data(as_text=True)
+        assert "0 left · 2 days over the contract" in page or "2 days over the contract" in page, path
+        assert not re.search(r">\s*[−-]2\b", page) and "Remaining" not in page, path
+    detail = client.get(f"/my/contracts/{contract.id}", headers={"Accept-Language": "en"})
+    detail = detail.get_data(as_text=True)
+    assert "Used up" in detail and "Lasts the term" not in detail
+    chinese = client.get("/my/").get_data(as_text=True)
+    assert "剩余 0 · 超出合同 2 天" in chinese
+
+
+def test_one_of_a_unit_is_singular(client, login_as):
+    me = login_as("customer")
+    make_contract(me.account, entitlements={"on_site_days": 1})
+    page = client.get("/my/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "On-site days: 1 day left of 1" in page and "1 days" not in page

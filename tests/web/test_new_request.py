@@ -152,10 +152,10 @@ def test_required_fields_are_marked(client, login_as):
     login_as("customer")
     page = client.get("/my/new/on_site/installation").get_data(as_text=True)
     for name in ("title", "site_address", "site_contact_name", "site_contact_phone", "preferred_date_from"):
-        assert re.search(rf'<label for="{name}">[^<]*<span class="required-mark"', page), name
+        assert f'<label for="{name}" class="required">' in page, name
         tag = re.search(rf'<(?:input|textarea)[^>]*id="{name}"[^>]*>', page).group(0)
         assert " required" in tag, name
-    assert not re.search(r'<label for="preferred_date_to">[^<]*<span class="required-mark"', page)
+    assert '<label for="preferred_date_to">' in page
 
 
 def test_the_preview_says_what_the_request_uses(client, login_as):
@@ -173,7 +173,7 @@ def test_the_preview_says_what_the_request_uses(client, login_as):
         f"/my/new/on_site/installation/preview?contract={contract.id}&visit_days=1",
         headers={"Accept-Language": "en"},
     ).get_data(as_text=True)
-    assert "<html" not in ok and "uses 1 of your 1 remaining On-site days" in ok
+    assert "<html" not in ok and "uses 1 day of On-site days (1 day left)" in ok
     over = client.htmx_get(
         f"/my/new/on_site/installation/preview?contract={contract.id}&visit_days=2",
         headers={"Accept-Language": "en"},
@@ -248,6 +248,25 @@ def test_an_administrators_own_over_entitlement_request_is_approved(client, logi
             "contract": str(contract.id),
             "topic": "Operations",
             "wanted_by": FAR,
+        },
+        headers={"Accept-Language": "en"},
+    )
+    # Beyond the contract, the administrator's own request goes ahead only once they confirm how far.
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "I approve going 1 report over the contract." in page
+    assert "Confirm going over the contract" in page
+    assert db.session.scalar(select(ServiceRequest)) is None
+    response = client.post(
+        "/my/new/value_added/custom_report",
+        data={
+            "csrf_token": token,
+            "title": "Quarterly report",
+            "description": "Q3 figures",
+            "priority": "normal",
+            "contract": str(contract.id),
+            "topic": "Operations",
+            "wanted_by": FAR,
+            "confirm_overage": "y",
         },
     )
     assert response.status_code == 303

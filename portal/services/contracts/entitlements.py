@@ -45,6 +45,16 @@ class LedgerLine:
     def over(self) -> bool:
         return self.remaining < 0
 
+    @property
+    def left(self) -> Decimal:
+        """What is still to use: never below nothing."""
+        return max(self.remaining, Decimal(0))
+
+    @property
+    def overage(self) -> Decimal:
+        """How far use and reservations go beyond what the contract includes."""
+        return max(-self.remaining, Decimal(0))
+
 
 def _kind_of_request(has_training: bool) -> ColumnElement[str]:
     """SQL that names the entitlement kind a request uses (NULL: none)."""
@@ -146,9 +156,10 @@ def contract_ledgers(contracts: list[Contract], today: date) -> dict[int, list[L
 
 def _runs_out_on(contract: Contract, line: LedgerLine, today: date) -> date | None:
     """At the pace of use since the contract started, the day the remainder is gone; None if that is after
-    the contract ends (or nothing has been used yet)."""
+    the contract ends, if nothing has been used yet, or if nothing is left (the ledger says "used up", not
+    a day that has passed)."""
     if line.remaining <= 0:
-        return today
+        return None
     elapsed = (min(today, contract.end_date) - contract.start_date).days + 1
     consumed = line.used + line.reserved
     if elapsed <= 0 or consumed <= 0:

@@ -100,6 +100,15 @@ class UsePreview:
     remaining: Decimal | None  # before this request; None when the contract does not include the kind
     over: bool
 
+    @property
+    def left(self) -> Decimal:
+        return max(self.remaining or Decimal(0), Decimal(0))
+
+    @property
+    def over_by(self) -> Decimal:
+        """How far this request goes beyond what the contract has left (all of it when none is included)."""
+        return max(self.amount - self.left, Decimal(0)) if self.over else Decimal(0)
+
 
 def preview_use(
     contract: Contract | None, category: str, subtype: str, visit_days: Decimal | None, today: date
@@ -164,7 +173,12 @@ def file_request(
                 kind="approval",
                 actor_id=requester.id,
                 created_at=now,
-                data={"decision": request.approval, "kind": use.kind, "amount": str(use.amount)},
+                data={
+                    "decision": request.approval,
+                    "kind": use.kind,
+                    "amount": str(use.amount),
+                    "over": str(use.over_by),
+                },
             )
         )
     if uploads:
