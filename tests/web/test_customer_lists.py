@@ -7,6 +7,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from portal.extensions import db
 from tests.factories import make_contract, make_request, make_user
 
 
@@ -141,3 +142,32 @@ def test_one_of_a_unit_is_singular(client, login_as):
     make_contract(me.account, entitlements={"on_site_days": 1})
     page = client.get("/my/", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "On-site days: 1 day left of 1" in page and "1 days" not in page
+
+
+def test_the_customer_and_staff_see_every_detail_the_customer_gave(client, login_as):
+    me = login_as("customer")
+    request = make_request(
+        me,
+        category="on_site",
+        subtype="installation",
+        site_address="No. 8 Finance Street",
+        site_contact_name="Wang Lei",
+        site_contact_phone="13800000000",
+        preferred_date_from=date(2099, 3, 2),
+        preferred_date_to=date(2099, 3, 4),
+        visit_days=Decimal("2.5"),
+    )
+    page = client.get(f"/my/requests/{request.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    for shown in ("No. 8 Finance Street", "Wang Lei", "13800000000", "Preferred dates", "2.5 days"):
+        assert shown in page, shown
+    from portal.models import ServiceRequest
+    from tests.factories import department
+
+    db.session.get(ServiceRequest, request.id).department_id = department("delivery").id
+    db.session.commit()
+    login_as("agent", departments=["delivery"])
+    page = client.get(f"/staff/requests/{request.id}", headers={"Accept-Language": "en"}).get_data(
+        as_text=True
+    )
+    for shown in ("No. 8 Finance Street", "Wang Lei", "13800000000", "Days on site", "2.5 days"):
+        assert shown in page, shown

@@ -401,7 +401,7 @@ def test_the_workspace_shows_the_contracts_ledger(client, login_as):
         as_text=True
     )
     ledger = page[page.index('class="ledger"') :]
-    assert "On-site days" in ledger and "Over entitlement" in ledger  # 3 used + 2 held > 4 included
+    assert "On-site days" in ledger and "1 day over the contract" in ledger  # 3 used + 2 held > 4 included
 
 
 def test_a_closed_request_shows_no_empty_actions_card_and_the_assignee_is_selected(client, login_as):
