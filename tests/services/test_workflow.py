@@ -91,6 +91,29 @@ def test_the_first_public_staff_reply_is_the_first_response():
     assert request.first_responded_at == MONDAY_9
 
 
+def test_the_first_response_due_time_stays_put_after_the_response():
+    """It once jumped from 11/9 to 12/2 after a pause: a pause after the response moves the resolution only."""
+    from portal.services.requests import sla
+
+    customer = make_user("customer")
+    agent = make_user("agent", departments=["after_sales"])
+    request = make_request(customer, department_id=department("after_sales").id, status="in_progress")
+    calendar = sla.load_calendar()
+    sla.set_due_times(request, calendar, sla.Targets(240, 2400))
+    db.session.commit()
+    start = request.created_at
+    first_due, resolution_due = request.first_response_due_at, request.resolution_due_at
+    workflow.add_reply(request, agent, "We are on it", now=start + timedelta(minutes=1))
+    met = sla.first_response_clock(request, calendar, start + timedelta(days=30))
+    request.status, request.sla_paused_since = "waiting_customer", start + timedelta(days=1)
+    db.session.commit()
+    workflow.add_reply(request, customer, "Back from holiday", now=start + timedelta(days=8))
+    assert request.sla_paused_minutes > 0
+    assert request.first_response_due_at == first_due
+    assert request.resolution_due_at > resolution_due
+    assert sla.first_response_clock(request, calendar, start + timedelta(days=30)) == met
+
+
 def test_customers_cannot_write_internal_notes_or_empty_replies():
     customer = make_user("customer")
     request = make_request(customer)

@@ -194,13 +194,15 @@ def targets_for(tier: str, priority: str) -> Targets:
 
 def set_due_times(request: ServiceRequest, calendar: WorkCalendar, targets: Targets) -> None:
     """Due times count from submission, plus every business minute the request spent waiting for the
-    customer (``sla_paused_minutes``)."""
+    customer (``sla_paused_minutes``). Once the first response is given, its due time is history: a later
+    pause moves the resolution's due time only."""
     paused = request.sla_paused_minutes
     request.first_response_target_minutes = targets.first_response_minutes
     request.resolution_target_minutes = targets.resolution_minutes
-    request.first_response_due_at = add_business_minutes(
-        calendar, request.created_at, targets.first_response_minutes + paused
-    )
+    if request.first_responded_at is None or request.first_response_due_at is None:
+        request.first_response_due_at = add_business_minutes(
+            calendar, request.created_at, targets.first_response_minutes + paused
+        )
     request.resolution_due_at = add_business_minutes(
         calendar, request.created_at, targets.resolution_minutes + paused
     )
@@ -272,7 +274,19 @@ def _clock(
 
 
 def first_response_clock(request: ServiceRequest, calendar: WorkCalendar, now: datetime) -> Clock | None:
-    return _clock(request, calendar, request.first_response_target_minutes, request.first_responded_at, now)
+    target, responded, due = (
+        request.first_response_target_minutes,
+        request.first_responded_at,
+        request.first_response_due_at,
+    )
+    if target is not None and responded is not None and due is not None:
+        # Met: measured against its due time, which later pauses no longer move.
+        if responded <= due:
+            used = target - business_minutes_between(calendar, responded, due)
+        else:
+            used = target + business_minutes_between(calendar, due, responded)
+        return Clock(target, max(used, 0), responded, False)
+    return _clock(request, calendar, target, responded, now)
 
 
 def resolution_clock(request: ServiceRequest, calendar: WorkCalendar, now: datetime) -> Clock | None:
