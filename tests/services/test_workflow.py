@@ -92,7 +92,7 @@ def test_the_first_public_staff_reply_is_the_first_response():
 
 
 def test_the_first_response_due_time_stays_put_after_the_response():
-    """It once jumped from 11/9 to 12/2 after a pause: a pause after the response moves the resolution only."""
+    """It once jumped from 11/9 to 12/2 after a pause; later pauses move the resolution only."""
     from portal.services.requests import sla
 
     customer = make_user("customer")
