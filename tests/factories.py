@@ -29,6 +29,7 @@ def make_account(**overrides: Any) -> Account:
         size="large",
         tier="strategic",
         preferred_language="zh",
+        email_domains="example.com",
     )
     values.update(overrides)
     account = Account(**values)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import permissions
+from portal import permissions, web
 from portal.access import roles_required
 from portal.customer import bp, forms
 from portal.extensions import db
@@ -25,12 +25,12 @@ def _user_of_account(user_id: int) -> User:
     return user
 
 
-def _users_page(form: Any = None, *, link: str | None = None, status: int = 200):
+def _users_page(form: Any = None, *, status: int = 200):
     return render(
         "customer/users.html",
         users=account_users.account_users(current_user),
         form=form or forms.InviteForm(formdata=None),
-        link=link,
+        awaits_first_sign_in=account_users.awaits_first_sign_in,
         status=status,
     )
 
@@ -48,27 +48,40 @@ def invite_user():
     if not form.validate_on_submit():
         return _users_page(form, status=422)
     try:
-        user, token = account_users.invite(
+        account_users.invite(
             current_user,
             email=form.email.data or "",
             full_name=form.full_name.data or "",
             role=form.role.data or "customer",
         )
     except InvalidInput as error:
-        getattr(form, error.field, form.email).errors = [str(error)]
+        web.show_errors(form, error.errors, fallback="email")
         return _users_page(form, status=422)
-    # Built on the configured site address, like the emailed one, never on this request's Host header.
-    link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.accept_invitation", token=token)
+    # The same answer whether or not the address already had a user: inviting reveals nobody.
     flash(
         _(
-            "%(name)s is invited: we emailed them a one-time link (valid for %(days)d days). "
-            "You can also give them the link below.",
-            name=user.full_name,
+            "An invitation is on its way to %(email)s: a one-time link, valid for %(days)d days. "
+            "If it does not arrive, send it again from the list.",
+            email=(form.email.data or "").strip().lower(),
             days=account_users.INVITATION_DAYS,
         ),
         "info",
     )
-    return _users_page(link=link)
+    return redirect(url_for("customer.users"), code=303)
+
+
+@bp.post("/users/<int:user_id>/invitation")
+@roles_required("customer_admin")
+def resend_invitation(user_id: int):
+    user = _user_of_account(user_id)
+    if forms.FlaskForm().validate_on_submit():
+        try:
+            account_users.resend_invitation(current_user, user)
+        except DomainError as error:
+            flash(str(error), "error")
+        else:
+            flash(_("The invitation is sent again to %(email)s.", email=user.email), "info")
+    return redirect(url_for("customer.users"), code=303)
 
 
 @bp.post("/users/<int:user_id>/role")

@@ -152,6 +152,8 @@ def _seed_demo(*, seed: int, password: str, today: date | None, upload_dir: Path
         user = _user(email, name, role, password_hash, account=accounts[key], job_title=title)
         customers[key].append(user)
 
+    for key, account in accounts.items():
+        account.email_domains = " ".join(sorted({u.email.split("@")[1] for u in customers[key]}))
     contracts = _contracts(accounts, today)
     db.session.flush()
 

@@ -43,8 +43,18 @@ class Account(TimestampMixin, Base):
     )
     preferred_language: Mapped[str] = mapped_column(String(5), default="zh")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The company's own email domains, space-separated ("huaxin-bank.example huaxin.example"): the account's
+    # administrator invites colleagues with addresses on them only.
+    email_domains: Mapped[str] = mapped_column(String(500), default="", server_default="")
 
     account_manager: Mapped[User | None] = relationship(foreign_keys=[account_manager_id])
+
+    @property
+    def domains(self) -> list[str]:
+        return [
+            d.strip().lower().lstrip("@") for d in self.email_domains.replace(",", " ").split() if d.strip()
+        ]
+
     users: Mapped[list[User]] = relationship(back_populates="account", foreign_keys="User.account_id")
 
     def display_name(self, locale: str) -> str:

@@ -47,21 +47,61 @@ def _require_admin(admin: User, user: User | None = None) -> None:
 
 
 @use_case
-def invite(admin: User, *, email: str, full_name: str, role: str) -> tuple[User, str]:
-    """Create the colleague and return the one-time link token to give them."""
+def invite(admin: User, *, email: str, full_name: str, role: str) -> User | None:
+    """Invite a colleague: the one-time link goes to their address only, by email (the administrator never
+    sees it, or could set the colleague's password). Only addresses on the account's own email domains;
+    an address that already has a user — of this account, another, or staff — gets the same answer as any
+    other and nothing is created or sent (None), so that inviting reveals nothing about others."""
     _require_admin(admin)
     if role not in ("customer", "customer_admin"):
         raise InvalidInput("role", str(_l("Choose a role.")))
+    email = auth.normalise_email(email)
+    account = admin.account
+    assert account is not None
+    domain = email.rpartition("@")[2]
+    if not account.domains:
+        raise InvalidInput(
+            "email", str(_l("Your account has no email domains on record yet; ask your account manager."))
+        )
+    if domain not in account.domains:
+        raise InvalidInput(
+            "email",
+            str(
+                _l(
+                    "Invite addresses on your company's domains: %(domains)s.",
+                    domains=", ".join(account.domains),
+                )
+            ),
+        )
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        audit.record("user.invitation_not_sent", actor=admin, email=email, reason="address_taken")
+        return None
     user = auth.create_user(
         email=email,
         password=secrets.token_urlsafe(32),
         full_name=full_name,
         role=role,
-        account=admin.account,
+        account=account,
         actor=admin,
     )
     background.enqueue("invitation_email", user.id, admin.id)
-    return user, invitation_token(user)
+    return user
+
+
+def awaits_first_sign_in(user: User) -> bool:
+    """Invited and never signed in: the invitation can be sent again."""
+    return user.active and user.last_login_at is None
+
+
+@use_case
+def resend_invitation(admin: User, user: User) -> None:
+    """Send the one-time link again, to the colleague's address (a fresh link; the earlier one still works
+    until a password is set)."""
+    _require_admin(admin, user)
+    if not awaits_first_sign_in(user):
+        raise InvalidInput("user", str(_l("%(name)s has signed in already.", name=user.full_name)))
+    audit.record("user.invitation_sent_again", actor=admin, obj=user)
+    background.enqueue("invitation_email", user.id, admin.id)
 
 
 def invitation_token(user: User) -> str:
