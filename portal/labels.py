@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from flask import has_request_context
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from markupsafe import escape
 
 LABELS = {
@@ -105,6 +107,8 @@ LABELS = {
         "closed": _l("Closed"),
         "cancelled": _l("Cancelled"),
     },
+    # What staff call a status when the customer's word is about the customer ("Waiting for you").
+    "status_staff": {"waiting_customer": _l("Waiting for the customer")},
     "contract_status": {
         "draft": _l("Draft"),
         "active": _l("Active"),
@@ -245,11 +249,21 @@ def label(kind: str, code: str | None) -> str:
     call this hundreds of times."""
     if code is None:
         return ""
+    if kind == "status" and code in LABELS["status_staff"] and _staff_reader():
+        kind = "status_staff"
     key = (str(get_locale() or ""), kind, code)
     if key not in _translated:
         found = LABELS.get(kind, {}).get(code)
         _translated[key] = str(found) if found is not None else code
     return _translated[key]
+
+
+def _staff_reader() -> bool:
+    """Whether the page is read by staff (anyone signed in who is not a customer)."""
+    if not has_request_context():
+        return False
+    user = current_user
+    return bool(user and user.is_authenticated and not user.is_customer)
 
 
 class LazyLabel:

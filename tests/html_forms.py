@@ -3,8 +3,13 @@ the app as a person would and then send each form with one value changed."""
 
 from __future__ import annotations
 
+from collections import Counter, deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+from flask import current_app
 
 
 @dataclass
@@ -39,9 +44,17 @@ class _Parser(HTMLParser):
         self.forms: list[Form] = []
         self._form: Form | None = None
         self._select: Field | None = None
+        # What a person reads: text outside script, style, select options and identifiers a person types
+        # (<code class="identifier">).
+        self.texts: list[str] = []
+        self._skip = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
+        if tag in ("script", "style", "option", "title") or (
+            tag == "code" and "identifier" in a.get("class", "")
+        ):
+            self._skip += 1
         if tag == "a" and a.get("href", "").startswith("/"):
             self.links.append(a["href"])
         elif tag == "form":
@@ -59,7 +72,13 @@ class _Parser(HTMLParser):
             if "selected" in a:
                 self._select.value = value
 
+    def handle_data(self, data: str) -> None:
+        if self._skip == 0 and data.strip():
+            self.texts.append(data.strip())
+
     def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "option", "title", "code"):
+            self._skip = max(self._skip - 1, 0)
         if tag == "form":
             self._form = None
         elif tag == "select":
@@ -70,3 +89,34 @@ def parse(html: str, base: str) -> tuple[list[str], list[Form]]:
     parser = _Parser(base)
     parser.feed(html)
     return parser.links, parser.forms
+
+
+def texts(html: str) -> list[str]:
+    parser = _Parser("/")
+    parser.feed(html)
+    return parser.texts
+
+
+def walk(client, start: str, per_endpoint: int = 2, at_most: int = 120) -> Iterator[tuple[str, str]]:
+    """Pages reached from ``start`` by following links, a few per endpoint: (url, html)."""
+    adapter = current_app.url_map.bind("localhost")
+    seen_urls, per = {start}, Counter()
+    todo = deque([start])
+    while todo and sum(per.values()) < at_most:
+        url = todo.popleft()
+        response = client.get(url)
+        if response.status_code != 200 or response.mimetype != "text/html":
+            continue
+        html = response.get_data(as_text=True)
+        yield url, html
+        for link in parse(html, url)[0]:
+            path = urlsplit(link).path
+            try:
+                endpoint, _ = adapter.match(path, method="GET")
+            except Exception:  # noqa: BLE001 - a static file or another site's path
+                continue
+            if link in seen_urls or endpoint in ("auth.logout", "static") or per[endpoint] >= per_endpoint:
+                continue
+            seen_urls.add(link)
+            per[endpoint] += 1
+            todo.append(link)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
@@ -15,6 +16,7 @@ from portal.access import roles_required
 from portal.admin import bp, forms
 from portal.extensions import db
 from portal.i18n import current_language
+from portal.labels import label
 from portal.models import Department, RoutingRule, User
 from portal.models.accounts import TIERS
 from portal.models.requests import PRIORITIES
@@ -25,6 +27,19 @@ from portal.services.requests import policies, routing
 from portal.web import options
 
 admin_required = roles_required("admin")
+_SEEDED_NAME = re.compile(r"^([a-z_]+)/([a-z_]+|\*) → ([a-z_]+)$")
+
+
+@bp.app_template_global()
+def rule_title(rule: RoutingRule) -> str:
+    """A rule's name; one the portal seeded ("pre_sale/consultation → sales") in words, in the reader's
+    language ("Pre-sale service · Product consultation → Sales")."""
+    seeded = _SEEDED_NAME.match(rule.name or "")
+    if not seeded:
+        return rule.name
+    category, subtype, department = seeded.groups()
+    what = label("category", category) + ("" if subtype == "*" else " · " + label("subtype", subtype))
+    return f"{what} → {label('department', department)}"
 
 
 @bp.get("/")

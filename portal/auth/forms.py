@@ -5,6 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
+from portal.web import options
+
 
 class SignInForm(FlaskForm):
     email = EmailField(
@@ -22,7 +24,7 @@ class SignInForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    language = SelectField(_l("Language"), choices=["zh", "en"])
+    language = SelectField(_l("Language"), choices=options([("zh", "简体中文"), ("en", "English")]))
     next = HiddenField()
 
 
@@ -42,7 +44,7 @@ TIME_ZONES = [
 
 class ProfileForm(FlaskForm):
     full_name = StringField(_l("Name"), validators=[DataRequired(_l("Give your name.")), Length(max=120)])
-    language = SelectField(_l("Language"), choices=["zh", "en"])
+    language = SelectField(_l("Language"), choices=options([("zh", "简体中文"), ("en", "English")]))
     timezone = SelectField(_l("Time zone"), choices=TIME_ZONES, validate_choice=False)
 
 

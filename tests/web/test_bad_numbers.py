@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections import Counter, deque
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
@@ -17,7 +16,7 @@ from flask import current_app
 
 from portal.demo.company import DEMO_PASSWORD
 from tests.conftest import sign_in
-from tests.html_forms import parse
+from tests.html_forms import parse, walk
 
 pytestmark = [pytest.mark.demo_data, pytest.mark.usefixtures("demo_written")]
 
@@ -53,31 +52,6 @@ def _huge_cursor(value: str) -> str:
     return base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
 
 
-def _walk(client, start: str, per_endpoint: int = 2, at_most: int = 120):
-    """Pages reached from ``start`` by links, a few per endpoint; yields (url, page html)."""
-    adapter = current_app.url_map.bind("localhost")
-    seen_urls, per = {start}, Counter()
-    todo = deque([start])
-    while todo and sum(per.values()) < at_most:
-        url = todo.popleft()
-        response = client.get(url)
-        if response.status_code != 200 or response.mimetype != "text/html":
-            continue
-        html = response.get_data(as_text=True)
-        yield url, html
-        for link in parse(html, url)[0]:
-            path = urlsplit(link).path
-            try:
-                endpoint, _ = adapter.match(path, method="GET")
-            except Exception:  # noqa: BLE001 - a static file or another site's path
-                continue
-            if link in seen_urls or endpoint in ("auth.logout", "static") or per[endpoint] >= per_endpoint:
-                continue
-            seen_urls.add(link)
-            per[endpoint] += 1
-            todo.append(link)
-
-
 def _variants(url: str, html: str):
     """(method, action, values) to send: each numeric value of each form, and of each link, made huge."""
     links, forms = parse(html, url)
@@ -107,7 +81,7 @@ def test_no_number_a_person_can_send_makes_a_server_error(client, email):
     home = client.get("/", follow_redirects=False).headers["Location"]
     sent = set()
     failures = []
-    for url, html in list(_walk(client, urlsplit(home).path)):
+    for url, html in list(walk(client, urlsplit(home).path)):
         for method, action, values in _variants(url, html):
             key = (method, urlsplit(action).path if method == "post" else action, tuple(sorted(values)))
             if key in sent:

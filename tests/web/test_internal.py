@@ -439,3 +439,42 @@ def test_time_for_the_form_s_own_day_is_accepted_after_midnight_in_shanghai(clie
         )
         assert refused.status_code == 422 and "future day" in refused.get_data(as_text=True)
     assert db.session.scalar(select(TimeEntry.work_date)) == date(2026, 12, 2)
+
+
+def test_staff_and_customers_each_read_the_waiting_status_in_their_own_words(client, login_as):
+    agent = login_as("agent", departments=["after_sales"])
+    request = _in_department("after_sales", status="waiting_customer", assignee_id=agent.id)
+    english = {"Accept-Language": "en"}
+    staff_page = client.get(f"/staff/requests/{request.id}", headers=english).get_data(as_text=True)
+    assert "Waiting for the customer" in staff_page and "Waiting for you" not in staff_page
+    client.post_form("/logout", token_from=f"/staff/requests/{request.id}")
+    login_as(request.requester)
+    customer_page = client.get(f"/my/requests/{request.id}", headers=english).get_data(as_text=True)
+    assert "Waiting for you" in customer_page
+
+
+def test_a_notice_names_the_account_in_the_reader_s_language(client, login_as):
+    from flask_babel import force_locale
+
+    from portal.models import Notification
+    from portal.services.messaging import notifications
+
+    login_as("agent", departments=["after_sales"])
+    customer = make_user("customer")
+    customer.account.name, customer.account.name_en = "精工制造", "Jinggong Manufacturing"
+    db.session.commit()
+    from portal.services.requests import workflow
+
+    ensure_reference_data()
+    workflow.submit_request(
+        customer.account,
+        customer,
+        workflow.NewRequest("after_sale", "troubleshooting", "Batch failures", details={"product": "X"}),
+    )
+    notice = db.session.scalar(select(Notification).where(Notification.kind == "new_request"))
+    with force_locale("en"):
+        english = notifications.describe(notice, str, str)
+    with force_locale("zh"):
+        chinese = notifications.describe(notice, str, str)
+    assert "Jinggong Manufacturing" in english and "精工制造" not in english
+    assert "精工制造" in chinese

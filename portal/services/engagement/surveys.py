@@ -294,7 +294,7 @@ def _follow_ups(
             "follow_up_opened",
             request=db.session.get(ServiceRequest, invitation.request_id) if invitation.request_id else None,
             data={
-                "account": account.name,
+                **notifications.account_names(account),
                 "account_id": account.id,
                 "reason": task.reason,
                 "task_id": task.id,

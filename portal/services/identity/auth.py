@@ -208,12 +208,12 @@ def create_user(
     """Create a user of any role; customers need an account, staff must not have one."""
     email = normalise_email(email)
     if role not in ROLES:
-        raise InvalidInput("role", f"unknown role {role!r}")
+        raise InvalidInput("role", str(_l("Choose a role.")))
     if (role in CUSTOMER_ROLES) != (account is not None):
-        raise InvalidInput("account", "customers belong to exactly one account; staff to none")
+        raise InvalidInput("account", str(_l("A customer belongs to one account; staff to none.")))
     passwords.check(password, "password", user_inputs=(email, full_name))
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise InvalidInput("email", f"a user with the email {email} already exists")
+        raise InvalidInput("email", str(_l("This address already has a user.")))
     user = User(
         email=email,
         password_hash=hash_password(password),

@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
 from portal.labels import label
-from portal.models import Notification, NotificationPreference, ServiceRequest, TimelineEvent, User
+from portal.models import Account, Notification, NotificationPreference, ServiceRequest, TimelineEvent, User
 from portal.models.accounts import CUSTOMER_ROLES, STAFF_ROLES, department_memberships
 from portal.models.base import utcnow
 from portal.models.notifications import CHANNELS
@@ -284,7 +285,7 @@ def from_timeline(session: Session, event: TimelineEvent) -> None:
         tell(
             _department_staff(session, request.department_id),
             "new_request",
-            account=account.name if account else "",
+            **account_names(account),
             department=department.code if department else "",
         )
     elif kind == "assigned" and data.get("assignee_id"):
@@ -403,6 +404,13 @@ def mark_all_read(user: User) -> None:
     )
 
 
+def account_names(account: Account | None) -> dict[str, str]:
+    """An account's names for a notice's data: the sentence is written in each reader's language later."""
+    if account is None:
+        return {"account": ""}
+    return {"account": account.name, "account_en": account.name_en or account.name}
+
+
 def describe(notice: Notification, at: Callable[[datetime], str], day: Callable[[date], str]) -> str:
     """The sentence for a notice in the current language; moments through ``at`` and days through ``day``
     (both in the reader's language and time zone)."""
@@ -416,6 +424,8 @@ def describe(notice: Notification, at: Callable[[datetime], str], day: Callable[
     for key in ("end", "due_on"):
         if fields.get(key):
             fields[key] = day(date.fromisoformat(fields[key]))
+    if fields.get("account_en") and str(get_locale() or "") == "en":
+        fields["account"] = fields["account_en"]
     if notice.kind == "new_request":
         fields["department"] = label("department", fields.get("department"))
     if notice.kind == "approval_decided":

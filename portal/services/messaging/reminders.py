@@ -156,7 +156,7 @@ def contract_expiry(today: date | None = None) -> int:
                 data={
                     "contract": contract.number,
                     "contract_id": contract.id,
-                    "account": contract.account.name,
+                    **notifications.account_names(contract.account),
                     "account_id": contract.account_id,
                     "end": contract.end_date.isoformat(),
                     "days": days_left,
@@ -187,7 +187,7 @@ def return_visits_due(today: date | None = None) -> int:
                 [due.account.account_manager] if due.account.account_manager else [],
                 "return_visit_due",
                 data={
-                    "account": due.account.name,
+                    **notifications.account_names(due.account),
                     "account_id": due.account.id,
                     "due_on": due.due_on.isoformat(),
                 },
