@@ -55,8 +55,8 @@ DEMO_HOMES = {
     ),
     "admin@portal.example": (
         "/admin/",
-        ["最近审计日志", "auth.sign_in"],
-        ["Recent audit log", "auth.sign_in"],
+        ["最近审计日志", "已登录"],
+        ["Recent audit log", "Signed in"],
     ),
 }
 
