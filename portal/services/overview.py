@@ -110,6 +110,7 @@ class StaffHome:
     open_count: int
     status_counts: dict[str, int]
     assigned_to_me: int
+    sla: dict[int, tuple[str, int | None]] = field(default_factory=dict)  # the resolution clock's badge
 
 
 def staff_home(user: User) -> StaffHome:
@@ -133,12 +134,14 @@ def staff_home(user: User) -> StaffHome:
             ServiceRequest.status.in_(OPEN_STATUSES), ServiceRequest.assignee_id == user.id
         )
     )
+    calendar, now = sla.load_calendar(), utcnow()
     return StaffHome(
         departments=list(user.departments),
         open_requests=open_requests,
         open_count=sum(status_counts.values()),
         status_counts=status_counts,
         assigned_to_me=mine or 0,
+        sla={r.id: queues.sla_badge(r, calendar, now) for r in open_requests},
     )
 
 

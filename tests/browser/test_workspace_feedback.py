@@ -76,3 +76,44 @@ def test_a_stale_change_refreshes_the_workspace_and_keeps_the_text(page):
     assert db.session.get(ServiceRequest, request_id).department.code == "tech_support"
     # Chromium itself notes every 4xx answer; the 409 is the refusal, designed.
     assert [e for e in page.console_errors if "status of 409" not in e] == []
+
+
+def test_the_workspace_at_1366_px_in_chinese(page):
+    """The entitlements read without sideways scrolling (they wrapped one character per line), and the page
+    has no serious accessibility finding."""
+    from axe_playwright_python.sync_playwright import Axe
+    from sqlalchemy import select
+
+    from portal.models import User
+
+    lead = db.session.scalar(select(User).where(User.email == "aftersales@portal.example"))
+    request = db.session.scalar(
+        select(ServiceRequest)
+        .where(
+            ServiceRequest.department_id == lead.departments[0].id, ServiceRequest.contract_id.is_not(None)
+        )
+        .order_by(ServiceRequest.id)
+        .limit(1)
+    )
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto("/login")
+    page.get_by_label("电子邮箱").fill(lead.email)
+    page.get_by_label("密码").fill("demo-Portal-2026")
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/staff/")
+    page.goto(f"/staff/requests/{request.id}")
+    side = page.locator("aside.workspace-side")
+    ledger = side.locator(".ledger-compact")
+    ledger.wait_for()
+    assert side.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
+    name = ledger.locator(".ledger-name").first
+    assert name.evaluate("e => e.getBoundingClientRect().height") < 2.5 * name.evaluate(
+        "e => parseFloat(getComputedStyle(e).lineHeight) || 20"
+    )  # one line, not a character per line
+    serious = [
+        (v["id"], [n["target"] for n in v["nodes"]][:3])
+        for v in Axe().run(page).response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == []
+    assert page.console_errors == []

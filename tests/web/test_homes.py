@@ -8,7 +8,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import ServiceRequest, TimelineEvent
 from tests.conftest import sign_in
-from tests.factories import make_contract, make_request, make_user
+from tests.factories import department, make_contract, make_request, make_user
 
 DEMO_PASSWORD = "demo-Portal-2026"
 
@@ -290,3 +290,21 @@ def test_the_contract_page_shows_the_ledger_and_what_is_behind_it(client, login_
     with count_queries() as many:
         client.get(f"/my/contracts/{contract.id}")
     assert many.n == few.n
+
+
+def test_the_staff_home_shows_each_request_s_sla(client, login_as):
+    from datetime import timedelta
+
+    from portal.models.base import utcnow
+
+    login_as("agent", departments=["after_sales"])
+    late = make_request(
+        make_user("customer"),
+        department_id=department("after_sales").id,
+        status="in_progress",
+        resolution_due_at=utcnow() - timedelta(days=3),
+    )
+    page = client.get("/staff/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<th scope="col">SLA</th>' in page
+    row = page[page.index(late.reference) :]
+    assert "Overdue" in row[: row.index("</tr>")]
