@@ -400,7 +400,7 @@ def test_the_workspace_shows_the_contracts_ledger(client, login_as):
     page = client.get(f"/staff/requests/{request.id}", headers={"Accept-Language": "en"}).get_data(
         as_text=True
     )
-    ledger = page[page.index('class="ledger"') :]
+    ledger = page[page.index('class="ledger-compact"') :]
     assert "On-site days" in ledger and "1 day over the contract" in ledger  # 3 used + 2 held > 4 included
 
 
