@@ -105,7 +105,7 @@ def summary_pdf():
         end=end.isoformat(),
         language=language,
     )
-    name = f"summary-{account.id}-{start.isoformat()}-{end.isoformat()}-{language}.pdf"
+    name = summaries.file_name(account, start, end, language)
     return web.download(pdf, name, "application/pdf")
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Account, AuditEvent
 from portal.services.reporting import kpi, summaries
-from tests.factories import make_account, make_request, make_user
+from tests.factories import make_account, make_contract, make_request, make_user
 
 PERIOD = "period=custom&start=2026-06-01&end=2026-11-30"
 
@@ -121,9 +121,12 @@ def test_nothing_a_customer_typed_makes_the_server_fetch_or_read(app, tmp_path):
     secret.write_text("TOP-SECRET")
     try:
         customer = make_user("customer")
-        make_request(
+        make_request(  # listed as beyond the contract, which includes no on-site days
             customer,
             title=f'<img src="http://127.0.0.1:{port}/title">',
+            category="on_site",
+            subtype="installation",
+            contract=make_contract(customer.account, entitlements={"custom_reports": 1}),
             over_entitlement=True,
             approval="approved",
         )
@@ -241,7 +244,9 @@ def test_all_accounts_as_one_zip_with_progress(client, login_as, app):
     assert fragment.lstrip().startswith('<div id="export-progress"') and "<html" not in fragment
     download = client.get(f"/finance/exports/{job.id}/download")
     names = zipfile.ZipFile(io.BytesIO(download.data)).namelist()
-    assert sorted(names) == sorted(f"{n}-2026-11-01-2026-11-30.pdf" for n in ("华信银行", "东方能源集团"))
+    assert sorted(names) == sorted(
+        f"{n} 服务总结 2026-11-01–2026-11-30.pdf" for n in ("华信银行", "东方能源集团")
+    )
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "finance.zip_downloaded"))
 
 
@@ -318,3 +323,63 @@ def test_a_summary_without_an_account_says_so(client, login_as):
     login_as("finance")
     response = client.get("/finance/summary.pdf?period=last_month", headers={"Accept-Language": "en"})
     assert response.status_code == 422 and "Choose an account." in response.get_data(as_text=True)
+
+
+def test_a_summary_is_true_for_its_period(client, login_as):
+    """The July–September summary once showed December's reservations, and nothing said that Jinggong used
+    6 of its 4 on-site days; the CSV's over-entitlement column said "no" on every row."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from portal.models import TimeEntry
+
+    customer = make_user("customer", account=make_account(name="精工制造", name_en="Jinggong"))
+    contract = make_contract(
+        customer.account,
+        entitlements={"on_site_days": 4},
+        start_date=date(2026, 1, 1),
+        end_date=date(2026, 12, 31),
+    )
+
+    def visit(title: str, filed: datetime, done: datetime | None, days: str):
+        return make_request(
+            customer,
+            title=title,
+            category="on_site",
+            subtype="installation",
+            contract=contract,
+            visit_days=Decimal(days),
+            created_at=filed,
+            status="closed" if done else "in_progress",
+            resolved_at=done,
+        )
+
+    visit("July install", datetime(2026, 7, 2, 2, tzinfo=UTC), datetime(2026, 7, 10, 2, tzinfo=UTC), "3")
+    august = visit(
+        "August install", datetime(2026, 8, 3, 2, tzinfo=UTC), datetime(2026, 8, 20, 2, tzinfo=UTC), "3"
+    )
+    visit("December install", datetime(2026, 12, 1, 2, tzinfo=UTC), None, "2")  # after the period
+    agent = make_user("agent", departments=["delivery"])
+    db.session.add(
+        TimeEntry(
+            request_id=august.id, user_id=agent.id, minutes=60, billable=True, work_date=date(2026, 8, 5)
+        )
+    )
+    db.session.commit()
+
+    summary = summaries.gather(customer.account, date(2026, 7, 1), date(2026, 9, 30), "en")
+    (line,) = summary.ledgers[contract.id]
+    assert (line.used, line.reserved, line.overage) == (6, 0, 2)  # December's 2 days are not in it
+    assert [(b.request.title, b.over_by) for b in summary.over_entitlement] == [("August install", 2)]
+    text = _pdf_text(summaries.render_pdf(summary))
+    assert "Beyond the contract" in text and "August install" in text and "December install" not in text
+    assert "Service quality · score by month" in text  # charts carry a visible title
+
+    login_as("finance")
+    response = client.get("/finance/billable.csv?period=custom&start=2026-07-01&end=2026-09-30")
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert {(r["title"], r["over_entitlement"]) for r in rows} == {("August install", "yes")}
+    pdf = client.get(
+        f"/finance/summary.pdf?account={customer.account.id}&period=custom&start=2026-07-01&end=2026-09-30&language=en"
+    )
+    assert "Jinggong%20service%20summary%202026-07-01" in pdf.headers["Content-Disposition"]

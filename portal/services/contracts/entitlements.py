@@ -15,10 +15,11 @@ A report request counts as used as soon as a deliverable is published on it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
@@ -85,10 +86,16 @@ def contract_ledger(contract: Contract, today: date) -> list[LedgerLine]:
     return contract_ledgers([contract], today)[contract.id]
 
 
-def contract_ledgers(contracts: list[Contract], today: date) -> dict[int, list[LedgerLine]]:
+def contract_ledgers(
+    contracts: list[Contract], today: date, as_of: datetime | None = None, as_of_day: date | None = None
+) -> dict[int, list[LedgerLine]]:
     """One line per entitlement of each contract: two SQL statements whatever the number of contracts or
     requests. Training is counted apart in SQL and folded in here, since whether it uses a training
-    session or on-site days depends on the contract."""
+    session or on-site days depends on the contract.
+
+    ``as_of`` (a moment in the past, e.g. the end of a summary's period) gives the ledger as it stood then:
+    requests filed by then, used if finished (or their report delivered) by then, reserved if still open
+    then; billable time of the days up to ``as_of_day``. Without it, the ledger as it stands now."""
     ids = [c.id for c in contracts]
     service = case(
         (and_(ServiceRequest.category == "on_site", ServiceRequest.subtype == "training"), "training"),
@@ -105,8 +112,11 @@ def contract_ledgers(contracts: list[Contract], today: date) -> dict[int, list[L
         service == "custom_reports",
         select(Deliverable.id).where(Deliverable.request_id == ServiceRequest.id).exists(),
     )
-    done = or_(ServiceRequest.status.in_(DONE_STATUSES), delivered)
-    running = and_(ServiceRequest.status.in_(OPEN_STATUSES), ~delivered)
+    if as_of is None:
+        done = or_(ServiceRequest.status.in_(DONE_STATUSES), delivered)
+        running = and_(ServiceRequest.status.in_(OPEN_STATUSES), ~delivered)
+    else:
+        done, running = _done_and_running_at(as_of, service)
     rows = db.session.execute(
         select(
             ServiceRequest.contract_id,
@@ -123,6 +133,7 @@ def contract_ledgers(contracts: list[Contract], today: date) -> dict[int, list[L
         db.session.execute(
             select(TimeEntry.contract_id, func.sum(TimeEntry.minutes))
             .where(TimeEntry.contract_id.in_(ids), TimeEntry.billable)
+            .where(TimeEntry.work_date <= as_of_day if as_of_day is not None else true())
             .group_by(TimeEntry.contract_id)
         ).all()
     )
@@ -152,6 +163,61 @@ def contract_ledgers(contracts: list[Contract], today: date) -> dict[int, list[L
             lines.append(line)
         ledgers[contract.id] = sorted(lines, key=lambda line: line.entitlement.id)
     return ledgers
+
+
+def _done_and_running_at(as_of: datetime, service: ColumnElement[Any]) -> tuple[Any, Any]:
+    """SQL for "finished by ``as_of``" and "filed and still open at ``as_of``"."""
+    delivered = and_(
+        service == "custom_reports",
+        select(Deliverable.id)
+        .where(Deliverable.request_id == ServiceRequest.id, Deliverable.published_at < as_of)
+        .exists(),
+    )
+    finished = and_(ServiceRequest.resolved_at.is_not(None), ServiceRequest.resolved_at < as_of)
+    cancelled = and_(ServiceRequest.cancelled_at.is_not(None), ServiceRequest.cancelled_at < as_of)
+    done = and_(or_(finished, delivered), ~cancelled)
+    running = and_(ServiceRequest.created_at < as_of, ~finished, ~delivered, ~cancelled)
+    return done, running
+
+
+@dataclass(frozen=True)
+class Beyond:
+    """A request that took the contract past what it includes."""
+
+    request: ServiceRequest
+    kind: str
+    amount: Decimal  # what the request uses
+    over_by: Decimal  # the part of it beyond the contract
+
+
+def requests_beyond(contract: Contract, as_of: datetime | None = None) -> list[Beyond]:
+    """The contract's requests, in the order they were filed, whose use went beyond what it includes —
+    counted as the ledger counts (finished and open requests; as it stood at ``as_of`` when given)."""
+    has_training = any(e.kind == "training_sessions" for e in contract.entitlements)
+    included = {e.kind: Decimal(e.quantity) for e in contract.entitlements}
+    service = _kind_of_request(has_training)
+    if as_of is None:
+        counted = or_(ServiceRequest.status.in_(DONE_STATUSES), ServiceRequest.status.in_(OPEN_STATUSES))
+    else:
+        done, running = _done_and_running_at(as_of, service)
+        counted = or_(done, running)
+    requests = db.session.scalars(
+        select(ServiceRequest)
+        .where(ServiceRequest.contract_id == contract.id, service.is_not(None), counted)
+        .order_by(ServiceRequest.created_at, ServiceRequest.id)
+    )
+    totals: dict[str, Decimal] = {}
+    found = []
+    for request in requests:
+        kind, amount = request_amount(request, has_training)
+        if kind is None:
+            continue
+        before = totals.get(kind, Decimal(0))
+        totals[kind] = before + amount
+        limit = included.get(kind, Decimal(0))
+        if totals[kind] > limit:
+            found.append(Beyond(request, kind, amount, min(amount, totals[kind] - max(limit, before))))
+    return found
 
 
 def _runs_out_on(contract: Contract, line: LedgerLine, today: date) -> date | None:

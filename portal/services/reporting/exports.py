@@ -53,7 +53,9 @@ def build_zip(job_id: int, folder: Path) -> ExportJob:
                 summary = summaries.gather(
                     account, job.period_start, job.period_end, account.preferred_language
                 )
-                name = f"{account.name}-{job.period_start.isoformat()}-{job.period_end.isoformat()}.pdf"
+                name = summaries.file_name(
+                    account, job.period_start, job.period_end, account.preferred_language
+                )
                 archive.writestr(name, summaries.render_pdf(summary))
                 job.done += 1
                 db.session.commit()
@@ -123,7 +125,8 @@ def _file_statement(
         )
         or 0
     ) + 1
-    name = f"statement-{account.id}-{start.isoformat()}-v{version}.pdf"
+    language = account.preferred_language
+    name = summaries.file_name(account, start, end, language, "statement").replace(".pdf", f" v{version}.pdf")
     user_id = user.id if user else None
     stored = store_file(pdf, name, "application/pdf", folder, account_id=account.id, uploader_id=user_id)
     statement = Statement(

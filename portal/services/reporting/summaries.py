@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import render_template
 from flask_babel import force_locale, format_date
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -62,7 +63,7 @@ class Summary:
     billable_minutes: int
     non_billable_minutes: int
     visits: int
-    over_entitlement: list[ServiceRequest] = field(default_factory=list)
+    over_entitlement: list[entitlements.Beyond] = field(default_factory=list)
     reports: list[Deliverable] = field(default_factory=list)
     generated_at: Any = None
 
@@ -116,13 +117,10 @@ def gather(account: Account, start: date, end: date, language: str) -> Summary:
             .order_by(Contract.end_date.desc())
         )
     )
-    over = list(
-        db.session.scalars(
-            select(ServiceRequest)
-            .where(ServiceRequest.account_id == account.id, ServiceRequest.over_entitlement, *in_period)
-            .order_by(ServiceRequest.created_at)
-        )
-    )
+    # The ledgers as they stood at the period's end (not today's reservations), and the requests that went
+    # beyond a contract by then.
+    as_of = min(scope.until, utcnow())
+    over = [beyond for contract in contracts for beyond in entitlements.requests_beyond(contract, as_of)]
     reports = list(
         db.session.scalars(
             select(Deliverable)
@@ -145,7 +143,7 @@ def gather(account: Account, start: date, end: date, language: str) -> Summary:
         trend=kpi.monthly_trend(scope),
         by_category=by_category,
         contracts=contracts,
-        ledgers=entitlements.contract_ledgers(contracts, min(end, date.today())),
+        ledgers=entitlements.contract_ledgers(contracts, min(end, as_of.date()), as_of=as_of, as_of_day=end),
         billable_minutes=int(minutes.get(True, 0)),
         non_billable_minutes=int(minutes.get(False, 0)),
         visits=visits,
@@ -153,6 +151,16 @@ def gather(account: Account, start: date, end: date, language: str) -> Summary:
         reports=reports,
         generated_at=utcnow(),
     )
+
+
+def file_name(account: Account, start: date, end: date, language: str, kind: str = "summary") -> str:
+    """A file's name says whose it is and for when, in its own language: "华信银行 服务总结 2026-07-01–
+    2026-09-30.pdf", "Huaxin Bank statement 2026-11-01–2026-11-30 v2.pdf"."""
+    with force_locale(language):
+        what = str(_l("Service summary") if kind == "summary" else _l("Statement"))
+    if language == "en":
+        what = what.lower()
+    return f"{account.display_name(language)} {what} {start.isoformat()}–{end.isoformat()}.pdf"
 
 
 def render_html(summary: Summary) -> str:
