@@ -218,6 +218,8 @@ LABELS = {
         "user.activated": _l("User activated"),
         "user.deactivated": _l("User deactivated"),
         "user.invitation_accepted": _l("Invitation accepted"),
+        "user.invitation_not_sent": _l("Invitation not sent: the address has a user"),
+        "user.invitation_sent_again": _l("Invitation sent again"),
         "user.password_changed": _l("Password changed"),
         "user.profile_updated": _l("Profile changed"),
         "user.role_changed": _l("Role changed"),
