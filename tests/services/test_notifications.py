@@ -219,3 +219,27 @@ def test_without_a_language_of_their_own_people_are_written_to_in_their_accounts
     _submit(account, customer)
     (mail,) = [m for m in _eml(outbox) if m["To"] == customer.email]
     assert "Request received" in mail["Subject"]
+
+
+def test_a_notice_counts_days_with_the_right_plural():
+    from flask_babel import force_locale
+
+    from portal.models import Notification
+    from portal.services.messaging import notifications
+
+    def sentence(days: int, language: str) -> str:
+        notice = Notification(
+            kind="contract_expiring",
+            data={
+                "contract": "HX-1",
+                "account": "华信银行",
+                "account_en": "Huaxin Bank",
+                "end": "2026-12-31",
+                "days": days,
+            },
+        )
+        with force_locale(language):
+            return notifications.describe(notice, str, str)
+
+    assert "(in 1 day)" in sentence(1, "en") and "(in 3 days)" in sentence(3, "en")
+    assert "还有 1 天" in sentence(1, "zh")

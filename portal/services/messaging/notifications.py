@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import get_locale
@@ -27,6 +28,7 @@ from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
+from portal.i18n import quantity
 from portal.labels import label
 from portal.models import Account, Notification, NotificationPreference, ServiceRequest, TimelineEvent, User
 from portal.models.accounts import CUSTOMER_ROLES, STAFF_ROLES, department_memberships
@@ -66,7 +68,7 @@ KINDS: dict[str, Kind] = {
     "request_closed": Kind(
         "customer",
         _l("Request closed"),
-        _l("%(ref)s “%(title)s” was closed after %(days)s days without an answer."),
+        _l("%(ref)s “%(title)s” was closed after %(days)s without an answer."),
     ),
     "approval_needed": Kind(
         "customer",
@@ -89,7 +91,7 @@ KINDS: dict[str, Kind] = {
     "contract_expiring": Kind(
         "both",
         _l("Contract ending"),
-        _l("Contract %(contract)s of %(account)s ends on %(end)s (%(days)s days)."),
+        _l("Contract %(contract)s of %(account)s ends on %(end)s (in %(days)s)."),
     ),
     "new_request": Kind(
         "staff",
@@ -424,6 +426,8 @@ def describe(notice: Notification, at: Callable[[datetime], str], day: Callable[
     for key in ("end", "due_on"):
         if fields.get(key):
             fields[key] = day(date.fromisoformat(fields[key]))
+    if fields.get("days") not in (None, ""):
+        fields["days"] = quantity(Decimal(str(fields["days"])), "day")  # "1 day", "3 days", "3 天"
     if fields.get("account_en") and str(get_locale() or "") == "en":
         fields["account"] = fields["account_en"]
     if notice.kind == "new_request":
