@@ -182,7 +182,10 @@ def bulk_assign():
 def _id_and_version(value: str) -> tuple[int, int] | None:
     """A queue row's checkbox carries "id:version" — the version the lead saw."""
     request_id, _sep, version = value.partition(":")
-    return (int(request_id), int(version)) if request_id.isdigit() and version.isdigit() else None
+    try:
+        return web.whole_number(request_id), web.whole_number(version)
+    except ValueError:  # not numbers, or beyond what the database holds
+        return None
 
 
 @bp.get("/requests/<int:request_id>")

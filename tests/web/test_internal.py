@@ -478,3 +478,14 @@ def test_a_notice_names_the_account_in_the_reader_s_language(client, login_as):
         chinese = notifications.describe(notice, str, str)
     assert "Jinggong Manufacturing" in english and "精工制造" not in english
     assert "精工制造" in chinese
+
+
+def test_a_bulk_assignment_naming_a_number_beyond_the_database_is_refused(client, login_as):
+    login_as("lead", departments=["after_sales"])
+    agent = make_user("agent", departments=["after_sales"])
+    token = client.csrf_token("/staff/queue")
+    response = client.post(
+        "/staff/queue/bulk-assign",
+        data={"csrf_token": token, "assignee": str(agent.id), "request_ids": ["99999999999999999999:1"]},
+    )
+    assert response.status_code == 303
