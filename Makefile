@@ -4,18 +4,29 @@ PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 FLASK   := $(VENV)/bin/flask --app portal
 PORT    ?= 5000
+# Exactly the versions CI tested (requirements.lock, `make lock` to refresh it after changing pyproject.toml).
+# `make run` installs the runtime only; `make test` adds the dev tools (pytest, Playwright, ruff, mypy …).
+LOCK    := requirements.lock
+RUNTIME := $(VENV)/.runtime-stamp
 STAMP   := $(VENV)/.installed-stamp
 MO      := portal/translations/zh/LC_MESSAGES/messages.mo
 
-.PHONY: run test test-sqlite test-postgres test-browser lint translations extract-messages bench clean
+.PHONY: run test test-sqlite test-postgres test-browser lint translations extract-messages bench clean lock
 
-$(STAMP): pyproject.toml
+$(RUNTIME): pyproject.toml $(LOCK)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -c $(LOCK) -e .
 	@touch $@
 
-$(MO): portal/translations/zh/LC_MESSAGES/messages.po $(STAMP)
+$(STAMP): $(RUNTIME)
+	$(PY) -m pip install --quiet -c $(LOCK) -e '.[dev]'
+	@touch $@
+
+lock: $(STAMP)
+	$(PY) -m pip freeze --exclude-editable > $(LOCK)
+
+$(MO): portal/translations/zh/LC_MESSAGES/messages.po $(RUNTIME)
 	$(VENV)/bin/pybabel compile --use-fuzzy -d portal/translations -D messages --statistics 2>&1 | tail -1
 
 translations: $(MO)
@@ -25,7 +36,7 @@ instance/config.py:
 	@$(PYTHON) -c "import secrets; print('SECRET_KEY = ' + repr(secrets.token_hex(32)))" > $@
 	@echo "Wrote a random SECRET_KEY to $@ (git-ignored)."
 
-run: $(STAMP) $(MO) instance/config.py
+run: $(RUNTIME) $(MO) instance/config.py
 	@scripts/ensure-system-packages.sh run || true
 	$(FLASK) db upgrade
 	$(FLASK) init-data
