@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from portal import permissions
 from portal.extensions import db, htmx, login_manager
-from portal.models import Account, Attachment, Contract, ServiceRequest, User
+from portal.models import Account, Attachment, Contract, Deliverable, FollowUpTask, ServiceRequest, User
 from portal.services import audit
 from portal.services.identity.auth import load_signed_in_user
 from portal.services.requests import attachments
@@ -98,6 +98,22 @@ def request_for_staff(request_id: int) -> ServiceRequest:
 
 def account_for_staff(account_id: int) -> Account:
     return _visible_or_404(Account, account_id, False, permissions.can_view_account)
+
+
+def user_for_customer_admin(user_id: int) -> User:
+    """A user of the customer administrator's own account, or 404."""
+    return _visible_or_404(User, user_id, True, permissions.can_manage_user)
+
+
+def follow_up_for_staff(task_id: int) -> FollowUpTask:
+    return _visible_or_404(FollowUpTask, task_id, False, permissions.can_view_follow_up)
+
+
+def deliverable_for_customer(deliverable_id: int) -> Deliverable:
+    """A report delivered on a request the customer may see, or 404."""
+    return _visible_or_404(
+        Deliverable, deliverable_id, True, lambda user, d: permissions.can_view_request(user, d.request)
+    )
 
 
 def attachment_for_viewer(attachment_id: int) -> Attachment:

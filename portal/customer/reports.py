@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from flask import abort, request, url_for
+from flask import request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from portal import permissions, web
-from portal.access import customer_required
+from portal.access import customer_required, deliverable_for_customer
 from portal.customer import bp, forms
-from portal.extensions import db
-from portal.models import Deliverable, ServiceRequest
 from portal.rendering import render, sends_file
 from portal.services.engagement import reports
 
@@ -46,15 +43,6 @@ def report_library():
 @sends_file
 @customer_required
 def download_report(deliverable_id: int):
-    deliverable = db.session.scalar(
-        select(Deliverable).where(
-            Deliverable.id == deliverable_id,
-            Deliverable.request_id.in_(
-                permissions.visible_requests(current_user).with_only_columns(ServiceRequest.id)
-            ),
-        )
-    )
-    if deliverable is None:
-        abort(404)
+    deliverable = deliverable_for_customer(deliverable_id)
     reports.record_download(deliverable, current_user, request.remote_addr or "")
     return web.send_stored(deliverable.attachment)

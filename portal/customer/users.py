@@ -4,25 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import permissions, web
-from portal.access import roles_required
+from portal import web
+from portal.access import roles_required, user_for_customer_admin
 from portal.customer import bp, forms
-from portal.extensions import db
-from portal.models import User
 from portal.rendering import render
 from portal.services.errors import DomainError, InvalidInput
 from portal.services.identity import account_users
-
-
-def _user_of_account(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None or not permissions.can_manage_user(current_user, user):
-        abort(404)
-    return user
 
 
 def _users_page(form: Any = None, *, status: int = 200):
@@ -73,7 +64,7 @@ def invite_user():
 @bp.post("/users/<int:user_id>/invitation")
 @roles_required("customer_admin")
 def resend_invitation(user_id: int):
-    user = _user_of_account(user_id)
+    user = user_for_customer_admin(user_id)
     if forms.FlaskForm().validate_on_submit():
         try:
             account_users.resend_invitation(current_user, user)
@@ -87,7 +78,7 @@ def resend_invitation(user_id: int):
 @bp.post("/users/<int:user_id>/role")
 @roles_required("customer_admin")
 def change_user_role(user_id: int):
-    user = _user_of_account(user_id)
+    user = user_for_customer_admin(user_id)
     if forms.FlaskForm().validate_on_submit():
         try:
             account_users.set_role(current_user, user, request.form.get("role", ""))
@@ -99,7 +90,7 @@ def change_user_role(user_id: int):
 @bp.post("/users/<int:user_id>/active")
 @roles_required("customer_admin")
 def toggle_user(user_id: int):
-    user = _user_of_account(user_id)
+    user = user_for_customer_admin(user_id)
     if forms.FlaskForm().validate_on_submit():
         try:
             account_users.set_active(current_user, user, not user.active)

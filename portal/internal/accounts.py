@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import abort, flash, redirect, url_for
+from flask import flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from portal import permissions
-from portal.access import account_for_staff, internal_viewer_required
+from portal.access import account_for_staff, follow_up_for_staff, internal_viewer_required
 from portal.extensions import db
 from portal.internal import bp, forms
 from portal.models import Account, FollowUpTask, ServiceRequest
@@ -134,9 +134,7 @@ def record_contact(account_id: int):
 @bp.post("/follow-ups/<int:task_id>/done")
 @internal_viewer_required
 def finish_follow_up(task_id: int):
-    task = db.session.get(FollowUpTask, task_id)
-    if task is None or not permissions.can_view_follow_up(current_user, task):
-        abort(404)
+    task = follow_up_for_staff(task_id)
     form = forms.FollowUpDoneForm()
     if form.validate_on_submit():
         try:
