@@ -11,6 +11,16 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 
+# One demo login per kind of home, for the tests that walk the app as each role.
+DEMO_ROLES = (
+    "li.na@huaxin-bank.example",
+    "aftersales@portal.example",
+    "sales@portal.example",
+    "finance@portal.example",
+    "manager@portal.example",
+    "admin@portal.example",
+)
+
 
 @dataclass
 class Field:

@@ -16,19 +16,12 @@ from flask import current_app
 
 from portal.demo.company import DEMO_PASSWORD
 from tests.conftest import sign_in
-from tests.html_forms import parse, walk
+from tests.html_forms import DEMO_ROLES, parse, walk
 
 pytestmark = [pytest.mark.demo_data, pytest.mark.usefixtures("demo_written")]
 
 HUGE = "99999999999999999999"
-ROLES = (
-    "li.na@huaxin-bank.example",
-    "aftersales@portal.example",
-    "sales@portal.example",
-    "finance@portal.example",
-    "manager@portal.example",
-    "admin@portal.example",
-)
+
 NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 
@@ -78,7 +71,7 @@ def _variants(url: str, html: str):
 def test_no_number_a_person_can_send_makes_a_server_error(app, client):
     """Every role in turn (one test, so that the demo company is copied back once, not once per role)."""
     failures = []
-    for email in ROLES:
+    for email in DEMO_ROLES:
         client = app.test_client()  # a fresh browser per role (the fixture set the class)
         sign_in(client, email, DEMO_PASSWORD)
         home = client.get("/", follow_redirects=False).headers["Location"]

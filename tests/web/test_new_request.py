@@ -237,38 +237,22 @@ def test_declining_cancels(client, login_as):
 def test_an_administrators_own_over_entitlement_request_is_approved(client, login_as):
     admin = login_as("customer_admin")
     contract = make_contract(admin.account, entitlements={"support_hours": 10})
-    token = client.csrf_token("/my/new/value_added/custom_report")
-    response = client.post(
-        "/my/new/value_added/custom_report",
-        data={
-            "csrf_token": token,
-            "title": "Quarterly report",
-            "description": "Q3 figures",
-            "priority": "normal",
-            "contract": str(contract.id),
-            "topic": "Operations",
-            "wanted_by": FAR,
-        },
-        headers={"Accept-Language": "en"},
-    )
+    form = {
+        "csrf_token": client.csrf_token("/my/new/value_added/custom_report"),
+        "title": "Quarterly report",
+        "description": "Q3 figures",
+        "priority": "normal",
+        "contract": str(contract.id),
+        "topic": "Operations",
+        "wanted_by": FAR,
+    }
+    response = client.post("/my/new/value_added/custom_report", data=form, headers={"Accept-Language": "en"})
     # Beyond the contract, the administrator's own request goes ahead only once they confirm how far.
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and "I approve going 1 report over the contract." in page
     assert "Confirm going over the contract" in page
     assert db.session.scalar(select(ServiceRequest)) is None
-    response = client.post(
-        "/my/new/value_added/custom_report",
-        data={
-            "csrf_token": token,
-            "title": "Quarterly report",
-            "description": "Q3 figures",
-            "priority": "normal",
-            "contract": str(contract.id),
-            "topic": "Operations",
-            "wanted_by": FAR,
-            "confirm_overage": "y",
-        },
-    )
+    response = client.post("/my/new/value_added/custom_report", data={**form, "confirm_overage": "y"})
     assert response.status_code == 303
     filed = db.session.scalar(select(ServiceRequest))
     assert (filed.over_entitlement, filed.approval, filed.department.code) == (True, "approved", "marketing")

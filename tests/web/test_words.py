@@ -12,18 +12,11 @@ import pytest
 from portal.demo.company import DEMO_PASSWORD
 from portal.labels import LABELS
 from tests.conftest import sign_in
-from tests.html_forms import texts, walk
+from tests.html_forms import DEMO_ROLES, texts, walk
 
 pytestmark = pytest.mark.demo_data
 
-ROLES = (
-    "li.na@huaxin-bank.example",
-    "aftersales@portal.example",
-    "sales@portal.example",
-    "finance@portal.example",
-    "manager@portal.example",
-    "admin@portal.example",
-)
+
 # Labelled codes that are also ordinary words of a page, in some language ("Finance" as a heading is a word).
 WORDS = {"finance", "key", "other", "public", "retail", "energy", "healthcare", "manufacturing", "telecom"}
 
@@ -47,7 +40,7 @@ def _raw_codes(html: str) -> set[str]:
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
-@pytest.mark.parametrize("email", ROLES)
+@pytest.mark.parametrize("email", DEMO_ROLES)
 def test_no_page_shows_a_raw_code(client, email, language):
     sign_in(client, email, DEMO_PASSWORD)
     client.post_form("/language", {"language": language, "next": "/"}, token_from="/profile")
