@@ -164,3 +164,32 @@ def test_a_double_click_files_one_request_and_sends_one_reply(page):
         )
     ).all()
     assert replies == ["Sent with a double click."]
+
+
+def test_missing_fields_are_all_marked_before_sending_and_the_files_stay(page, tmp_path):
+    """The on-site form once revealed its errors over six submits, dropping the chosen files each time."""
+    plan = tmp_path / "site-plan.pdf"
+    plan.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    _sign_in(page, "li.na@huaxin-bank.example")
+    page.goto("/my/new/on_site/installation")
+    page.get_by_label("标题").fill("Cabling for the new floor")
+    page.get_by_label("附件").set_input_files(str(plan))
+    page.get_by_role("button", name="提交请求").click()
+    marked = page.locator("[data-client-error]")
+    marked.first.wait_for()
+    invalid = page.locator("[aria-invalid=true]").evaluate_all("els => els.map(e => e.id)")
+    assert {"site_address", "site_contact_name", "site_contact_phone", "preferred_date_from"} <= set(invalid)
+    assert "title" not in invalid and page.url.endswith("/my/new/on_site/installation")
+    assert page.get_by_label("附件").evaluate("e => e.files.length") == 1  # the chosen file is still chosen
+
+    page.get_by_label("描述").fill("Forty desks on the fifth floor.")
+    page.get_by_label("现场地址").fill("北京市西城区金融大街 8 号")
+    page.get_by_label("现场联系人", exact=True).fill("王先生")
+    page.get_by_label("现场联系人电话").fill("13800000000")
+    page.get_by_label("期望开始日期").fill((date.today() + timedelta(days=14)).isoformat())
+    if page.locator("#confirm_overage").count():
+        page.locator("#confirm_overage").check()
+    page.get_by_role("button", name="提交请求").click()
+    page.get_by_role("heading", name="处理记录").wait_for()
+    assert page.get_by_role("link", name="site-plan.pdf").is_visible()
+    assert page.console_errors == []

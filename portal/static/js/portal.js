@@ -16,3 +16,29 @@ document.addEventListener("visibilitychange", function () {
     document.querySelectorAll("[data-poll]").forEach(function (element) { window.htmx.trigger(element, "portal-refresh"); });
   }
 });
+
+// A form marked data-check-first is checked by the browser before it is sent — every required field and
+// format at once, marked in place — so that a missing field costs no round trip and the chosen files stay
+// chosen. The server checks everything again; without this file the form still works.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-check-first")) { return; }
+  form.querySelectorAll("[data-client-error]").forEach(function (old) { old.remove(); });
+  if (form.checkValidity()) { return; }
+  event.preventDefault();
+  var first = null;
+  Array.prototype.forEach.call(form.elements, function (field) {
+    if (!field.willValidate || field.validity.valid) { return; }
+    var message = document.createElement("p");
+    message.className = "error";
+    message.id = field.id + "-client-error";
+    message.setAttribute("data-client-error", "");
+    message.textContent = field.validity.valueMissing && field.dataset.requiredMessage
+      ? field.dataset.requiredMessage : field.validationMessage;
+    field.setAttribute("aria-invalid", "true");
+    field.setAttribute("aria-describedby", message.id);
+    field.insertAdjacentElement("afterend", message);
+    first = first || field;
+  });
+  if (first) { first.focus(); }
+}, true);
