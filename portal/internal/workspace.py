@@ -65,7 +65,12 @@ def workspace_context(service_request: ServiceRequest, user: User, submitted: An
             submitted.version.data = version
         built[type(submitted).__name__] = submitted
     members = [(str(u.id), u.full_name) for u in department_members]
-    built["AssignForm"].assignee.choices = forms.options(members, _("Nobody"))
+    assignee = service_request.assignee
+    # Whoever is assigned is shown as assigned, even from outside the department (after a reroute).
+    extra = (
+        [(str(assignee.id), assignee.full_name)] if assignee and assignee not in department_members else []
+    )
+    built["AssignForm"].assignee.choices = forms.options(extra + members, _("Nobody"))
     other_departments = [
         (str(d.id), d.display_name(current_language()))
         for d in db.session.scalars(select(Department).order_by(Department.id))

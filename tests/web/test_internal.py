@@ -413,6 +413,12 @@ def test_a_closed_request_shows_no_empty_actions_card_and_the_assignee_is_select
     page = client.get(f"/staff/requests/{open_one.id}").get_data(as_text=True)
     assert 'id="actions-title"' in page
     assert re.search(rf'<option selected value="{lead.id}">|<option value="{lead.id}" selected', page)
+    outsider = make_user("agent", departments=["delivery"], full_name="Delivery Dai")
+    elsewhere = _in_department("after_sales", status="in_progress", assignee_id=outsider.id)
+    page = client.get(f"/staff/requests/{elsewhere.id}").get_data(as_text=True)
+    assert re.search(
+        rf'<option selected value="{outsider.id}">Delivery Dai|<option value="{outsider.id}" selected', page
+    )
 
 
 def test_time_for_the_form_s_own_day_is_accepted_after_midnight_in_shanghai(client, login_as):
