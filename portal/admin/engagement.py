@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from portal import web
 from portal.admin import forms
 from portal.admin.views import admin_required, bp
 from portal.extensions import db
@@ -50,7 +51,7 @@ def create_survey_template():
             name_en=form.name_en.data or "",
         )
     except InvalidInput as error:
-        getattr(form, error.field, form.code).errors = [str(error)]
+        web.show_errors(form, error.errors, fallback="code")
         return _overview(new_form=form, status=422)
     return redirect(url_for("admin.survey_template", template_id=template.id), code=303)
 
@@ -142,6 +143,6 @@ def add_survey_question(template_id: int):
             required=bool(form.required.data),
         )
     except InvalidInput as error:
-        getattr(form, error.field, form.code).errors = [str(error)]
+        web.show_errors(form, error.errors, fallback="code")
         return _template_page(_template_or_404(template_id), question_form=form, status=422)
     return redirect(url_for("admin.survey_template", template_id=template_id), code=303)

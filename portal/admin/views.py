@@ -282,7 +282,7 @@ def save_calendar():
             flash(_("The business calendar is saved."), "info")
             return redirect(url_for("admin.calendar"), code=303)
         except InvalidInput as error:
-            getattr(form, error.field, form.weekdays).errors = [str(error)]
+            web.show_errors(form, error.errors, fallback="weekdays")
     return render(
         "admin/calendar.html",
         calendar=cal,

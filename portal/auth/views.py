@@ -27,7 +27,7 @@ from portal.rendering import render
 from portal.services.errors import InvalidInput, SignInRefused
 from portal.services.identity import account_users, auth
 from portal.services.messaging import notifications
-from portal.web import safe_next
+from portal.web import safe_next, show_errors
 
 bp = Blueprint("auth", __name__)
 
@@ -157,7 +157,7 @@ def save_profile() -> Response:
             flash(_("Your profile is saved."), "info")
             return redirect(url_for("auth.profile"), code=303)
         except InvalidInput as error:
-            getattr(form, error.field).errors = [str(error)]
+            show_errors(form, error.errors, fallback="full_name")
     return _profile_page(form, PasswordForm(formdata=None), status=422)
 
 
@@ -177,7 +177,7 @@ def change_password() -> Response:
             flash(_("Your password is changed; your other sessions are signed out."), "info")
             return redirect(url_for("auth.profile"), code=303)
         except InvalidInput as error:
-            getattr(form, error.field).errors = [str(error)]
+            show_errors(form, error.errors, fallback="new_password")
     profile_form = ProfileForm(
         full_name=current_user.full_name,
         language=current_user.locale or current_language(),

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from portal import permissions
+from portal import permissions, web
 from portal.access import account_for_staff, follow_up_for_staff, internal_viewer_required
 from portal.extensions import db
 from portal.internal import bp, forms
@@ -122,7 +122,7 @@ def record_contact(account_id: int):
     except AlreadySubmitted:
         pass  # sent twice: the first one is in the history
     except InvalidInput as error:
-        getattr(form, error.field, form.kind).errors = [str(error)]
+        web.show_errors(form, error.errors, fallback="kind")
         return _account_page(account, form, 422)
     except DomainError as error:
         flash(str(error), "error")
