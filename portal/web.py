@@ -14,9 +14,11 @@ from urllib.parse import quote, urlsplit
 from flask import Response, request, send_file, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from werkzeug.routing import IntegerConverter
 from wtforms import HiddenField, SelectField
 from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import Select
 
 from portal.database import INT_MAX
 from portal.labels import LazyLabel
@@ -72,8 +74,23 @@ class IdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+class QuickSelect(Select):
+    """WTForms' select, each plain option written as one formatted string: the stock widget builds every
+    option's attributes through ``html_params``, which was a third of the staff queue's time with 200
+    accounts to choose from."""
+
+    @classmethod
+    def render_option(cls, choice: SelectChoice, **kwargs: Any) -> Markup:
+        if kwargs or choice.render_kw or isinstance(choice.value, bool):
+            return super().render_option(choice, **kwargs)
+        selected = " selected" if choice.selected else ""
+        label = escape(choice.label or choice.value)
+        return Markup(f'<option value="{escape(choice.value)}"{selected}>{label}</option>')
+
+
 def id_field(label: object, **options: Any) -> SelectField:
     """A select of objects (accounts, people, departments) whose ``data`` is the chosen id or None."""
+    options.setdefault("widget", QuickSelect())
     return SelectField(label, choices=[], coerce=optional_id, validate_choice=False, **options)
 
 

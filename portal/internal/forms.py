@@ -24,7 +24,7 @@ from portal.models.accounts import INDUSTRIES, TIERS
 from portal.models.relations import CONTACT_KINDS
 from portal.models.requests import CATEGORIES, PRIORITIES, STATUSES
 from portal.services.requests.queues import QUEUES
-from portal.web import ALL_SUBTYPES, SubmittedOnceForm, choices, id_field, options
+from portal.web import ALL_SUBTYPES, QuickSelect, SubmittedOnceForm, choices, id_field, options
 
 
 class QueueFilterForm(FlaskForm):
@@ -34,24 +34,51 @@ class QueueFilterForm(FlaskForm):
         csrf = False
 
     queue = SelectField(
-        _l("Queue"), choices=[SelectChoice(q, q) for q in QUEUES], default="all_open", validate_choice=False
+        _l("Queue"),
+        choices=[SelectChoice(q, q) for q in QUEUES],
+        default="all_open",
+        validate_choice=False,
+        widget=QuickSelect(),
     )
     q = SearchField(_l("Search"), validators=[Optional(), Length(max=100)])
     category = SelectField(
-        _l("Category"), choices=choices("category", CATEGORIES, _l("All")), validate_choice=False
+        _l("Category"),
+        choices=choices("category", CATEGORIES, _l("All")),
+        validate_choice=False,
+        widget=QuickSelect(),
     )
     subtype = SelectField(
-        _l("Service"), choices=choices("subtype", ALL_SUBTYPES, _l("All")), validate_choice=False
+        _l("Service"),
+        choices=choices("subtype", ALL_SUBTYPES, _l("All")),
+        validate_choice=False,
+        widget=QuickSelect(),
     )
-    tier = SelectField(_l("Classification"), choices=choices("tier", TIERS, _l("All")), validate_choice=False)
+    tier = SelectField(
+        _l("Classification"),
+        choices=choices("tier", TIERS, _l("All")),
+        validate_choice=False,
+        widget=QuickSelect(),
+    )
     industry = SelectField(
-        _l("Industry"), choices=choices("industry", INDUSTRIES, _l("All")), validate_choice=False
+        _l("Industry"),
+        choices=choices("industry", INDUSTRIES, _l("All")),
+        validate_choice=False,
+        widget=QuickSelect(),
     )
     priority = SelectField(
-        _l("Priority"), choices=choices("priority", PRIORITIES, _l("All")), validate_choice=False
+        _l("Priority"),
+        choices=choices("priority", PRIORITIES, _l("All")),
+        validate_choice=False,
+        widget=QuickSelect(),
     )
-    status = SelectField(_l("Status"), choices=choices("status", STATUSES, _l("All")), validate_choice=False)
-    account = id_field(_l("Account"))
+    status = SelectField(
+        _l("Status"),
+        choices=choices("status", STATUSES, _l("All")),
+        validate_choice=False,
+        widget=QuickSelect(),
+    )
+    # A name typed (suggestions load when the field is first used), not a select of every account.
+    account = SearchField(_l("Account"), validators=[Optional(), Length(max=100)])
     assignee = id_field(_l("Assignee"))
     sort = SelectField(
         _l("Sort by"),
@@ -65,6 +92,7 @@ class QueueFilterForm(FlaskForm):
         ),
         default="oldest",
         validate_choice=False,
+        widget=QuickSelect(),
     )
 
     def cleaned(self, name: str, allowed: tuple[str, ...] | list[str]) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -21,7 +21,7 @@ from portal.models import Account, Department, ServiceRequest, User
 from portal.models.accounts import INDUSTRIES, STAFF_ROLES, TIERS
 from portal.models.base import utcnow
 from portal.models.requests import CATEGORIES, PRIORITIES, STATUSES
-from portal.rendering import render, sends_file
+from portal.rendering import render, sends_file, wants_fragment
 from portal.services import overview
 from portal.services.engagement import reports
 from portal.services.errors import DomainError, InvalidInput
@@ -46,16 +46,9 @@ def colleagues(user: User) -> list[User]:
     return list(db.session.scalars(query))
 
 
-def _filter_form() -> forms.QueueFilterForm:
-    form = forms.QueueFilterForm(request.args)
-    accounts = db.session.execute(
-        select(Account.id, Account.name).where(Account.active).order_by(Account.name)
-    )
-    form.account.choices = forms.options([(str(i), name) for i, name in accounts], _("All"))
-    form.assignee.choices = forms.options(
-        [(str(u.id), u.full_name) for u in colleagues(current_user)], _("Anyone")
-    )
-    return form
+def _offer_filter_choices(form: forms.QueueFilterForm, people: list[User]) -> None:
+    """The assignee choices, for the whole page only: the results fragment shows no filters."""
+    form.assignee.choices = forms.options([(str(u.id), u.full_name) for u in people], _("Anyone"))
 
 
 def _filters(form: forms.QueueFilterForm) -> queues.QueueFilters:
@@ -66,22 +59,37 @@ def _filters(form: forms.QueueFilterForm) -> queues.QueueFilters:
         industry=form.cleaned("industry", INDUSTRIES),
         priority=form.cleaned("priority", PRIORITIES),
         status=form.cleaned("status", STATUSES),
-        account_id=form.account.data,
+        account_name=(form.account.data or "").strip() or None,
         assignee_id=form.assignee.data,
         search=(form.q.data or "").strip() or None,
         sort=form.sort.data or "oldest",
     )
 
 
+@bp.get("/queue/accounts")
+@internal_viewer_required
+def account_suggestions():
+    """The account filter's suggestions (a <datalist>), loaded when the field is first used."""
+    if not wants_fragment():
+        return redirect(url_for("internal.queue"))
+    accounts = db.session.execute(
+        select(Account.name, Account.name_en).where(Account.active).order_by(Account.name)
+    ).all()
+    return render("internal/_account_suggestions.html", accounts=accounts)
+
+
 @bp.get("/queue")
 @internal_viewer_required
 def queue():
-    form = _filter_form()
+    form = forms.QueueFilterForm(request.args)
     name = form.queue.data if form.queue.data in queues.QUEUES else "all_open"
     now = utcnow()
     page = queues.queue_page(current_user, name, _filters(form), cursor=request.args.get("after"), now=now)
     args = {k: v for k, v in request.args.items() if k != "after" and v}
-    sort_args = {k: v for k, v in args.items() if k != "sort"}
+    people = colleagues(current_user)
+    whole_page = not wants_fragment()
+    if whole_page:
+        _offer_filter_choices(form, people)
     return render(
         "internal/queue.html",
         block="results",
@@ -90,10 +98,10 @@ def queue():
         page=page,
         next_url=url_for("internal.queue", **args, after=page.next_cursor) if page.next_cursor else None,
         first_url=url_for("internal.queue", **args) if request.args.get("after") else None,
-        sort_args=sort_args,
-        counts=queues.queue_counts(current_user, now),
-        assignees=colleagues(current_user),
-        bulk_form=forms.BulkAssignForm(),
+        sort_args={k: v for k, v in args.items() if k != "sort"},
+        counts=queues.queue_counts(current_user, now) if whole_page else None,
+        count_cap=queues.COUNT_CAP,
+        assignees=people,
         now=now,
     )
 
@@ -104,7 +112,7 @@ def _row_or_redirect(service_request: ServiceRequest) -> Response:
         row = queues.QueueRow(
             service_request, *queues.sla_badge(service_request, sla.load_calendar(), utcnow())
         )
-        return render("internal/_queue_row.html", row=row, assignees=colleagues(current_user))
+        return render("internal/_queue_row.html", row=row)
     return redirect(safe_next(request.form.get("next")) or url_for("internal.queue"), code=303)
 
 
@@ -118,6 +126,18 @@ def claim(request_id: int):
     except DomainError as error:
         return _refused(service_request, error, form)
     return _row_or_redirect(service_request)
+
+
+@bp.get("/requests/<int:request_id>/assign")
+@staff_required
+def assign_form(request_id: int):
+    """A queue row's "Assign…": the small form, loaded into the row by htmx; elsewhere the workspace's."""
+    service_request = request_for_staff(request_id)
+    if not permissions.can_assign_others(current_user, service_request):
+        abort(403)
+    if not wants_fragment():
+        return redirect(url_for("internal.workspace", request_id=request_id, _anchor="assign"))
+    return render("internal/_row_assign.html", r=service_request, assignees=colleagues(current_user))
 
 
 @bp.post("/requests/<int:request_id>/assign")

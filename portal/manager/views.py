@@ -76,18 +76,18 @@ def _args() -> dict[str, str]:
 @manager_required
 def home():
     form, scope, account = _filters()
-    found = kpi.assess(scope)
-    trend = kpi.monthly_trend(scope)
+    found, trend = kpi.assess_with_trend(scope)
+    chosen = kpi.weights()
     return render(
         "manager/home.html",
         form=form,
         scope=scope,
         found=found,
         account=account,
-        cohort=kpi.assess(scope.cohort(account)) if account else None,
+        cohort=kpi.assess(scope.cohort(account), chosen) if account else None,
         trend=trend,
-        weights=kpi.weights(),
-        weights_form=forms.WeightsForm(formdata=None, **kpi.weights()),
+        weights=chosen,
+        weights_form=forms.WeightsForm(formdata=None, **chosen),
         indicators=INDICATORS,
         drill=lambda measure: url_for("manager.drill_down", measure=measure, **_args()),
         trend_points=lambda name: [

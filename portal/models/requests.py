@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     event,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -98,9 +99,42 @@ class ServiceRequest(Base):
         ),
         # The queues: per department and status, per assignee, at risk by due time, keyset by (created, id).
         Index("ix_service_requests_department_status", "department_id", "status", "created_at", "id"),
-        Index("ix_service_requests_assignee_status", "assignee_id", "status"),
+        Index(
+            "ix_service_requests_assignee_status",
+            "assignee_id",
+            "status",
+            sqlite_where=text("assignee_id IS NOT NULL"),
+            postgresql_where=text("assignee_id IS NOT NULL"),
+        ),
         Index("ix_service_requests_status_resolution_due", "status", "resolution_due_at"),
-        Index("ix_service_requests_department_risk", "department_id", "resolution_at_risk_at"),
+        Index("ix_service_requests_department_risk", "department_id", "status", "resolution_at_risk_at"),
+        Index("ix_service_requests_status_risk", "status", "resolution_at_risk_at"),
+        # Partial indexes hold only the rows a queue asks about (unassigned, waiting for a first answer), so
+        # they stay small however large the table grows, and no other query is drawn to them.
+        Index(
+            "ix_service_requests_unassigned",
+            "status",
+            "department_id",
+            "created_at",
+            "id",
+            sqlite_where=text("assignee_id IS NULL"),
+            postgresql_where=text("assignee_id IS NULL"),
+        ),
+        Index(
+            "ix_service_requests_department_unanswered",
+            "department_id",
+            "status",
+            "first_response_due_at",
+            sqlite_where=text("first_responded_at IS NULL"),
+            postgresql_where=text("first_responded_at IS NULL"),
+        ),
+        Index(
+            "ix_service_requests_status_unanswered",
+            "status",
+            "first_response_due_at",
+            sqlite_where=text("first_responded_at IS NULL"),
+            postgresql_where=text("first_responded_at IS NULL"),
+        ),
         Index("ix_service_requests_account_created", "account_id", "created_at", "id"),
         Index("ix_service_requests_requester", "requester_id", "created_at"),
         Index("ix_service_requests_contract", "contract_id"),
@@ -121,6 +155,9 @@ class ServiceRequest(Base):
             "first_response_business_minutes",
             "first_response_due_at",
             "department_id",
+            # Only answered requests: a period's range implies it, and "not answered yet" uses its own index.
+            sqlite_where=text("first_responded_at IS NOT NULL"),
+            postgresql_where=text("first_responded_at IS NOT NULL"),
         ),
     )
 

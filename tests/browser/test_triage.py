@@ -42,7 +42,7 @@ def test_a_lead_triages_an_on_site_request_end_to_end(page):
     row.get_by_role("button", name="认领").click()
     row.locator(".assignee", has_text="Delivery Lead").wait_for()  # the row was swapped in place
 
-    row.get_by_role("link", name=reference).click()
+    row.get_by_role("link", name=reference, exact=True).click()
     page.get_by_role("heading", name="处理记录").wait_for()
     page.get_by_label("内容").fill("We will come on Monday with the installers.")
     page.get_by_role("button", name="发送").click()

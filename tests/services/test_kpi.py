@@ -3,6 +3,8 @@ Asia/Shanghai)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -240,6 +242,29 @@ def test_the_monthly_trend_ends_with_the_period(world):
     trend = kpi.monthly_trend(NOVEMBER, months=3)
     assert [start for start, _ in trend] == [date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)]
     assert trend[-1][1].resolved == 3 and trend[1][1].resolved == 1
+
+
+def test_many_periods_at_once_are_each_what_it_is_alone(world, count_queries):
+    """Overlapping periods (a quarter, its months, a single day, a fortnight across months) assessed together
+    — in the statements one period takes — give what each gives alone."""
+    a, _b = world
+    periods = [
+        kpi.Scope(date(2026, 9, 1), date(2026, 11, 30)),
+        kpi.Scope(date(2026, 10, 1), date(2026, 10, 31)),
+        NOVEMBER,
+        kpi.Scope(date(2026, 11, 12), date(2026, 11, 12)),
+        kpi.Scope(date(2026, 10, 25), date(2026, 11, 8)),
+    ]
+    for scope in (None, a.id):
+        chosen = [replace(p, account_id=scope) for p in periods]
+        alone = [kpi.assess(p, medians=False) for p in chosen]
+        with count_queries() as one:
+            kpi.assess(chosen[0], medians=False)
+        with count_queries() as together:
+            assessed = kpi.assess_periods(chosen, medians=False)
+        assert assessed == alone
+        assert together.n == one.n
+    assert any(found.resolved for found in alone) and any(found.csat_answers for found in alone)
 
 
 def test_durations_of_older_requests_are_measured_once(app):

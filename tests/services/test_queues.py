@@ -93,6 +93,18 @@ def test_the_five_queues():
     assert queues.queue_counts(agent, NOW) == {q: len(r) for q, r in expect.items()}
 
 
+def test_counts_stop_at_the_cap_and_a_request_late_on_both_clocks_counts_once():
+    agent = make_user("agent", departments=["after_sales"])
+    dept = department("after_sales").id
+    customer = make_user("customer")
+    late = dict(resolution_at_risk_at=NOW - timedelta(hours=1), first_response_due_at=NOW - timedelta(hours=1))
+    for _ in range(3):
+        make_request(customer, department_id=dept, **late)
+    assert queues.queue_counts(agent, NOW)["at_risk"] == 3  # on both clocks, counted once
+    capped = queues.queue_counts(agent, NOW, cap=2)
+    assert capped == {"unassigned": 3, "mine": 0, "at_risk": 3, "waiting": 0, "all_open": 3}  # "2+"
+
+
 def test_filters_and_search():
     agent = make_user("agent", departments=["after_sales"])
     dept = department("after_sales").id
@@ -113,7 +125,8 @@ def test_filters_and_search():
     assert refs(industry="finance") == {a.reference}
     assert refs(priority="urgent") == {a.reference}
     assert refs(subtype="warranty") == {b.reference}
-    assert refs(account_id=bank.account_id) == {a.reference}
+    assert refs(account_name="华信") == refs(account_name="huaxin bank") == {a.reference}
+    assert refs(account_name="100%") == set()  # typed text, never a pattern
     assert refs(search="controller") == {a.reference}
     assert refs(search="huaxin") == {a.reference}
     assert refs(search="精工") == {b.reference}

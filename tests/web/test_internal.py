@@ -315,7 +315,13 @@ def test_a_lead_assigns_inline_on_a_row(client, login_as):
     agent = make_user("agent", departments=["after_sales"], full_name="Agent Smith")
     request = _in_department("after_sales", status="submitted")
     page = client.get("/staff/queue").get_data(as_text=True)
-    assert f'id="assign-{request.id}"' in page
+    assert f'hx-get="/staff/requests/{request.id}/assign"' in page  # the choices load when asked for
+    assert "Agent Smith" not in page.split("<tbody")[1]  # not repeated on every row
+    loaded = client.htmx_get(f"/staff/requests/{request.id}/assign").get_data(as_text=True)
+    assert f'id="assign-{request.id}"' in loaded and "Agent Smith" in loaded
+    # Without htmx, "Assign…" is the workspace's assign form.
+    plain = client.get(f"/staff/requests/{request.id}/assign")
+    assert plain.status_code == 302 and plain.location.endswith(f"/staff/requests/{request.id}#assign")
     token = client.csrf_token("/staff/queue")
     response = client.post(
         f"/staff/requests/{request.id}/assign",

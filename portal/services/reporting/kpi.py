@@ -26,7 +26,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
 
 from portal.extensions import db
 from portal.models import (
@@ -170,125 +170,174 @@ def _median(column: Any, scope: Scope, when: ColumnElement[bool]) -> float | Non
 
 
 # --- the five indicators ---------------------------------------------------------------------------------
+# Each family of figures is one statement for any number of periods (the dashboard asks for the period, six
+# months of trend and the cohort; it ran 82 statements). The periods are cut at every boundary into disjoint
+# slices; the statement reads the periods' whole range once, by the index on its period column, groups its
+# rows by slice (one CASE per row), and each period adds up the slices it covers.
 
 
-def _satisfaction(scope: Scope, found: Indicators) -> None:
+class _Slices:
+    def __init__(self, ranges: list[tuple[Any, Any]]) -> None:
+        self.ranges = ranges  # [lower, upper) of each period
+        self.bounds = sorted({b for r in ranges for b in r})
+
+    def of(self, column: Any) -> Any:
+        """The slice a row falls in (rows outside the whole range are filtered out by ``within``)."""
+        whens = [(column < bound, i) for i, bound in enumerate(self.bounds[1:-1])]
+        return case(*whens, else_=len(self.bounds) - 2) if whens else literal(0)
+
+    def within(self, column: Any) -> ColumnElement[bool]:
+        return and_(column >= self.bounds[0], column < self.bounds[-1])
+
+    def totals(self, rows: Any, width: int) -> list[list[Any]]:
+        """Per period, the sums of the ``width`` figures after each row's slice number."""
+        by_slice = {row[0]: row[1:] for row in rows}
+        out = []
+        for lower, upper in self.ranges:
+            sums = [0] * width
+            for i in range(len(self.bounds) - 1):
+                if lower <= self.bounds[i] and self.bounds[i + 1] <= upper and i in by_slice:
+                    sums = [a + (b or 0) for a, b in zip(sums, by_slice[i], strict=True)]
+            out.append(sums)
+        return out
+
+
+def _grouped(query: Select[Any], slices: _Slices, column: Any, *figures: Any) -> list[list[Any]]:
+    piece = slices.of(column).label("piece")
+    rows = db.session.execute(
+        query.where(slices.within(column)).with_only_columns(piece, *figures).group_by(piece)
+    ).all()
+    return slices.totals(rows, len(figures))
+
+
+def _moments(periods: list[Scope]) -> _Slices:
+    return _Slices([(p.since, p.until) for p in periods])
+
+
+def _span(periods: list[Scope]) -> Scope:
+    return replace(periods[0], start=min(p.start for p in periods), end=max(p.end for p in periods))
+
+
+def _satisfaction(periods: list[Scope], found: list[Indicators]) -> None:
+    scope, slices = _span(periods), _moments(periods)
     invited = (
-        select(func.count(SurveyInvitation.id), func.count(SurveyInvitation.answered_at))
+        select(SurveyInvitation.id)
         .join(Account, Account.id == SurveyInvitation.account_id)
         .outerjoin(ServiceRequest, ServiceRequest.id == SurveyInvitation.request_id)
-        .where(*_account_conditions(scope), _between(SurveyInvitation.created_at, scope))
+        .where(*_account_conditions(scope))
     )
-    if scope.department_id is not None:
-        invited = invited.where(ServiceRequest.department_id == scope.department_id)
-    found.invitations, found.answered = db.session.execute(invited).one()
     scores = (
-        select(SurveyQuestion.kind, SurveyTemplate.kind.label("survey"), SurveyAnswer.score)
-        .join(SurveyAnswer, SurveyAnswer.question_id == SurveyQuestion.id)
+        select(SurveyAnswer.id)
+        .join(SurveyQuestion, SurveyAnswer.question_id == SurveyQuestion.id)
         .join(SurveyTemplate, SurveyTemplate.id == SurveyQuestion.template_id)
         .join(SurveyInvitation, SurveyInvitation.id == SurveyAnswer.invitation_id)
         .join(Account, Account.id == SurveyInvitation.account_id)
         .outerjoin(ServiceRequest, ServiceRequest.id == SurveyInvitation.request_id)
-        .where(
-            *_account_conditions(scope),
-            _between(SurveyInvitation.answered_at, scope),
-            SurveyAnswer.score.is_not(None),
-        )
+        .where(*_account_conditions(scope), SurveyAnswer.score.is_not(None))
     )
     if scope.department_id is not None:
+        invited = invited.where(ServiceRequest.department_id == scope.department_id)
         scores = scores.where(ServiceRequest.department_id == scope.department_id)
-    s = scores.subquery()
-    csat = and_(s.c.kind == "rating", s.c.survey == "csat")
-    nps = s.c.kind == "nps"
-    mean, csat_n, promoters, detractors, nps_n = db.session.execute(
-        select(
-            func.avg(s.c.score).filter(csat),
-            func.count().filter(csat),
-            func.count().filter(and_(nps, s.c.score >= 9)),
-            func.count().filter(and_(nps, s.c.score <= LOW_NPS)),
-            func.count().filter(nps),
-        )
-    ).one()
-    found.csat_mean = float(mean) if mean is not None else None
-    found.csat_answers, found.nps_answers = csat_n, nps_n
-    found.nps = round(100 * (promoters - detractors) / nps_n) if nps_n else None
+    counted = _grouped(
+        invited,
+        slices,
+        SurveyInvitation.created_at,
+        func.count(SurveyInvitation.id),
+        func.count(SurveyInvitation.answered_at),
+    )
+    csat = and_(SurveyQuestion.kind == "rating", SurveyTemplate.kind == "csat")
+    nps = SurveyQuestion.kind == "nps"
+    answered = _grouped(
+        scores,
+        slices,
+        SurveyInvitation.answered_at,
+        func.sum(SurveyAnswer.score).filter(csat),
+        func.count().filter(csat),
+        func.count().filter(nps, SurveyAnswer.score >= 9),
+        func.count().filter(nps, SurveyAnswer.score <= LOW_NPS),
+        func.count().filter(nps),
+    )
+    for indicators, (invitations, replies), row in zip(found, counted, answered, strict=True):
+        total, csat_n, promoters, detractors, nps_n = row
+        indicators.invitations, indicators.answered = invitations, replies
+        indicators.csat_mean = total / csat_n if csat_n else None
+        indicators.csat_answers, indicators.nps_answers = csat_n, nps_n
+        indicators.nps = round(100 * (promoters - detractors) / nps_n) if nps_n else None
 
 
-def _quality_and_efficiency(scope: Scope, found: Indicators, medians: bool = True) -> None:
-    resolved_in = _between(ServiceRequest.resolved_at, scope)
-    responded_in = _between(ServiceRequest.first_responded_at, scope)
+def _quality_and_efficiency(periods: list[Scope], found: list[Indicators], medians: bool) -> None:
+    scope, slices = _span(periods), _moments(periods)
     # Two narrow aggregates, each served by the index on its period column.
-    found.resolved, found.within_sla, found.reopened = db.session.execute(
-        requests_in(scope)
-        .where(resolved_in)
-        .with_only_columns(
-            func.count(),
-            func.count().filter(ServiceRequest.resolved_at <= ServiceRequest.resolution_due_at),
-            func.count().filter(ServiceRequest.reopen_count > 0),
+    resolved = _grouped(
+        requests_in(scope),
+        slices,
+        ServiceRequest.resolved_at,
+        func.count(),
+        func.count().filter(ServiceRequest.resolved_at <= ServiceRequest.resolution_due_at),
+        func.count().filter(ServiceRequest.reopen_count > 0),
+    )
+    responded = _grouped(
+        requests_in(scope),
+        slices,
+        ServiceRequest.first_responded_at,
+        func.count(),
+        func.count().filter(ServiceRequest.first_responded_at <= ServiceRequest.first_response_due_at),
+    )
+    for indicators, quality, efficiency in zip(found, resolved, responded, strict=True):
+        indicators.resolved, indicators.within_sla, indicators.reopened = quality
+        indicators.first_responses, indicators.first_response_within_target = efficiency
+    if medians:  # the first period's only: the trend charts need the scores
+        first = periods[0]
+        found[0].median_first_response_minutes = _median(
+            ServiceRequest.first_response_business_minutes,
+            first,
+            _between(ServiceRequest.first_responded_at, first),
         )
-    ).one()
-    found.first_responses, found.first_response_within_target = db.session.execute(
-        requests_in(scope)
-        .where(responded_in)
-        .with_only_columns(
-            func.count(),
-            func.count().filter(ServiceRequest.first_responded_at <= ServiceRequest.first_response_due_at),
-        )
-    ).one()
-    if medians:
-        found.median_first_response_minutes = _median(
-            ServiceRequest.first_response_business_minutes, scope, responded_in
-        )
-        found.median_resolution_minutes = _median(
-            ServiceRequest.resolution_business_minutes, scope, resolved_in
+        found[0].median_resolution_minutes = _median(
+            ServiceRequest.resolution_business_minutes, first, _between(ServiceRequest.resolved_at, first)
         )
 
 
-def _relationship(scope: Scope, found: Indicators) -> None:
+def _relationship(periods: list[Scope], found: list[Indicators]) -> None:
+    scope = _span(periods)
     accounts = list(db.session.scalars(select(Account).where(Account.active, *_account_conditions(scope))))
-    found.accounts = len(accounts)
+    for indicators in found:
+        indicators.accounts = len(accounts)
     if not accounts:
         return
-    ids = [a.id for a in accounts]
-    found.contacts = (
-        db.session.scalar(
-            select(func.count(ContactLog.id)).where(
-                ContactLog.account_id.in_(ids),
-                ContactLog.contacted_on >= scope.start,
-                ContactLog.contacted_on <= scope.end,
-            )
-        )
-        or 0
+    days = _Slices([(p.start, p.end + timedelta(days=1)) for p in periods])
+    contacts = _grouped(
+        select(ContactLog.id).where(ContactLog.account_id.in_([a.id for a in accounts])),
+        days,
+        ContactLog.contacted_on,
+        func.count(ContactLog.id),
     )
-    months = ((scope.end - scope.start).days + 1) / 30.4375
     cadence = relationship.cadences()
-    found.contacts_expected = round(sum(months / cadence[a.tier] for a in accounts), 2)
-    found.accounts_overdue = sum(1 for due in relationship.due_dates(accounts) if due.due_on < scope.end)
+    due = relationship.due_dates(accounts)
+    for p, indicators, (counted,) in zip(periods, found, contacts, strict=True):
+        months = ((p.end - p.start).days + 1) / 30.4375
+        indicators.contacts = counted
+        indicators.contacts_expected = round(sum(months / cadence[a.tier] for a in accounts), 2)
+        indicators.accounts_overdue = sum(1 for d in due if d.due_on < p.end)
 
 
-def _value_added(scope: Scope, found: Indicators) -> None:
+def _value_added(periods: list[Scope], found: list[Indicators]) -> None:
+    scope, slices = _span(periods), _moments(periods)
     first = (
         select(Deliverable.request_id, func.min(Deliverable.published_at).label("first_at"))
         .group_by(Deliverable.request_id)
         .subquery()
     )
-    query = (
+    delivered = (
         requests_in(scope)
         .join(first, first.c.request_id == ServiceRequest.id)
-        .where(ServiceRequest.category == "value_added", _between(first.c.first_at, scope))
-        .with_only_columns(ServiceRequest.wanted_by, first.c.first_at)
-        .subquery()
+        .where(ServiceRequest.category == "value_added")
     )
     # On time: delivered by the end of the wanted-by day (in the company's zone, to the day).
-    delivered, on_time = db.session.execute(
-        select(
-            func.count(),
-            func.count().filter(
-                or_(query.c.wanted_by.is_(None), func.date(query.c.first_at) <= query.c.wanted_by)
-            ),
-        )
-    ).one()
-    found.delivered, found.delivered_on_time = delivered, on_time
+    on_time = or_(ServiceRequest.wanted_by.is_(None), func.date(first.c.first_at) <= ServiceRequest.wanted_by)
+    counted = _grouped(delivered, slices, first.c.first_at, func.count(), func.count().filter(on_time))
+    for indicators, (total, in_time) in zip(found, counted, strict=True):
+        indicators.delivered, indicators.delivered_on_time = total, in_time
 
 
 def weights() -> dict[str, int]:
@@ -336,25 +385,48 @@ def _score(found: Indicators, chosen: dict[str, int]) -> None:
 def assess(scope: Scope, chosen: dict[str, int] | None = None, *, medians: bool = True) -> Indicators:
     """All five indicators; ``medians=False`` leaves out the two medians (the trend charts need only the
     scores)."""
-    found = Indicators()
-    _satisfaction(scope, found)
-    _quality_and_efficiency(scope, found, medians)
-    _relationship(scope, found)
-    _value_added(scope, found)
-    _score(found, chosen or weights())
+    return assess_periods([scope], chosen, medians=medians)[0]
+
+
+def assess_periods(
+    periods: list[Scope], chosen: dict[str, int] | None = None, *, medians: bool = True
+) -> list[Indicators]:
+    """The indicators of several periods of one scope (the same accounts and department), in as many SQL
+    statements as one period takes; the medians for the first period only."""
+    found = [Indicators() for _ in periods]
+    _satisfaction(periods, found)
+    _quality_and_efficiency(periods, found, medians)
+    _relationship(periods, found)
+    _value_added(periods, found)
+    chosen = chosen or weights()
+    for indicators in found:
+        _score(indicators, chosen)
     return found
+
+
+def trend_months(scope: Scope, months: int = 6) -> list[Scope]:
+    """The scope month by month, the last month being the one the period ends in."""
+    first = date(scope.end.year, scope.end.month, 1)
+    out = []
+    for back in range(months - 1, -1, -1):
+        start = relationship.add_months(first, -back)
+        out.append(replace(scope, start=start, end=relationship.add_months(start, 1) - timedelta(days=1)))
+    return out
 
 
 def monthly_trend(scope: Scope, months: int = 6) -> list[tuple[date, Indicators]]:
     """The scope's indicators month by month, the last month being the one the period ends in."""
-    chosen = weights()
-    out: list[tuple[date, Indicators]] = []
-    first = date(scope.end.year, scope.end.month, 1)
-    for back in range(months - 1, -1, -1):
-        start = relationship.add_months(first, -back)
-        end = relationship.add_months(start, 1) - timedelta(days=1)
-        out.append((start, assess(replace(scope, start=start, end=end), chosen, medians=False)))
-    return out
+    periods = trend_months(scope, months)
+    return [
+        (p.start, found) for p, found in zip(periods, assess_periods(periods, medians=False), strict=True)
+    ]
+
+
+def assess_with_trend(scope: Scope, months: int = 6) -> tuple[Indicators, list[tuple[date, Indicators]]]:
+    """The period's indicators and its monthly trend, together (one set of statements for all of them)."""
+    periods = trend_months(scope, months)
+    period, *trend = assess_periods([scope, *periods])
+    return period, [(p.start, found) for p, found in zip(periods, trend, strict=True)]
 
 
 # --- drill-down ------------------------------------------------------------------------------------------

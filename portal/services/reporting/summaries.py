@@ -74,7 +74,7 @@ class Summary:
 
 def gather(account: Account, start: date, end: date, language: str) -> Summary:
     scope = kpi.Scope(start=start, end=end, account_id=account.id)
-    indicators = kpi.assess(scope)
+    indicators, trend = kpi.assess_with_trend(scope)
     in_period = (ServiceRequest.created_at >= scope.since, ServiceRequest.created_at < scope.until)
     resolved_in = (ServiceRequest.resolved_at >= scope.since, ServiceRequest.resolved_at < scope.until)
     rows = db.session.execute(
@@ -140,7 +140,7 @@ def gather(account: Account, start: date, end: date, language: str) -> Summary:
         end=end,
         language=language,
         indicators=indicators,
-        trend=kpi.monthly_trend(scope),
+        trend=trend,
         by_category=by_category,
         contracts=contracts,
         ledgers=entitlements.contract_ledgers(contracts, min(end, as_of.date()), as_of=as_of, as_of_day=end),

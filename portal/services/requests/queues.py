@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, union
 from sqlalchemy.orm import selectinload
 
 from portal import permissions
@@ -38,7 +38,7 @@ class QueueFilters:
     industry: str | None = None
     priority: str | None = None
     status: str | None = None
-    account_id: int | None = None
+    account_name: str | None = None  # part of the account's name in either language
     assignee_id: int | None = None
     search: str | None = None
     sort: str = "oldest"
@@ -129,25 +129,38 @@ def keyset_after(keys: list[SortKey], values: list[Any]) -> ColumnElement[bool]:
     return or_(*clauses)
 
 
-def queue_condition(queue: str, user: User, now: datetime) -> ColumnElement[bool]:
+AT_RISK_STATUSES = ("submitted", "open", "in_progress", "scheduled")
+
+
+def _queue_terms(queue: str, user: User, now: datetime) -> list[ColumnElement[bool]]:
     open_ = ServiceRequest.status.in_(OPEN_STATUSES)
     if queue == "unassigned":
-        return and_(open_, ServiceRequest.assignee_id.is_(None))
+        return [open_, ServiceRequest.assignee_id.is_(None)]
     if queue == "mine":
-        return and_(open_, ServiceRequest.assignee_id == user.id)
+        return [open_, ServiceRequest.assignee_id == user.id]
     if queue == "at_risk":
-        return and_(
-            ServiceRequest.status.in_(("submitted", "open", "in_progress", "scheduled")),
+        return [
+            ServiceRequest.status.in_(AT_RISK_STATUSES),
             or_(
                 ServiceRequest.resolution_at_risk_at <= now,
                 and_(
                     ServiceRequest.first_responded_at.is_(None), ServiceRequest.first_response_due_at <= now
                 ),
             ),
-        )
+        ]
     if queue == "waiting":
-        return ServiceRequest.status == "waiting_customer"
-    return open_
+        return [ServiceRequest.status == "waiting_customer"]
+    return [open_]
+
+
+def queue_condition(queue: str, user: User, now: datetime) -> ColumnElement[bool]:
+    return and_(*_queue_terms(queue, user, now))
+
+
+def _names_contain(term: str) -> ColumnElement[bool]:
+    return or_(
+        Account.name.icontains(term, autoescape=True), Account.name_en.icontains(term, autoescape=True)
+    )
 
 
 def _filter_conditions(filters: QueueFilters) -> tuple[list[ColumnElement[bool]], list[ColumnElement[bool]]]:
@@ -158,22 +171,17 @@ def _filter_conditions(filters: QueueFilters) -> tuple[list[ColumnElement[bool]]
         value = getattr(filters, name)
         if value:
             conditions.append(getattr(ServiceRequest, name) == value)
-    if filters.account_id:
-        conditions.append(ServiceRequest.account_id == filters.account_id)
     if filters.assignee_id:
         conditions.append(ServiceRequest.assignee_id == filters.assignee_id)
+    if filters.account_name:
+        on_account.append(_names_contain(filters.account_name.strip()))
     if filters.tier:
         on_account.append(Account.tier == filters.tier)
     if filters.industry:
         on_account.append(Account.industry == filters.industry)
     if filters.search:
         term = filters.search.strip()
-        matching_accounts = select(Account.id).where(
-            or_(
-                Account.name.icontains(term, autoescape=True),
-                Account.name_en.icontains(term, autoescape=True),
-            )
-        )
+        matching_accounts = select(Account.id).where(_names_contain(term))
         conditions.append(
             or_(
                 ServiceRequest.reference == term.upper(),
@@ -219,23 +227,52 @@ def queue_page(
     return QueuePage(rows=rows, next_cursor=next_cursor)
 
 
-def queue_counts(user: User, now: datetime) -> dict[str, int]:
-    """How many requests each queue holds for this person: two SQL statements (departments, and mine)."""
-    shared = [q for q in QUEUES if q != "mine"]
-    columns = [func.count().filter(queue_condition(queue, user, now)).label(queue) for queue in shared]
-    row = db.session.execute(
-        select(*columns).where(permissions.queue_condition(user), ServiceRequest.status.in_(OPEN_STATUSES))
-    ).one()
-    counts = {queue: int(getattr(row, queue) or 0) for queue in shared}
-    counts["mine"] = (
-        db.session.scalar(
-            select(func.count()).where(
-                permissions.queue_condition(user, "mine"), queue_condition("mine", user, now)
-            )
-        )
-        or 0
+COUNT_CAP = 999
+
+
+def queue_counts(user: User, now: datetime, cap: int = COUNT_CAP) -> dict[str, int]:
+    """How many requests each queue holds for this person, each counted up to ``cap + 1`` ("999+"), in one
+    statement. Counting stops at the cap, and every count reads one index range (department or assignee,
+    then status, then the column the queue asks about), so the tabs cost the same at a million requests as at
+    a thousand; an exact count of every open request was the queue page's slowest statement (145 ms at 1M)."""
+
+    def capped(*conditions: ColumnElement[bool]) -> Any:
+        rows = select(ServiceRequest.id).where(*conditions).limit(cap + 1).subquery()
+        return select(func.count()).select_from(rows).scalar_subquery()
+
+    def in_scope(queue: str) -> ColumnElement[bool]:
+        return permissions.queue_condition(user, queue)
+
+    at_risk_open = ServiceRequest.status.in_(AT_RISK_STATUSES)
+    # At risk is two index ranges (resolution at risk, first answer overdue), counted together without twins.
+    overdue_resolution = (
+        select(ServiceRequest.id)
+        .where(in_scope("at_risk"), at_risk_open, ServiceRequest.resolution_at_risk_at <= now)
+        .limit(cap + 1)
+        .subquery()
     )
-    return {queue: counts[queue] for queue in QUEUES}
+    overdue_answer = (
+        select(ServiceRequest.id)
+        .where(
+            in_scope("at_risk"),
+            at_risk_open,
+            ServiceRequest.first_responded_at.is_(None),
+            ServiceRequest.first_response_due_at <= now,
+        )
+        .limit(cap + 1)
+        .subquery()
+    )
+    at_risk = union(select(overdue_resolution.c.id), select(overdue_answer.c.id)).subquery()
+    row = db.session.execute(
+        select(
+            capped(in_scope("unassigned"), *_queue_terms("unassigned", user, now)).label("unassigned"),
+            capped(in_scope("mine"), *_queue_terms("mine", user, now)).label("mine"),
+            select(func.count()).select_from(at_risk).scalar_subquery().label("at_risk"),
+            capped(in_scope("waiting"), *_queue_terms("waiting", user, now)).label("waiting"),
+            capped(in_scope("all_open"), *_queue_terms("all_open", user, now)).label("all_open"),
+        )
+    ).one()
+    return {queue: min(int(getattr(row, queue) or 0), cap + 1) for queue in QUEUES}
 
 
 def sla_badge(request: ServiceRequest, calendar: sla.WorkCalendar, now: datetime) -> tuple[str, int | None]:

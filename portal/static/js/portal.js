@@ -42,3 +42,4 @@ document.addEventListener("submit", function (event) {
   });
   if (first) { first.focus(); }
 }, true);
+
