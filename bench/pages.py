@@ -1,9 +1,13 @@
-"""The busy pages in process, on a benchmark database: server CPU time (median), SQL statements and HTML bytes per
-page, for each person who uses them. ``python bench/pages.py DATABASE_URL [--profile NAME]`` — with
-``--profile`` the named page is profiled with pyinstrument instead. Nothing here is asserted."""
+"""The busy pages in process, on a benchmark database: server CPU time (median), SQL statements and HTML bytes
+per page, for each person who uses them — rendered, and served again from the page cache.
+
+``python bench/pages.py DATABASE_URL [--json] [--profile NAME [--cached]]``: ``--json`` prints the figures
+and each page's path and person for bench/run.py; ``--profile`` profiles the named page with pyinstrument
+instead (its rendering, or with ``--cached`` its cached answer). Nothing here is asserted."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import statistics
@@ -14,6 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+LEAD, MANAGER = "aftersales@portal.example", "manager@portal.example"
 STAFF_PASSWORD = "demo-Portal-2026"
 CUSTOMER_PASSWORD = "bench-Portal-2026"
 
@@ -32,8 +37,8 @@ def bench_customer() -> str:
 
 def pages(app, client_for) -> list[tuple[str, str, object, dict[str, str]]]:  # noqa: ANN001
     """(name, path, client, headers) of every page measured; paths are found as a person finds them."""
-    lead = client_for("aftersales@portal.example", STAFF_PASSWORD)
-    manager = client_for("manager@portal.example", STAFF_PASSWORD)
+    lead = client_for(LEAD, STAFF_PASSWORD)
+    manager = client_for(MANAGER, STAFF_PASSWORD)
     with app.app_context():
         email = bench_customer()
     customer = client_for(email, CUSTOMER_PASSWORD)
@@ -47,18 +52,21 @@ def pages(app, client_for) -> list[tuple[str, str, object, dict[str, str]]]:  # 
     mine = customer.get("/my/requests").get_data(as_text=True)
     own_id = re.search(r'href="/my/requests/(\d+)"', mine).group(1)
     fragment = {"HX-Request": "true"}
-    return [
-        ("staff queue, filtered, page 1", filtered, lead, {}),
-        ("staff queue, filtered, page 40", deep, lead, {}),
-        ("staff queue, htmx fragment", filtered, lead, fragment),
-        ("staff queue, lead's all open", "/staff/queue", lead, {}),
-        ("staff queue, manager's all open", "/staff/queue", manager, {}),
-        ("request workspace", f"/staff/requests/{request_id}", lead, {}),
-        ("customer dashboard", "/my/", customer, {}),
-        ("customer request list", "/my/requests", customer, {}),
-        ("customer request page", f"/my/requests/{own_id}", customer, {}),
-        ("manager KPI dashboard", "/manager/", manager, {}),
+    people = {"lead": lead, "manager": manager, "customer": customer}
+    pages.people = {"lead": LEAD, "manager": MANAGER, "customer": email}  # type: ignore[attr-defined]
+    table = [
+        ("staff queue, filtered, page 1", filtered, "lead", {}),
+        ("staff queue, filtered, page 40", deep, "lead", {}),
+        ("staff queue, htmx fragment", filtered, "lead", fragment),
+        ("staff queue, lead's all open", "/staff/queue", "lead", {}),
+        ("staff queue, manager's all open", "/staff/queue", "manager", {}),
+        ("request workspace", f"/staff/requests/{request_id}", "lead", {}),
+        ("customer dashboard", "/my/", "customer", {}),
+        ("customer request list", "/my/requests", "customer", {}),
+        ("customer request page", f"/my/requests/{own_id}", "customer", {}),
+        ("manager KPI dashboard", "/manager/", "manager", {}),
     ]
+    return [(name, path, people[who], headers, who) for name, path, who, headers in table]
 
 
 def main() -> None:
@@ -100,7 +108,8 @@ def main() -> None:
     if profile:
         from pyinstrument import Profiler
 
-        name, path, client, headers = next(m for m in measured if m[0] == profile)
+        name, path, client, headers, _who = next(m for m in measured if m[0] == profile)
+        app.config["PAGE_CACHE"] = "--cached" in sys.argv  # the rendering, unless asked for the cached path
         profiler = Profiler(interval=0.0005)
         profiler.start()
         for _ in range(runs):
@@ -108,8 +117,8 @@ def main() -> None:
         profiler.stop()
         print(profiler.output_text(unicode=True, color=False, show_all=False))
         return
-    print(f"{'page':34} {'ms':>7} {'SQL':>4} {'KB':>6}")
-    for name, path, client, headers in measured:
+
+    def timed(client, path: str, headers: dict[str, str]) -> tuple[float, int, int]:  # noqa: ANN001
         times = []
         for _ in range(runs):
             statements[0] = 0
@@ -117,8 +126,36 @@ def main() -> None:
             answer = client.get(path, headers=headers)
             times.append(time.process_time() - started)
             assert answer.status_code == 200, f"{path} answered {answer.status_code}"
-        size = len(answer.get_data())
-        print(f"{name:34} {statistics.median(times) * 1000:7.1f} {statements[0]:4d} {size / 1024:6.1f}")
+        return round(statistics.median(times) * 1000, 1), statements[0], len(answer.get_data())
+
+    records = []
+    for name, path, client, headers, who in measured:
+        app.config["PAGE_CACHE"] = False  # rendered each time
+        ms, sql, size = timed(client, path, headers)
+        app.config["PAGE_CACHE"] = True  # served again (the first view keeps it)
+        cached_ms, cached_sql, _ = timed(client, path, headers)
+        records.append(
+            {
+                "name": name,
+                "path": path,
+                "who": who,
+                "headers": headers,
+                "ms": ms,
+                "statements": sql,
+                "bytes": size,
+                "cached_ms": cached_ms,
+                "cached_statements": cached_sql,
+            }
+        )
+    if "--json" in sys.argv:
+        print(json.dumps({"people": pages.people, "pages": records}))  # type: ignore[attr-defined]
+        return
+    print(f"{'page':34} {'ms':>7} {'SQL':>4} {'KB':>6} {'kept ms':>8} {'SQL':>4}")
+    for r in records:
+        print(
+            f"{r['name']:34} {r['ms']:7.1f} {r['statements']:4d} {r['bytes'] / 1024:6.1f}"
+            f" {r['cached_ms']:8.1f} {r['cached_statements']:4d}"
+        )
 
 
 if __name__ == "__main__":

@@ -1,13 +1,19 @@
-"""`make bench`: the staff queue and the request workspace under load, beside the floor, in one run.
+"""`make bench`: the busy pages at 100,000 and at 1,000,000 requests, on SQLite and on PostgreSQL, in process
+and under load, each beside the floor measured in the same run.
 
-Builds (once, then reuses) a database with the demo company plus 200 accounts and 100,000 requests, serves
-the portal and the floor page under gunicorn on loopback, signs in as the after-sales lead, and drives each
-page with wrk (16 connections, bounded in time). Prints req/s, p50 and p99 and the ratio to the floor.
+For each database and size it builds (once, then reuses — ``instance/bench/``) the demo company plus 200
+accounts and the requests with their timelines; the 1M set grows from the 100k one. Then it measures every
+page in process (bench/pages.py: CPU ms, SQL statements, HTML bytes), serves the portal and the floor page
+under gunicorn on loopback and drives each page with wrk (16 connections, bounded in time), signed in as the
+person who uses it. Prints one table per database and size, and how much each page grew from 100k to 1M.
+Nothing here is asserted: it is a measurement. ``BENCH_BACKENDS=sqlite``, ``BENCH_SIZES=100000`` and
+``BENCH_SECONDS`` narrow a run; ``BENCH_BUILD_ONLY=1`` only builds.
 """
 
 from __future__ import annotations
 
 import http.cookiejar
+import json
 import os
 import re
 import shutil
@@ -17,15 +23,28 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 VENV_BIN = Path(sys.executable).parent
 WORK = Path(os.environ.get("BENCH_DIR", ROOT / "instance" / "bench"))
-SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
-REQUESTS = int(os.environ.get("BENCH_REQUESTS", "100000"))
+SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "100000,1000000").split(",")]
+BACKENDS = os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",")
+PASSWORDS = {"customer": "bench-Portal-2026"}
+STAFF_PASSWORD = "demo-Portal-2026"
+
+
+@dataclass
+class Target:
+    backend: str
+    size: int
+    url: str  # the database's SQLAlchemy URL
+    instance: Path  # its instance folder (uploads, queue file)
 
 
 def free_port() -> int:
@@ -34,37 +53,100 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def env() -> dict[str, str]:
+def env(target: Target) -> dict[str, str]:
     return {
         **os.environ,
         "PORTAL_SECRET_KEY": "bench-only-secret",
-        "PORTAL_INSTANCE_PATH": str(WORK),
+        "PORTAL_INSTANCE_PATH": str(target.instance),
+        "PORTAL_DATABASE_URL": target.url,
+        "PORTAL_HUEY_FILE": str(target.instance / "huey.sqlite3"),
         "PORTAL_LOGIN_RATE_LIMIT": "1000 per minute",
-        "BENCH_DATABASE_URL": f"sqlite:///{WORK}/portal.sqlite3",
+        "BENCH_DATABASE_URL": target.url,
+        "BENCH_DIR": str(target.instance),
     }
 
 
-def flask(*args: str) -> None:
-    subprocess.run([str(VENV_BIN / "flask"), "--app", "portal", *args], cwd=ROOT, env=env(), check=True)
+def flask(target: Target, *args: str) -> None:
+    subprocess.run([str(VENV_BIN / "flask"), "--app", "portal", *args], cwd=ROOT, env=env(target), check=True)
 
 
-def build_database() -> None:
-    marker = WORK / f"built-{REQUESTS}"
+# --- building the data sets, once -------------------------------------------------------------------------
+
+
+def build(target: Target, smaller: Target | None, copy) -> None:  # noqa: ANN001
+    """Make the target's database unless a finished one is there: the smallest size from scratch, a larger
+    one as a copy of the next smaller plus the requests it lacks (the same accounts)."""
+    marker = target.instance / "built"
     if marker.exists():
-        print(f"Reusing the benchmark database in {WORK}")
-        flask("db", "upgrade")  # a database built by an older version gets the newer columns
+        flask(target, "db", "upgrade")  # a database built by an older version gets the newer schema
         return
-    shutil.rmtree(WORK, ignore_errors=True)
-    WORK.mkdir(parents=True)
     started = time.monotonic()
-    flask("db", "upgrade")
-    flask("seed-demo")
-    flask("seed-bench", "--accounts", "200", "--requests", str(REQUESTS))
+    shutil.rmtree(target.instance, ignore_errors=True)
+    target.instance.mkdir(parents=True)
+    if smaller is None:
+        flask(target, "db", "upgrade")
+        flask(target, "seed-demo")
+        flask(target, "seed-bench", "--accounts", "200", "--requests", str(target.size))
+    else:
+        copy(smaller, target)
+        flask(target, "db", "upgrade")
+        more = str(target.size - smaller.size)
+        flask(target, "seed-bench", "--accounts", "0", "--requests", more, "--seed", str(target.size))
     marker.write_text("ok")
-    print(f"Built the benchmark database in {time.monotonic() - started:.0f} s")
+    print(f"Built {target.backend} with {target.size:,} requests in {time.monotonic() - started:.0f} s")
 
 
-def serve(app: str, port: int) -> subprocess.Popen[bytes]:
+def copy_sqlite(source: Target, target: Target) -> None:
+    import sqlite3
+
+    shutil.copytree(source.instance / "uploads", target.instance / "uploads", dirs_exist_ok=True)
+    with (
+        sqlite3.connect(source.url.removeprefix("sqlite:///")) as old,
+        sqlite3.connect(target.url.removeprefix("sqlite:///")) as new,
+    ):
+        old.backup(new)  # the online backup API: a consistent copy, never a file copy
+
+
+class Postgres:
+    """One PostgreSQL server for the benchmark, its data directory kept under instance/bench/postgresql."""
+
+    def __init__(self) -> None:
+        from tests.postgres_server import persistent_postgres
+
+        self.server = persistent_postgres(WORK / "postgresql", "bench_scratch")
+
+    def url(self, size: int) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.server.port}/bench_{size}"
+
+    def sql(self, statement: str, database: str = "postgres") -> None:
+        import psycopg
+
+        dsn = f"host=127.0.0.1 port={self.server.port} user=postgres dbname={database}"
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(statement)
+
+    def ensure(self, target: Target) -> None:
+        if not (target.instance / "built").exists():
+            self.sql(f"DROP DATABASE IF EXISTS bench_{target.size}")
+            self.sql(f"CREATE DATABASE bench_{target.size}")
+
+    def copy(self, source: Target, target: Target) -> None:
+        shutil.copytree(source.instance / "uploads", target.instance / "uploads", dirs_exist_ok=True)
+        self.sql(f"DROP DATABASE IF EXISTS bench_{target.size}")
+        self.sql(f"CREATE DATABASE bench_{target.size} TEMPLATE bench_{source.size}")
+
+    def analyse(self, target: Target) -> None:
+        # What autovacuum does on a live server: statistics, and the visibility map for index-only scans.
+        self.sql("VACUUM ANALYZE", f"bench_{target.size}")
+
+    def stop(self) -> None:
+        self.server.stop(remove=False)
+
+
+# --- measuring ------------------------------------------------------------------------------------------
+
+
+def serve(app: str, port: int, target: Target) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [
             str(VENV_BIN / "gunicorn"),
@@ -77,7 +159,7 @@ def serve(app: str, port: int) -> subprocess.Popen[bytes]:
             app,
         ],
         cwd=ROOT if app.startswith("wsgi") else ROOT / "bench",
-        env=env(),
+        env=env(target),
     )
 
 
@@ -93,42 +175,22 @@ def wait_for(url: str) -> None:
             time.sleep(0.3)
 
 
-def sign_in(base: str) -> tuple[urllib.request.OpenerDirector, str]:
+def sign_in(base: str, email: str, password: str) -> str:
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     page = opener.open(f"{base}/login").read().decode()
     token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
-    data = urllib.parse.urlencode(
-        {"csrf_token": token, "email": "aftersales@portal.example", "password": "demo-Portal-2026"}
-    ).encode()
+    data = urllib.parse.urlencode({"csrf_token": token, "email": email, "password": password}).encode()
     opener.open(f"{base}/login", data=data).read()
-    cookie = next(c.value for c in jar if c.name == "session")
-    return opener, cookie
+    return next(c.value for c in jar if c.name == "session")
 
 
-def page_40(opener: urllib.request.OpenerDirector, base: str) -> str:
-    url = f"{base}/staff/queue?queue=all_open&category=after_sale&sort=oldest"
-    for _ in range(39):
-        page = opener.open(url).read().decode()
-        found = re.search(r'href="(/staff/queue\?[^"]*after=[^"]+)"', page)
-        if not found:
-            raise SystemExit("the filtered queue has fewer than 40 pages; load more requests")
-        url = base + found.group(1).replace("&amp;", "&")
-    return url
-
-
-def wrk(url: str, cookie: str) -> dict[str, float]:
+def wrk(url: str, cookie: str | None = None, headers: dict[str, str] | None = None) -> dict[str, float]:
+    options = ["-H", f"Cookie: session={cookie}"] if cookie else []
+    for name, value in (headers or {}).items():
+        options += ["-H", f"{name}: {value}"]
     out = subprocess.run(
-        [
-            "wrk",
-            "-t2",
-            f"-c{CONNECTIONS}",
-            f"-d{SECONDS}s",
-            "--latency",
-            "-H",
-            f"Cookie: session={cookie}",
-            url,
-        ],
+        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", *options, url],
         capture_output=True,
         text=True,
         check=True,
@@ -148,40 +210,107 @@ def wrk(url: str, cookie: str) -> dict[str, float]:
     }
 
 
-def main() -> None:
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is missing: apt-get install wrk (make bench installs it)")
-    build_database()
+def in_process(target: Target) -> dict:
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "pages.py"), target.url, "--json"],
+        cwd=ROOT,
+        env=env(target),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def measure(target: Target) -> list[dict]:
+    measured = in_process(target)
     portal_port, floor_port = free_port(), free_port()
-    servers = [serve("wsgi:app", portal_port), serve("floor:app", floor_port)]
+    servers = [serve("wsgi:app", portal_port, target), serve("floor:app", floor_port, target)]
     try:
         portal, floor = f"http://127.0.0.1:{portal_port}", f"http://127.0.0.1:{floor_port}"
         wait_for(f"{portal}/login")
         wait_for(f"{floor}/floor/1")
-        opener, cookie = sign_in(portal)
-        page = opener.open(f"{portal}/staff/queue?queue=all_open&category=after_sale").read().decode()
-        request_id = re.search(r'href="/staff/requests/(\d+)"', page).group(1)
-        targets = [
-            ("floor: one indexed query", f"{floor}/floor/{request_id}"),
-            (
-                "queue, filtered, page 1",
-                f"{portal}/staff/queue?queue=all_open&category=after_sale&sort=oldest",
-            ),
-            ("queue, filtered, page 40", page_40(opener, portal)),
-            ("request workspace", f"{portal}/staff/requests/{request_id}"),
-        ]
-        results = [(name, wrk(url, cookie)) for name, url in targets]
+        cookies = {
+            who: sign_in(portal, email, PASSWORDS.get(who, STAFF_PASSWORD))
+            for who, email in measured["people"].items()
+        }
+        workspace = next(p for p in measured["pages"] if p["name"] == "request workspace")
+        request_id = workspace["path"].rsplit("/", 1)[-1]
+        rows = [{"name": "floor: one indexed query", **wrk(f"{floor}/floor/{request_id}")}]
+        for page in measured["pages"]:
+            load = wrk(portal + page["path"], cookies[page["who"]], page["headers"])
+            rows.append({**page, **load})
     finally:
         for server in servers:
             server.terminate()
             server.wait(timeout=30)
-    floor_rps = results[0][1]["rps"]
-    print(
-        f"\n{REQUESTS:,} requests · {CONNECTIONS} connections · {SECONDS} s each · gunicorn {WORKERS} workers\n"
-    )
-    print(f"{'page':28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'of floor':>9}")
-    for name, r in results:
-        print(f"{name:28} {r['rps']:8.0f} {r['p50']:8.1f} {r['p99']:8.1f} {r['rps'] / floor_rps:8.0%}")
+    return rows
+
+
+def table(target: Target, rows: list[dict]) -> str:
+    floor = rows[0]["rps"]
+    lines = [
+        f"\n{target.backend}, {target.size:,} requests · wrk {CONNECTIONS} connections, {SECONDS} s · "
+        f"gunicorn {WORKERS} workers",
+        f"{'page':34} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'floor':>6} {'CPU ms':>7} {'SQL':>4} {'KB':>6}",
+    ]
+    for r in rows:
+        extra = (
+            f" {r['ms']:7.1f} {r['statements']:4d} {r['bytes'] / 1024:6.1f}"
+            if "ms" in r
+            else f" {'':7} {'':4} {'':6}"
+        )
+        lines.append(
+            f"{r['name']:34} {r['rps']:7.0f} {r['p50']:7.1f} {r['p99']:7.1f} {r['rps'] / floor:6.0%}{extra}"
+        )
+    return "\n".join(lines)
+
+
+def growth(results: dict[tuple[str, int], list[dict]]) -> str:
+    lines = []
+    for backend in BACKENDS:
+        small, large = results.get((backend, min(SIZES))), results.get((backend, max(SIZES)))
+        if not small or not large or small is large:
+            continue
+        lines.append(f"\n{backend}: CPU ms per page in process, {min(SIZES):,} -> {max(SIZES):,} requests")
+        for a, b in zip(small[1:], large[1:], strict=True):
+            lines.append(f"{a['name']:34} {a['ms']:7.1f} -> {b['ms']:7.1f}  ({b['ms'] / a['ms'] - 1:+.0%})")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install wrk (make bench installs it)")
+    started = time.monotonic()
+    results: dict[tuple[str, int], list[dict]] = {}
+    report: list[str] = []
+    for backend in BACKENDS:
+        postgres = Postgres() if backend == "postgresql" else None
+        try:
+            smaller = None
+            for size in sorted(SIZES):
+                instance = WORK / f"{backend}-{size}"
+                if postgres:
+                    target = Target(backend, size, postgres.url(size), instance)
+                    if smaller is None:
+                        postgres.ensure(target)
+                    build(target, smaller, postgres.copy)
+                    postgres.analyse(target)
+                else:
+                    target = Target(backend, size, f"sqlite:///{instance}/portal.sqlite3", instance)
+                    build(target, smaller, copy_sqlite)
+                smaller = target
+                if os.environ.get("BENCH_BUILD_ONLY"):
+                    continue
+                results[(backend, size)] = measure(target)
+                report.append(table(target, results[(backend, size)]))
+                print(report[-1], flush=True)
+        finally:
+            if postgres:
+                postgres.stop()
+    print("\n".join(report))
+    print(growth(results))
+    print(f"\nmake bench took {time.monotonic() - started:.0f} s")
 
 
 if __name__ == "__main__":

@@ -65,6 +65,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from portal import database
 
     database.init_app(app)
+    from portal import page_cache
+
+    page_cache.init_app(app)
 
     from portal import tasks
     from portal.services import background, unit_of_work

@@ -128,7 +128,12 @@ def contract_document_command(number: str, path: Path) -> None:
 
 
 @click.command("seed-bench")
-@click.option("--accounts", default=200, show_default=True)
+@click.option(
+    "--accounts",
+    default=200,
+    show_default=True,
+    help="New accounts (0: add to the existing benchmark accounts).",
+)
 @click.option("--requests", "request_count", default=100_000, show_default=True)
 @click.option("--seed", default=1, show_default=True)
 def seed_bench_command(accounts: int, request_count: int, seed: int) -> None:

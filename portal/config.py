@@ -29,6 +29,10 @@ DEFAULTS: dict[str, Any] = {
     # (default: huey.sqlite3 in the instance folder).
     "REDIS_URL": None,
     "HUEY_FILE": None,
+    # Busy pages, once rendered, are served again until the data changes or the minute turns
+    # (portal/page_cache.py): in each worker's memory, or in Redis when REDIS_URL is set (shared by all).
+    "PAGE_CACHE": True,
+    "PAGE_CACHE_ENTRIES": 2000,
     "TASKS_IMMEDIATE": False,
     # The largest file a person may upload; a form may carry up to UPLOAD_MAX_FILES of them. The request as a
     # whole may be that large (MAX_CONTENT_LENGTH, derived), so that one over-size file is refused in place,
@@ -98,3 +102,11 @@ def finalise(config: dict[str, Any], instance_path: str) -> None:
     # Without Redis the counters live in the database, shared by every worker and host (limits_storage.py).
     config["RATELIMIT_STORAGE_URI"] = config.get("REDIS_URL") or "portal-database://"
     config["RATELIMIT_HEADERS_ENABLED"] = True
+    if config.get("REDIS_URL"):
+        config.setdefault("CACHE_TYPE", "RedisCache")
+        config.setdefault("CACHE_REDIS_URL", config["REDIS_URL"])
+    else:
+        config.setdefault("CACHE_TYPE", "SimpleCache")
+        config.setdefault("CACHE_THRESHOLD", int(config["PAGE_CACHE_ENTRIES"]))
+    config.setdefault("CACHE_KEY_PREFIX", "portal-page:")
+    config.setdefault("CACHE_DEFAULT_TIMEOUT", 120)

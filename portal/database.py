@@ -2,7 +2,8 @@
 connection, and ``BEGIN IMMEDIATE`` for a use case that will write (``write_transaction``, set by
 ``portal/services/unit_of_work.py``), so that it takes the write lock at its start and waits its turn for
 it, instead of failing with "database is locked" when it first writes on top of a snapshot another writer
-has moved past. PostgreSQL needs nothing here."""
+has moved past. PostgreSQL needs nothing here. Every session raises the data version (``changes``) when it
+commits a change that pages show."""
 
 from __future__ import annotations
 
@@ -44,6 +45,9 @@ def _begin_sqlite(connection: Any) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from portal import changes
+
+    changes.watch(db.session.session_factory.class_)
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _configure_sqlite):

@@ -11,7 +11,7 @@ optional=(fonts-wqy-microhei)          # Chinese glyphs in PDF summaries
 if [ "$purpose" = test ]; then
   required+=(postgresql chromium fonts-wqy-microhei)  # test database; the browser; the PDFs' CJK font is tested
 elif [ "$purpose" = bench ]; then
-  required+=(wrk)                      # the load generator of make bench
+  required+=(wrk postgresql)           # the load generator of make bench; its PostgreSQL runs
 fi
 
 missing() {

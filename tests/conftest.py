@@ -136,9 +136,11 @@ def _restore(snapshot: dict[str, list[dict]]) -> None:
 def app_ctx(app: Flask, request: pytest.FixtureRequest) -> Iterator[Flask]:
     """Every test runs inside an app context, on empty tables or on the demo company."""
     from portal.extensions import limiter
+    from portal.page_cache import cache
 
     with app.app_context():
         limiter.reset()
+        cache.clear()
         wants_demo = request.node.get_closest_marker("demo_data") is not None
         if wants_demo and _loaded["state"] != "demo":
             _empty_tables()

@@ -1,6 +1,6 @@
 """A throw-away PostgreSQL server for the test run: initdb into a temp dir, start on a free loopback
-port, remove everything afterwards. PostgreSQL refuses to run as root, so as root it runs as the
-``postgres`` user."""
+port, remove everything afterwards (``make bench`` keeps its data directory between runs instead:
+``persistent_postgres``). PostgreSQL refuses to run as root, so as root it runs as the ``postgres`` user."""
 
 from __future__ import annotations
 
@@ -51,20 +51,22 @@ class PostgresServer:
             command = ["runuser", "-u", "postgres", "--", *command]
         return subprocess.run(command, check=True, capture_output=True, text=True)
 
-    def start(self) -> None:
+    def start(self, database: str = "portal_test") -> None:
         data = self.root / "data"
-        self._run(
-            "initdb",
-            "-D",
-            str(data),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--no-locale",
-            "--no-sync",
-        )
+        fresh = not (data / "PG_VERSION").exists()
+        if fresh:
+            self._run(
+                "initdb",
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            )
         options = f"-F -p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=50"
         self._run(
             "pg_ctl", "-D", str(data), "-o", options, "-l", str(self.root / "server.log"), "-w", "start"
@@ -77,18 +79,32 @@ class PostgresServer:
                 with psycopg.connect(
                     f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True
                 ) as conn:
-                    conn.execute("CREATE DATABASE portal_test")
+                    if fresh:
+                        conn.execute(f"CREATE DATABASE {database}")
                 return
             except psycopg.OperationalError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
 
-    def stop(self) -> None:
+    def stop(self, *, remove: bool = True) -> None:
         try:
-            self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop")
+            mode = "immediate" if remove else "fast"
+            self._run("pg_ctl", "-D", str(self.root / "data"), "-m", mode, "-w", "stop")
         finally:
-            shutil.rmtree(self.root, ignore_errors=True)
+            if remove:
+                shutil.rmtree(self.root, ignore_errors=True)
+
+
+def persistent_postgres(root: Path, database: str) -> PostgresServer:
+    """A server whose data directory stays in ``root`` (made on first use); stop it with remove=False."""
+    as_postgres = os.geteuid() == 0
+    root.mkdir(parents=True, exist_ok=True)
+    if as_postgres:
+        shutil.chown(root, "postgres", "postgres")
+    server = PostgresServer(root=root, port=_free_port(), as_postgres=as_postgres, bindir=_bindir())
+    server.start(database)
+    return server
 
 
 def start_postgres() -> PostgresServer:

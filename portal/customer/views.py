@@ -18,6 +18,7 @@ from portal.models import ServiceRequest, TimelineEvent
 from portal.models.base import utcnow
 from portal.models.contracts import ENTITLEMENT_UNITS
 from portal.models.requests import STATUSES, SUBTYPES
+from portal.page_cache import cached_page
 from portal.rendering import render, sends_file
 from portal.services import overview
 from portal.services.contracts.contracts import account_contracts
@@ -30,12 +31,14 @@ from portal.uploads import upload_folder
 
 @bp.get("/")
 @customer_required
+@cached_page
 def home():
     return render("customer/home.html", home=overview.customer_home(current_user, today_for(current_user)))
 
 
 @bp.get("/requests")
 @customer_required
+@cached_page
 def requests():
     contracts = account_contracts(current_user.account_id)
     form = forms.RequestFilterForm(request.args)
@@ -65,6 +68,7 @@ def requests():
 
 @bp.get("/requests/<int:request_id>")
 @customer_required
+@cached_page
 def request_detail(request_id: int):
     return _show_request(request_for_customer(request_id))
 

@@ -47,7 +47,9 @@ def seed_bench(
     ensure_reference_data()
     rng = random.Random(seed)
     now = datetime.combine(today or datetime.now(UTC).date(), datetime.min.time(), UTC)
-    requester_ids, account_rows = _accounts_and_people(rng, accounts)
+    requester_ids, account_rows = (
+        _accounts_and_people(rng, accounts) if accounts else _existing_bench_accounts()
+    )
     rules = list(
         db.session.scalars(select(RoutingRule).where(RoutingRule.active).order_by(RoutingRule.position))
     )
@@ -149,6 +151,23 @@ def seed_bench(
             counter.last_number = max(counter.last_number, last)
     db.session.commit()
     return made
+
+
+def _existing_bench_accounts() -> tuple[dict[int, list[int]], list[tuple[int, str, str]]]:
+    """The accounts an earlier seed-bench made, with their people (to grow the same data set)."""
+    rows = db.session.execute(
+        select(Account.id, Account.tier, Account.industry)
+        .where(Account.name_en.like("Bench Account %"))
+        .order_by(Account.id)
+    ).all()
+    people: dict[int, list[int]] = {r.id: [] for r in rows}
+    for user_id, account_id in db.session.execute(
+        select(User.id, User.account_id).where(User.account_id.in_(list(people))).order_by(User.id)
+    ):
+        people[account_id or 0].append(user_id)
+    if not rows:
+        raise ValueError("there are no benchmark accounts to add requests to: give --accounts")
+    return people, [(r.id, r.tier, r.industry) for r in rows]
 
 
 def _accounts_and_people(

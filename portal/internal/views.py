@@ -21,6 +21,7 @@ from portal.models import Account, Department, ServiceRequest, User
 from portal.models.accounts import INDUSTRIES, STAFF_ROLES, TIERS
 from portal.models.base import utcnow
 from portal.models.requests import CATEGORIES, PRIORITIES, STATUSES
+from portal.page_cache import cached_page
 from portal.rendering import render, sends_file, wants_fragment
 from portal.services import overview
 from portal.services.engagement import reports
@@ -80,6 +81,7 @@ def account_suggestions():
 
 @bp.get("/queue")
 @internal_viewer_required
+@cached_page
 def queue():
     form = forms.QueueFilterForm(request.args)
     name = form.queue.data if form.queue.data in queues.QUEUES else "all_open"
@@ -210,6 +212,7 @@ def _id_and_version(value: str) -> tuple[int, int] | None:
 
 @bp.get("/requests/<int:request_id>")
 @internal_viewer_required
+@cached_page
 def workspace(request_id: int):
     return show_workspace(request_for_staff(request_id))
 

@@ -19,6 +19,7 @@ from portal.i18n import current_language
 from portal.manager import forms
 from portal.models import Account, Department, ServiceRequest
 from portal.models.kpi import INDICATORS
+from portal.page_cache import cached_page
 from portal.rendering import render, sends_file
 from portal.services import audit
 from portal.services.errors import InvalidInput
@@ -74,6 +75,7 @@ def _args() -> dict[str, str]:
 
 @bp.get("/")
 @manager_required
+@cached_page
 def home():
     form, scope, account = _filters()
     found, trend = kpi.assess_with_trend(scope)

@@ -3,6 +3,7 @@
 from portal.models.accounts import Account, Department, LoginSession, RateLimitCounter, SignInThrottle, User
 from portal.models.audit import AuditEvent
 from portal.models.base import Base
+from portal.models.changes import DataVersion
 from portal.models.contracts import Contract, Entitlement
 from portal.models.kpi import KpiWeight
 from portal.models.notifications import Notification, NotificationPreference
@@ -28,6 +29,7 @@ __all__ = [
     "BusinessCalendar",
     "CalendarException",
     "ContactLog",
+    "DataVersion",
     "Contract",
     "Deliverable",
     "Department",

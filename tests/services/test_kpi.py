@@ -4,7 +4,6 @@ Asia/Shanghai)."""
 from __future__ import annotations
 
 from dataclasses import replace
-
 from datetime import UTC, date, datetime, timedelta
 
 import pytest

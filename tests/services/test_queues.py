@@ -97,7 +97,8 @@ def test_counts_stop_at_the_cap_and_a_request_late_on_both_clocks_counts_once():
     agent = make_user("agent", departments=["after_sales"])
     dept = department("after_sales").id
     customer = make_user("customer")
-    late = dict(resolution_at_risk_at=NOW - timedelta(hours=1), first_response_due_at=NOW - timedelta(hours=1))
+    hour_ago = NOW - timedelta(hours=1)
+    late = dict(resolution_at_risk_at=hour_ago, first_response_due_at=hour_ago)
     for _ in range(3):
         make_request(customer, department_id=dept, **late)
     assert queues.queue_counts(agent, NOW)["at_risk"] == 3  # on both clocks, counted once
