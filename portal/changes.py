@@ -33,8 +33,11 @@ UNSEEN = frozenset(
 _CHANGED = "portal.data_changed"
 
 
+_CURRENT = select(DataVersion.version).where(DataVersion.name == NAME)
+
+
 def current(session: Session) -> int:
-    return session.scalar(select(DataVersion.version).where(DataVersion.name == NAME)) or 0
+    return session.connection().scalar(_CURRENT) or 0
 
 
 def _table_of(instance: Any) -> str:

@@ -9,10 +9,11 @@ import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, current_app
 from flask.testing import FlaskClient
 from sqlalchemy import Integer, event, text
 
@@ -102,8 +103,32 @@ def _empty_tables() -> None:
 
 
 # The demo company is seeded once per run (it takes most of a minute); later tests that want it get the
-# same rows copied back in, with the files seed-demo stored still in the upload folder.
+# same rows copied back in, with the files seed-demo stored still in the upload folder. Tests of seeding
+# itself compare with this one seeding rather than seeding again (DEMO_SEED, and the day it was seeded on).
 _demo_snapshot: dict[str, list[dict]] = {}
+DEMO_SEED = 2026
+_demo_day: dict[str, date] = {}
+
+
+def demo_rows() -> dict[str, list[dict]]:
+    """Every table's rows of the demo company (seeded on first use, in the current app context)."""
+    if not _demo_snapshot:
+        from portal.demo.company import seed_demo
+
+        _empty_tables()
+        _demo_day["today"] = datetime.now(UTC).date()
+        seed_demo(
+            seed=DEMO_SEED, today=_demo_day["today"], upload_dir=Path(current_app.config["UPLOAD_FOLDER"])
+        )
+        _demo_snapshot.update(_snapshot())
+        _loaded["state"] = "demo"
+    return _demo_snapshot
+
+
+def demo_day() -> date:
+    """The day the demo company was seeded on (its history is relative to it)."""
+    demo_rows()
+    return _demo_day["today"]
 
 
 def _snapshot() -> dict[str, list[dict]]:
@@ -113,7 +138,8 @@ def _snapshot() -> dict[str, list[dict]]:
     }
 
 
-def _restore(snapshot: dict[str, list[dict]]) -> None:
+def restore_rows(snapshot: dict[str, list[dict]]) -> None:
+    """Put snapshot rows back (into the current app's database, empty), ids and sequences as they were."""
     postgres = db.engine.dialect.name == "postgresql"
     # Two foreign keys form a cycle (accounts ⇄ users): check them at commit, not row by row.
     db.session.execute(
@@ -143,14 +169,11 @@ def app_ctx(app: Flask, request: pytest.FixtureRequest) -> Iterator[Flask]:
         cache.clear()
         wants_demo = request.node.get_closest_marker("demo_data") is not None
         if wants_demo and _loaded["state"] != "demo":
-            _empty_tables()
             if _demo_snapshot:
-                _restore(_demo_snapshot)
+                _empty_tables()
+                restore_rows(_demo_snapshot)
             else:
-                from portal.demo.company import seed_demo
-
-                seed_demo(seed=2026, upload_dir=Path(app.config["UPLOAD_FOLDER"]))
-                _demo_snapshot.update(_snapshot())
+                demo_rows()
             _loaded["state"] = "demo"
         elif not wants_demo:
             _empty_tables()

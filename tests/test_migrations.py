@@ -38,19 +38,20 @@ def test_migrations_go_down_to_nothing_and_up_again(scratch_database_url, tmp_pa
 FIRST_REVISION = "6e1ec6c0388b"
 
 
-def test_migrations_upgrade_a_populated_database(scratch_database_url, tmp_path):
+def test_migrations_upgrade_a_populated_database(scratch_database_url):
     """The demo company's database taken back to the first revision and up to head again: every batch
     migration that re-creates a table runs over rows that other rows point at. The defect found: on SQLite
     "FOREIGN KEY constraint failed", and a copy of service_requests left behind made a retry fail too."""
-    from portal.demo.company import seed_demo
     from portal.models import ServiceRequest
+    from tests.conftest import demo_rows, restore_rows
 
+    rows = demo_rows()  # the run's one seeding of the demo company, copied into the scratch database
     scratch = create_app(
         {"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": scratch_database_url, "TASKS_IMMEDIATE": True}
     )
     with scratch.app_context():
         upgrade()
-        seed_demo(seed=5, upload_dir=tmp_path)
+        restore_rows(rows)
         requests = db.session.query(ServiceRequest.id).count()
         db.session.remove()
         if db.engine.dialect.name == "sqlite":

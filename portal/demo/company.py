@@ -168,15 +168,7 @@ def _seed_demo(*, seed: int, password: str, today: date | None, upload_dir: Path
                 max_bytes=MAX_DEMO_FILE,
             )
     members = {code: list(dept.members) for code, dept in departments.items()}
-    pairs = [(category, subtype) for category, subtypes in SUBTYPES.items() for subtype in subtypes]
-    statuses = [status for status, _ in RECENT_STATUSES]
-    plans: list[RequestPlan] = []
-    for key, account in accounts.items():
-        for i in range(30 if account.tier == "strategic" else 22):
-            # The first requests of each account cover every service and every status; the rest are random.
-            service = pairs[i] if i < len(pairs) else None
-            status = statuses[i] if i < len(statuses) else None
-            plans.append(_plan(rng, key, today, service, status))
+    plans = request_plans(rng, {key: account.tier for key, account in accounts.items()}, today)
     # Created in the order they were submitted, so reference numbers rise with time.
     for plan in sorted(plans, key=lambda p: p.created):
         account = accounts[plan.account_key]
@@ -299,6 +291,20 @@ class RequestPlan:
     created: datetime
     status: str
     today: date
+
+
+def request_plans(rng: random.Random, tiers: dict[str, str], today: date) -> list[RequestPlan]:
+    """Each account's requests to make (what, when, in which state), as the seed decides."""
+    pairs = [(category, subtype) for category, subtypes in SUBTYPES.items() for subtype in subtypes]
+    statuses = [status for status, _ in RECENT_STATUSES]
+    plans: list[RequestPlan] = []
+    for key, tier in tiers.items():
+        for i in range(30 if tier == "strategic" else 22):
+            # The first requests of each account cover every service and every status; the rest are random.
+            service = pairs[i] if i < len(pairs) else None
+            status = statuses[i] if i < len(statuses) else None
+            plans.append(_plan(rng, key, today, service, status))
+    return plans
 
 
 def _plan(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from datetime import date
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
-from portal.demo.company import seed_demo
+from portal.demo.company import request_plans, seed_demo
 from portal.extensions import db
 from portal.models import (
     Account,
@@ -25,6 +27,7 @@ from portal.models import (
 from portal.models.requests import STATUSES
 from portal.services.engagement import relationship
 from portal.services.identity.auth import password_matches
+from tests.conftest import DEMO_SEED, demo_day
 
 TODAY = date(2026, 11, 27)
 LOGINS = {
@@ -66,9 +69,12 @@ def _empty() -> None:
     db.session.commit()
 
 
-def test_the_demo_company_is_complete(tmp_path: Path):
-    summary = seed_demo(seed=7, today=TODAY, upload_dir=tmp_path)
-    assert (summary.users, summary.accounts) == (12, 3)
+@pytest.mark.demo_data
+def test_the_demo_company_is_complete(app):
+    """The demo company as seed-demo makes it (the run's one seeding, on its day)."""
+    today, uploads = demo_day(), Path(app.config["UPLOAD_FOLDER"])
+    assert db.session.scalar(select(func.count(User.id))) == 12
+    assert db.session.scalar(select(func.count(Account.id))) == 3
     users = {u.email: u for u in db.session.scalars(select(User))}
     assert {email: u.role for email, u in users.items()} == LOGINS
     assert password_matches(users["li.na@huaxin-bank.example"].password_hash, "demo-Portal-2026")
@@ -83,7 +89,7 @@ def test_the_demo_company_is_complete(tmp_path: Path):
     statuses = set(db.session.scalars(select(ServiceRequest.status)))
     assert statuses == set(STATUSES)
     oldest = db.session.scalar(select(func.min(ServiceRequest.created_at)))
-    assert (TODAY - oldest.date()).days > 150
+    assert (today - oldest.date()).days > 150
     # Every request was routed and has a timeline that starts with its creation.
     assert db.session.scalar(select(func.count()).where(ServiceRequest.department_id.is_(None))) == 0
     first_events = db.session.scalars(
@@ -91,11 +97,12 @@ def test_the_demo_company_is_complete(tmp_path: Path):
             TimelineEvent.id.in_(select(func.min(TimelineEvent.id)).group_by(TimelineEvent.request_id))
         )
     ).all()
-    assert set(first_events) == {"created"} and len(first_events) == summary.requests
+    requests = db.session.scalar(select(func.count(ServiceRequest.id)))
+    assert set(first_events) == {"created"} and len(first_events) == requests
 
     assert db.session.scalar(select(func.count(Deliverable.id))) > 0
     for deliverable in db.session.scalars(select(Deliverable)):
-        assert (tmp_path / deliverable.attachment.stored_name).read_bytes().startswith(b"%PDF-")
+        assert (uploads / deliverable.attachment.stored_name).read_bytes().startswith(b"%PDF-")
     assert db.session.scalar(select(func.count(TimeEntry.id))) > 0
     answered = db.session.scalar(select(func.count()).where(SurveyInvitation.answered_at.is_not(None)))
     unanswered = db.session.scalar(select(func.count()).where(SurveyInvitation.answered_at.is_(None)))
@@ -103,7 +110,7 @@ def test_the_demo_company_is_complete(tmp_path: Path):
 
     # Exactly one account is overdue for a return visit under its tier's cadence, by the due-date rule the
     # account managers' list uses.
-    overdue = [d.account.name for d in relationship.due_dates() if d.overdue(TODAY)]
+    overdue = [d.account.name for d in relationship.due_dates() if d.overdue(today)]
     assert overdue == ["精工制造"]
 
     # Each resolved request invited its requester once; low scores opened follow-ups; contracts are signed.
@@ -114,12 +121,16 @@ def test_the_demo_company_is_complete(tmp_path: Path):
     assert db.session.scalar(select(func.count()).where(Contract.signed_document_id.is_(None))) == 0
 
 
-def test_the_same_seed_gives_the_same_data(tmp_path: Path):
-    seed_demo(seed=11, today=TODAY, upload_dir=tmp_path)
-    first = _snapshot()
+@pytest.mark.demo_data
+def test_the_same_seed_gives_the_same_data(tmp_path: Path, demo_written):  # noqa: ARG001
+    first = _snapshot()  # the run's one seeding
     _empty()
-    seed_demo(seed=11, today=TODAY, upload_dir=tmp_path)
+    seed_demo(seed=DEMO_SEED, today=demo_day(), upload_dir=tmp_path)
     assert _snapshot() == first
-    _empty()
-    seed_demo(seed=12, today=TODAY, upload_dir=tmp_path)
-    assert _snapshot() != first
+
+
+def test_another_seed_plans_another_history():
+    """What the seed decides — which requests, when, in which state — without writing them all again."""
+    tiers = {"huaxin": "strategic", "dongfang": "key", "jinggong": "ordinary"}
+    assert request_plans(random.Random(11), tiers, TODAY) == request_plans(random.Random(11), tiers, TODAY)
+    assert request_plans(random.Random(11), tiers, TODAY) != request_plans(random.Random(12), tiers, TODAY)

@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from portal.extensions import db
 from portal.models import Account, Department, LoginSession, SignInThrottle, User
@@ -157,15 +157,19 @@ def _settle_sign_in(
     return user, session
 
 
+# Built once: it runs on every request, and building the statement cost more than running it.
+_SIGNED_IN = (
+    select(LoginSession, User)
+    .join(User, User.id == LoginSession.user_id)
+    .where(LoginSession.id == bindparam("sid"), LoginSession.user_id == bindparam("uid"))
+)
+
+
 def load_signed_in_user(session_id: str | None, user_id: str, *, now: datetime | None = None) -> User | None:
     """The user behind a session cookie, or None if the session was revoked or the user deactivated."""
     if not session_id or not user_id.isdigit():
         return None
-    row = db.session.execute(
-        select(LoginSession, User)
-        .join(User, User.id == LoginSession.user_id)
-        .where(LoginSession.id == session_id, LoginSession.user_id == int(user_id))
-    ).first()
+    row = db.session.execute(_SIGNED_IN, {"sid": session_id, "uid": int(user_id)}).first()
     if row is None:
         return None
     login_session, user = row
