@@ -143,6 +143,7 @@ def seed_bench(
         ids = _insert_requests(rows)
         _insert_timelines(ids, plans, rows)
         made += len(rows)
+        db.session.commit()  # batch by batch: one transaction of a million rows would fill the WAL
     for year, last in year_counters.items():
         counter = db.session.get(ReferenceCounter, year)
         if counter is None:
