@@ -6,6 +6,7 @@ session and the data version. (Speed itself is measured by ``make bench``, never
 from __future__ import annotations
 
 import re
+
 import pytest
 from sqlalchemy import select
 
@@ -92,4 +93,3 @@ def test_busy_pages_run_a_fixed_number_of_statements(app, client, count_queries,
     for client, path, _ in pages:
         client.get(path)
         assert _counted(client, count_queries, path) <= 3, path
-
