@@ -98,6 +98,9 @@ def finalise(config: dict[str, Any], instance_path: str) -> None:
     config["SESSION_COOKIE_SAMESITE"] = "Lax"
     config["REMEMBER_COOKIE_HTTPONLY"] = True
     config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=float(config["SESSION_LIFETIME_HOURS"]))
+    # A sign-in lasts that long from signing in (the server checks it); the cookie is not re-signed and
+    # re-sent on every answer just to push its expiry on.
+    config["SESSION_REFRESH_EACH_REQUEST"] = False
     config["WTF_CSRF_TIME_LIMIT"] = None  # the token lives as long as the session
     # Without Redis the counters live in the database, shared by every worker and host (limits_storage.py).
     config["RATELIMIT_STORAGE_URI"] = config.get("REDIS_URL") or "portal-database://"

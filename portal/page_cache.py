@@ -56,13 +56,18 @@ def cached_page(view: F) -> F:
         kept = cache.get(key)
         if kept is not None:
             status, headers, body = kept
-            return Response(body.replace(_TOKEN, generate_csrf()), status=status, headers=headers)
+            answer = Response(body.replace(_TOKEN, generate_csrf()), status=status, headers=headers)
+            answer.headers["X-Page-Cache"] = "hit"
+            return answer
         response = current_app.make_response(view(*args, **kwargs))
         if response.status_code == 200 and response.mimetype == "text/html" and not session.modified:
             body = response.get_data(as_text=True)
             token = g.get("csrf_token")
             headers = {k: v for k, v in response.headers.items() if k != "Content-Length"}
             cache.set(key, (200, headers, body.replace(token, _TOKEN) if token else body))
+            response.headers["X-Page-Cache"] = "kept"
+        else:
+            response.headers["X-Page-Cache"] = "not kept"
         return response
 
     serve.page_cache = True  # type: ignore[attr-defined]

@@ -32,7 +32,7 @@ def test_sign_in_opens_a_session_and_is_audited():
     user = make_user("agent", email="agent@example.com")
     signed_in, session = auth.sign_in(" Agent@Example.com ", PASSWORD, ip_address="10.1.2.3", now=NOW)
     assert signed_in.id == user.id
-    assert auth.load_signed_in_user(session.id, str(user.id)) == user
+    assert auth.load_signed_in_user(session.id, str(user.id), now=NOW) == user
     assert _actions() == ["auth.sign_in"]
     assert db.session.scalar(select(AuditEvent.ip_address)) == "10.1.2.3"
 
@@ -104,6 +104,16 @@ def test_sign_out_revokes_the_session():
     auth.sign_out(session.id, user=user)
     assert db.session.get(LoginSession, session.id).revoked_at is not None
     assert auth.load_signed_in_user(session.id, str(user.id)) is None
+
+
+def test_a_sign_in_lasts_its_lifetime_from_signing_in_however_active(app):
+    user = make_user("agent", email="agent@example.com")
+    _, session = auth.sign_in("agent@example.com", PASSWORD, now=NOW)
+    lifetime = app.config["PERMANENT_SESSION_LIFETIME"]
+    for hours in range(1, int(lifetime.total_seconds() // 3600)):  # busy all day: seen every hour
+        assert auth.load_signed_in_user(session.id, str(user.id), now=NOW + timedelta(hours=hours)) == user
+    later = NOW + lifetime + timedelta(minutes=1)
+    assert auth.load_signed_in_user(session.id, str(user.id), now=later) is None
 
 
 def test_a_session_id_only_loads_its_own_user():

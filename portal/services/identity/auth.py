@@ -166,16 +166,18 @@ _SIGNED_IN = (
 
 
 def load_signed_in_user(session_id: str | None, user_id: str, *, now: datetime | None = None) -> User | None:
-    """The user behind a session cookie, or None if the session was revoked or the user deactivated."""
+    """The user behind a session cookie, or None if the session was revoked, is older than the sign-in
+    lifetime (counted from signing in, however active the browser), or the user was deactivated."""
     if not session_id or not user_id.isdigit():
         return None
     row = db.session.execute(_SIGNED_IN, {"sid": session_id, "uid": int(user_id)}).first()
     if row is None:
         return None
     login_session, user = row
-    if login_session.revoked_at is not None or not user.active:
-        return None
     now = now or utcnow()
+    lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
+    if login_session.revoked_at is not None or not user.active or now - login_session.created_at > lifetime:
+        return None
     if now - login_session.last_seen_at > LAST_SEEN_GRANULARITY:
         # Coarse on purpose: one small write every few minutes per browser, not one per request.
         login_session.last_seen_at = now
