@@ -44,7 +44,17 @@ def _begin_sqlite(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _sqlite_from_hint(compiler: Any, table: Any, text: str | None) -> str | None:
+    """SQLAlchemy writes no table hints for SQLite; SQLite's ``INDEXED BY`` goes exactly where one goes. A
+    query names an index this way only where SQLite, which plans without statistics, would otherwise
+    collect every open request and sort them (``queues.queue_page``); PostgreSQL ignores the hint."""
+    return text
+
+
 def init_app(app: Flask) -> None:
+    from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
+
+    SQLiteCompiler.get_from_hint_text = _sqlite_from_hint  # type: ignore[method-assign, assignment]
     from portal import changes
 
     changes.watch(db.session.session_factory.class_)

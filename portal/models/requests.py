@@ -45,6 +45,9 @@ STATUSES = (
     "cancelled",
 )
 OPEN_STATUSES = ("submitted", "open", "in_progress", "waiting_customer", "scheduled")
+# The open statuses written into the SQL itself (not as parameters): a partial index on open requests is
+# used only when a query's condition is the index's own, word for word.
+OPEN_SQL = "status IN ('submitted', 'open', 'in_progress', 'waiting_customer', 'scheduled')"
 APPROVAL_STATES = ("not_needed", "pending", "approved", "declined")
 SEVERITIES = ("minor", "major", "critical")
 
@@ -109,6 +112,23 @@ class ServiceRequest(Base):
         Index("ix_service_requests_status_resolution_due", "status", "resolution_due_at"),
         Index("ix_service_requests_department_risk", "department_id", "status", "resolution_at_risk_at"),
         Index("ix_service_requests_status_risk", "status", "resolution_at_risk_at"),
+        # The queues' pages: open requests in queue order, per department and for everyone (partial: they
+        # stay as small as the open work however long the history grows).
+        Index(
+            "ix_service_requests_open_department",
+            "department_id",
+            "created_at",
+            "id",
+            sqlite_where=text(OPEN_SQL),
+            postgresql_where=text(OPEN_SQL),
+        ),
+        Index(
+            "ix_service_requests_open_created",
+            "created_at",
+            "id",
+            sqlite_where=text(OPEN_SQL),
+            postgresql_where=text(OPEN_SQL),
+        ),
         # Partial indexes hold only the rows a queue asks about (unassigned, waiting for a first answer), so
         # they stay small however large the table grows, and no other query is drawn to them.
         Index(
