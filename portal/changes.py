@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import g, has_request_context
 from sqlalchemy import event, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -34,9 +35,24 @@ _CHANGED = "portal.data_changed"
 
 
 _CURRENT = select(DataVersion.version).where(DataVersion.name == NAME)
+_READ = "portal_data_version"
+
+
+def as_column() -> Any:
+    """The version as a column, for the one statement every request runs anyway (the signed-in session):
+    read with it, it costs no round trip of its own (``remember`` it then)."""
+    return _CURRENT.scalar_subquery().label("data_version")
+
+
+def remember(version: int | None) -> None:
+    """The version as read at the start of this request (before any page is rendered)."""
+    if has_request_context():
+        setattr(g, _READ, version or 0)
 
 
 def current(session: Session) -> int:
+    if has_request_context() and hasattr(g, _READ):
+        return int(getattr(g, _READ))
     return session.connection().scalar(_CURRENT) or 0
 
 

@@ -18,7 +18,9 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 
+from portal import changes
 from portal.extensions import db
 from portal.models import Account, Department, LoginSession, SignInThrottle, User
 from portal.models.accounts import CUSTOMER_ROLES, ROLES
@@ -157,11 +159,14 @@ def _settle_sign_in(
     return user, session
 
 
-# Built once: it runs on every request, and building the statement cost more than running it.
+# Built once: it runs on every request, and building the statement cost more than running it. It brings
+# the user's account (the language may come from it) and the data version (pages kept under it) along, so
+# that a page served again costs this one statement.
 _SIGNED_IN = (
-    select(LoginSession, User)
+    select(LoginSession, User, changes.as_column())
     .join(User, User.id == LoginSession.user_id)
     .where(LoginSession.id == bindparam("sid"), LoginSession.user_id == bindparam("uid"))
+    .options(joinedload(User.account))
 )
 
 
@@ -173,7 +178,8 @@ def load_signed_in_user(session_id: str | None, user_id: str, *, now: datetime |
     row = db.session.execute(_SIGNED_IN, {"sid": session_id, "uid": int(user_id)}).first()
     if row is None:
         return None
-    login_session, user = row
+    login_session, user, version = row
+    changes.remember(version)
     now = now or utcnow()
     lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
     if login_session.revoked_at is not None or not user.active or now - login_session.created_at > lifetime:
