@@ -93,10 +93,21 @@ _loaded = {"state": "unknown"}
 
 def _empty_tables() -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    # Children first; the two cyclic keys are ON DELETE SET NULL, so foreign keys can stay on. On PostgreSQL
+    # in one round trip, ids starting again at 1: DELETE of a test's few rows is several times cheaper than
+    # TRUNCATE, which makes every table's files anew (it was a tenth of the PostgreSQL run).
+    deletes = "; ".join(f"DELETE FROM {table}" for table in tables)
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        restart = ", ".join(
+            f"setval(pg_get_serial_sequence('{t.name}', 'id'), 1, false)"
+            for t in Base.metadata.sorted_tables
+            if "id" in t.c
+            and isinstance(t.c.id.type, Integer)
+            and t.c.id.autoincrement in (True, "auto")
+            and t.c.id.primary_key
+        )
+        db.session.connection().exec_driver_sql(f"{deletes}; SELECT {restart}")
     else:
-        # Children first; the two cyclic keys are ON DELETE SET NULL, so foreign keys can stay on.
         for table in tables:
             db.session.execute(text(f"DELETE FROM {table}"))
     db.session.commit()
