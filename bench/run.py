@@ -157,6 +157,7 @@ def serve(app: str, port: int, target: Target) -> subprocess.Popen[bytes]:
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
+            "--no-control-socket",  # the portal and the floor run side by side
             app,
         ],
         cwd=ROOT if app.startswith("wsgi") else ROOT / "bench",

@@ -315,7 +315,8 @@ def test_a_lead_assigns_inline_on_a_row(client, login_as):
     agent = make_user("agent", departments=["after_sales"], full_name="Agent Smith")
     request = _in_department("after_sales", status="submitted")
     page = client.get("/staff/queue").get_data(as_text=True)
-    assert f'hx-get="/staff/requests/{request.id}/assign"' in page  # the choices load when asked for
+    # "Assign…" opens the workspace's form; portal.js loads …/assign into the row (the choices only then).
+    assert f'href="/staff/requests/{request.id}#assign" data-inline="assign"' in page
     assert "Agent Smith" not in page.split("<tbody")[1]  # not repeated on every row
     loaded = client.htmx_get(f"/staff/requests/{request.id}/assign").get_data(as_text=True)
     assert f'id="assign-{request.id}"' in loaded and "Agent Smith" in loaded

@@ -43,3 +43,20 @@ document.addEventListener("submit", function (event) {
   if (first) { first.focus(); }
 }, true);
 
+
+// A link marked data-inline="NAME" (a queue row's "Assign…") loads its small form in its own place from the
+// linked page's …/NAME, instead of opening the page; without this file it opens the page. Captured before
+// htmx's boost, which would otherwise load the whole page.
+document.addEventListener("click", function (event) {
+  var link = event.target instanceof Element ? event.target.closest("a[data-inline]") : null;
+  if (!link || !window.htmx || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) { return; }
+  event.preventDefault();
+  event.stopPropagation();
+  // Asked for by its row, not by the (boosted) link: a piece of this page, not a navigation to push.
+  var row = link.closest("tr") || link.parentElement;
+  window.htmx.ajax("GET", link.pathname + "/" + link.dataset.inline, { source: row, target: link, swap: "outerHTML" })
+    .then(function () {
+      var first = row.querySelector("[autofocus]");
+      if (first) { first.focus(); }
+    });
+}, true);
