@@ -51,7 +51,7 @@ class PostgresServer:
             command = ["runuser", "-u", "postgres", "--", *command]
         return subprocess.run(command, check=True, capture_output=True, text=True)
 
-    def start(self, database: str = "portal_test") -> None:
+    def start(self, database: str = "portal_test", extra: str = "") -> None:
         data = self.root / "data"
         fresh = not (data / "PG_VERSION").exists()
         if fresh:
@@ -67,7 +67,9 @@ class PostgresServer:
                 "--no-locale",
                 "--no-sync",
             )
-        options = f"-F -p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=50"
+        options = (
+            f"-F -p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=50 {extra}"
+        )
         self._run(
             "pg_ctl", "-D", str(data), "-o", options, "-l", str(self.root / "server.log"), "-w", "start"
         )
@@ -113,5 +115,7 @@ def start_postgres() -> PostgresServer:
     if as_postgres:
         shutil.chown(root, "postgres", "postgres")
     server = PostgresServer(root=root, port=_free_port(), as_postgres=as_postgres, bindir=_bindir())
-    server.start()
+    # The suite empties its tables with DELETE between tests; without autovacuum reclaiming that space
+    # mid-run, rows are stored (and read back unordered) in the order they were written, as after TRUNCATE.
+    server.start(extra="-c autovacuum=off")
     return server

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
-from portal import create_app
+from portal import create_app, tasks
 from portal.extensions import db, limiter
 from portal.models import ServiceRequest
 from portal.services.requests import workflow
@@ -79,12 +79,13 @@ def _statements(worker, client, path: str) -> tuple[int, str]:  # noqa: ANN001
 
 @pytest.fixture
 def workers(app, redis_url):  # noqa: ANN001, ANN201
-    """Two apps on one database and one Redis. Flask-Limiter keeps its storage on the extension object,
-    which each app's init_app takes over: the test's own app gets it back afterwards."""
+    """Two apps on one database and one Redis. Flask-Limiter and the task queue keep their storage on
+    module-level objects, which each app's init_app takes over: the test's own app gets them back."""
     try:
         yield _worker(app, redis_url), _worker(app, redis_url)
     finally:
         limiter.init_app(app)
+        tasks.init_app(app)
         with app.app_context():
             limiter.reset()
 

@@ -112,7 +112,9 @@ def test_waiting_for_the_customer_pauses_the_sla_clock():
     assert request.sla_paused_minutes == 120 and request.sla_paused_since is None
     assert request.resolution_due_at == created + timedelta(hours=6)
     db.session.commit()
-    kinds = db.session.scalars(select(TimelineEvent.kind).where(TimelineEvent.request_id == request.id)).all()
+    kinds = db.session.scalars(
+        select(TimelineEvent.kind).where(TimelineEvent.request_id == request.id).order_by(TimelineEvent.id)
+    ).all()
     assert kinds.count("status_changed") == 2
 
 

@@ -84,7 +84,9 @@ def test_a_staff_reply_and_a_report_sent_twice_are_kept_once(client, login_as):
             f"{path}/deliverables",
             data={**report, "file": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "outlook.pdf")},
         )
-    kinds = db.session.scalars(select(TimelineEvent.kind).where(TimelineEvent.request_id == request.id)).all()
+    kinds = db.session.scalars(
+        select(TimelineEvent.kind).where(TimelineEvent.request_id == request.id).order_by(TimelineEvent.id)
+    ).all()
     assert kinds.count("public_reply") == 1 and kinds.count("deliverable_published") == 1
     assert db.session.scalar(select(func.count(Deliverable.id))) == 1
 

@@ -183,7 +183,9 @@ def test_the_workspace_shows_everything_and_works(client, login_as):
     db.session.expire_all()
     fresh = db.session.get(ServiceRequest, request.id)
     assert fresh.status == "in_progress" and fresh.first_responded_at is not None
-    kinds = db.session.scalars(select(TimelineEvent.kind).where(TimelineEvent.request_id == request.id)).all()
+    kinds = db.session.scalars(
+        select(TimelineEvent.kind).where(TimelineEvent.request_id == request.id).order_by(TimelineEvent.id)
+    ).all()
     assert kinds[-3:] == ["internal_note", "public_reply", "time_logged"]
     assert db.session.scalar(select(TimeEntry.minutes)) == 45
     # The customer's view of the same request shows the reply but not the note.
@@ -220,7 +222,9 @@ def test_refused_and_invalid_actions_explain_in_place_and_change_nothing(client,
     assert stale.status_code == 409 and "changed since you opened it" in stale.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(ServiceRequest, request.id).status == "resolved"
-    kinds = db.session.scalars(select(TimelineEvent.kind).where(TimelineEvent.request_id == request.id)).all()
+    kinds = db.session.scalars(
+        select(TimelineEvent.kind).where(TimelineEvent.request_id == request.id).order_by(TimelineEvent.id)
+    ).all()
     assert kinds == ["created"]
     # A reply is appended whatever the version the page was opened at.
     appended = client.post(
@@ -229,7 +233,9 @@ def test_refused_and_invalid_actions_explain_in_place_and_change_nothing(client,
         data={"csrf_token": token, "version": "999", "body": "hello"},
     )
     assert appended.status_code == 303
-    kinds = db.session.scalars(select(TimelineEvent.kind).where(TimelineEvent.request_id == request.id)).all()
+    kinds = db.session.scalars(
+        select(TimelineEvent.kind).where(TimelineEvent.request_id == request.id).order_by(TimelineEvent.id)
+    ).all()
     assert kinds == ["created", "public_reply"]
 
 
