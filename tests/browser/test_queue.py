@@ -5,6 +5,7 @@ same work without JavaScript."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from portal.extensions import db
 from portal.models import ServiceRequest
@@ -57,12 +58,12 @@ def test_filter_by_a_typed_account_assign_a_row_and_bulk_assign(page, team):  # 
     account = page.get_by_label("客户", exact=True)
     account.focus()  # the suggestions load when the field is first used
     page.locator("#account-suggestions option[value='队列测试客户']").wait_for(state="attached")
+    assert "/staff/queue/accounts" not in page.url  # loading the suggestions is not a navigation
     account.fill("队列测试")
     account.press("Tab")  # a change filters the table in place and keeps the URL
-    page.wait_for_url("**account=**")
+    page.wait_for_url("**/staff/queue?*account=%E9%98%9F%E5%88%97%E6%B5%8B%E8%AF%95*")
     rows = page.locator("table.queue tbody tr")
-    rows.first.wait_for()
-    assert rows.count() == 3
+    expect(rows).to_have_count(3)
 
     # "Assign…" loads the small form into the row, with the focus on its choice (keyboard: Enter on the link).
     row = page.locator(f"#request-{first}")
