@@ -114,7 +114,8 @@ def test_roles_and_deactivation_within_the_account_only(client, login_as):
     )
     client.post(f"/my/users/{admin.id}/role", data={"csrf_token": token, "role": "customer"})
     assert db.session.get(User, admin.id).role == "customer_admin"  # not oneself
-    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("user.%")).order_by(AuditEvent.id)
+    actions = db.session.scalars(
+        select(AuditEvent.action).where(AuditEvent.action.like("user.%")).order_by(AuditEvent.id)
     ).all()
     assert "user.role_changed" in actions and "user.deactivated" in actions
 

@@ -99,7 +99,8 @@ def test_repeated_failures_lock_without_revealing_the_address(client, email):
     response = sign_in(client, email)  # the right password, too late
     assert response.status_code == 422
     assert "暂时锁定" in response.get_data(as_text=True)
-    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.actor_email == email).order_by(AuditEvent.id)
+    actions = db.session.scalars(
+        select(AuditEvent.action).where(AuditEvent.actor_email == email).order_by(AuditEvent.id)
     ).all()
     assert actions.count("auth.sign_in_failed") == 5 and actions[-1] == "auth.sign_in_locked"
 
