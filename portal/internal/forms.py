@@ -27,6 +27,13 @@ from portal.services.requests.queues import QUEUES
 from portal.web import ALL_SUBTYPES, QuickSelect, SubmittedOnceForm, choices, id_field, options
 
 
+def _vocabulary(label: object, kind: str, codes: tuple[str, ...] | list[str]) -> SelectField:
+    """A filter over one vocabulary's codes, "All" first; any other value means no filter."""
+    return SelectField(
+        label, choices=choices(kind, codes, _l("All")), validate_choice=False, widget=QuickSelect()
+    )
+
+
 class QueueFilterForm(FlaskForm):
     """Read from the query string: filtering changes nothing, so it needs no CSRF token."""
 
@@ -41,42 +48,12 @@ class QueueFilterForm(FlaskForm):
         widget=QuickSelect(),
     )
     q = SearchField(_l("Search"), validators=[Optional(), Length(max=100)])
-    category = SelectField(
-        _l("Category"),
-        choices=choices("category", CATEGORIES, _l("All")),
-        validate_choice=False,
-        widget=QuickSelect(),
-    )
-    subtype = SelectField(
-        _l("Service"),
-        choices=choices("subtype", ALL_SUBTYPES, _l("All")),
-        validate_choice=False,
-        widget=QuickSelect(),
-    )
-    tier = SelectField(
-        _l("Classification"),
-        choices=choices("tier", TIERS, _l("All")),
-        validate_choice=False,
-        widget=QuickSelect(),
-    )
-    industry = SelectField(
-        _l("Industry"),
-        choices=choices("industry", INDUSTRIES, _l("All")),
-        validate_choice=False,
-        widget=QuickSelect(),
-    )
-    priority = SelectField(
-        _l("Priority"),
-        choices=choices("priority", PRIORITIES, _l("All")),
-        validate_choice=False,
-        widget=QuickSelect(),
-    )
-    status = SelectField(
-        _l("Status"),
-        choices=choices("status", STATUSES, _l("All")),
-        validate_choice=False,
-        widget=QuickSelect(),
-    )
+    category = _vocabulary(_l("Category"), "category", CATEGORIES)
+    subtype = _vocabulary(_l("Service"), "subtype", ALL_SUBTYPES)
+    tier = _vocabulary(_l("Classification"), "tier", TIERS)
+    industry = _vocabulary(_l("Industry"), "industry", INDUSTRIES)
+    priority = _vocabulary(_l("Priority"), "priority", PRIORITIES)
+    status = _vocabulary(_l("Status"), "status", STATUSES)
     # A name typed (suggestions load when the field is first used), not a select of every account.
     account = SearchField(_l("Account"), validators=[Optional(), Length(max=100)])
     assignee = id_field(_l("Assignee"))
