@@ -69,9 +69,11 @@ def test_each_browser_gets_its_own_token_and_can_act(app, client, login_as):
     sign_in(second, lead.email)
     client.get("/staff/queue")
     client.get("/staff/queue")  # kept (the first view after signing in changes the session)
-    page = second.get("/staff/queue").get_data(as_text=True)  # served from what the first browser kept
+    served = second.get("/staff/queue")  # served from what the first browser kept
+    assert served.headers["X-Page-Cache"] == "hit"
+    page = served.get_data(as_text=True)
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
-    assert "\x00" not in page
+    assert "\x00" not in page and token != client.csrf_token("/staff/queue")
     answer = second.post(f"/staff/requests/{request.id}/claim", data={"csrf_token": token, "version": "1"})
     assert answer.status_code == 303
     db.session.expire_all()

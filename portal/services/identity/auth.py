@@ -17,8 +17,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import contains_eager
 
 from portal import changes
 from portal.extensions import db
@@ -161,12 +161,15 @@ def _settle_sign_in(
 
 # Built once: it runs on every request, and building the statement cost more than running it. It brings
 # the user's account (the language may come from it) and the data version (pages kept under it) along, so
-# that a page served again costs this one statement.
+# that a page served again costs this one statement. The session's own fields come as plain columns: made
+# into an ORM object as well, it cost a sixth of a page served again.
 _SIGNED_IN = (
-    select(LoginSession, User, changes.as_column())
-    .join(User, User.id == LoginSession.user_id)
+    select(User, LoginSession.revoked_at, LoginSession.created_at, LoginSession.last_seen_at)
+    .add_columns(changes.as_column())
+    .join(LoginSession, LoginSession.user_id == User.id)
+    .outerjoin(Account, Account.id == User.account_id)
     .where(LoginSession.id == bindparam("sid"), LoginSession.user_id == bindparam("uid"))
-    .options(joinedload(User.account))
+    .options(contains_eager(User.account))
 )
 
 
@@ -178,15 +181,15 @@ def load_signed_in_user(session_id: str | None, user_id: str, *, now: datetime |
     row = db.session.execute(_SIGNED_IN, {"sid": session_id, "uid": int(user_id)}).first()
     if row is None:
         return None
-    login_session, user, version = row
+    user, revoked_at, created_at, last_seen_at, version = row
     changes.remember(version)
     now = now or utcnow()
     lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
-    if login_session.revoked_at is not None or not user.active or now - login_session.created_at > lifetime:
+    if revoked_at is not None or not user.active or now - created_at > lifetime:
         return None
-    if now - login_session.last_seen_at > LAST_SEEN_GRANULARITY:
+    if now - last_seen_at > LAST_SEEN_GRANULARITY:
         # Coarse on purpose: one small write every few minutes per browser, not one per request.
-        login_session.last_seen_at = now
+        db.session.execute(update(LoginSession).where(LoginSession.id == session_id).values(last_seen_at=now))
         db.session.commit()
     return user
 
