@@ -85,7 +85,7 @@ def main() -> None:
             "SECRET_KEY": "bench-only-secret",
             "DATABASE_URL": url,
             "UPLOAD_FOLDER": str(work / "uploads"),
-            "RATELIMIT_ENABLED": os.environ.get("RL") == "1",
+            "RATELIMIT_ENABLED": False,
             "WTF_CSRF_ENABLED": False,
         }
     )
