@@ -19,6 +19,8 @@ The rules (DESIGN.md §1):
   see every account; customers their own. Agents and leads record contacts on the accounts they see;
   managers and admins read them.
 - **Contracts** follow their account; **follow-ups** belong to their owner (managers and admins see all).
+- **The back office** (accounts, staff, departments) is the administrators'. An account's people are managed
+  by its customer administrator and by the administrators.
 """
 
 from __future__ import annotations
@@ -211,9 +213,24 @@ def can_close_follow_up(user: User, task: FollowUpTask) -> bool:
     return is_staff(user) and task.owner_id == user.id or user.role == "admin"
 
 
-# --- the account's users -----------------------------------------------------------------------------------
+# --- the back office and the account's users ---------------------------------------------------------------
+
+
+def can_run_back_office(user: User) -> bool:
+    """Create and edit accounts, staff users and departments: the portal's administrators."""
+    return user.role == "admin"
+
+
+def can_manage_users_of(user: User, account: Account) -> bool:
+    """Invite an account's people and manage them: its own customer administrator, and the portal's
+    administrators (who onboard an account and its first administrator)."""
+    return can_run_back_office(user) or (user.role == "customer_admin" and account.id == user.account_id)
 
 
 def can_manage_user(user: User, other: User) -> bool:
-    """A customer administrator manages the users of their own account."""
-    return user.role == "customer_admin" and other.account_id == user.account_id
+    """A customer administrator manages the users of their own account; an administrator everyone's."""
+    if can_run_back_office(user):
+        return True
+    return (
+        user.role == "customer_admin" and other.account_id is not None and other.account_id == user.account_id
+    )

@@ -15,9 +15,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from portal.models.accounts import INDUSTRIES, TIERS
+from portal.models.accounts import INDUSTRIES, INTERNAL_ROLES, SIZES, TIERS
 from portal.models.requests import CATEGORIES, PRIORITIES
-from portal.web import ALL_SUBTYPES, choices, options
+from portal.web import ALL_SUBTYPES, choices, id_field, options
 
 
 class RuleForm(FlaskForm):
@@ -150,3 +150,88 @@ class AuditFilterForm(FlaskForm):
     object_id = StringField(_l("Object number"), validators=[Optional(), Length(max=40)])
     since = DateField(_l("First day"), validators=[Optional()])
     until = DateField(_l("Last day"), validators=[Optional()])
+
+
+# --- the back office: accounts, their people, staff, departments ------------------------------------------
+
+
+# Required fields below are the services' to check (the templates mark them): then a person is told every
+# problem at once, the form's and the service's, not the form's first and the rest on the next try.
+
+
+class AccountForm(FlaskForm):
+    """An account's record; the service checks codes, names and domains against the others."""
+
+    code = StringField(_l("Code"), validators=[Length(max=20)])
+    name = StringField(_l("Name (Chinese)"), validators=[Length(max=200)])
+    name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=200)])
+    industry = SelectField(
+        _l("Industry"), choices=choices("industry", INDUSTRIES, "–"), validate_choice=False
+    )
+    size = SelectField(_l("Size"), choices=choices("size", SIZES, "–"), validate_choice=False)
+    tier = SelectField(_l("Classification"), choices=choices("tier", TIERS, "–"), validate_choice=False)
+    preferred_language = SelectField(
+        _l("Language"), choices=options([("zh", "中文"), ("en", "English")]), default="zh"
+    )
+    account_manager_id = id_field(_l("Account manager"))
+    email_domains = StringField(_l("Email domains"), validators=[Optional(), Length(max=500)])
+
+
+class AccountFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Code or name"), validators=[Optional(), Length(max=100)])
+    tier = SelectField(_l("Classification"), choices=choices("tier", TIERS, _l("All")), validate_choice=False)
+    industry = SelectField(
+        _l("Industry"), choices=choices("industry", INDUSTRIES, _l("All")), validate_choice=False
+    )
+    state = SelectField(
+        _l("State"),
+        choices=options([("active", _l("Active")), ("inactive", _l("Switched off"))], _l("All")),
+        validate_choice=False,
+    )
+
+
+CUSTOMER_ROLE_CHOICES = choices("role", ("customer_admin", "customer"), "–")[1:]
+STAFF_ROLE_CHOICES = choices("role", INTERNAL_ROLES, "–")[1:]
+
+
+class AccountUserForm(FlaskForm):
+    full_name = StringField(_l("Name"), validators=[Length(max=120)])
+    email = StringField(_l("Email"), validators=[Length(max=254)])
+    role = SelectField(_l("Role"), choices=CUSTOMER_ROLE_CHOICES, default="customer_admin")
+
+
+class StaffForm(FlaskForm):
+    full_name = StringField(_l("Name"), validators=[Length(max=120)])
+    role = SelectField(_l("Role"), choices=STAFF_ROLE_CHOICES, default="agent")
+    department_ids = SelectMultipleField(_l("Departments"), choices=[], coerce=int, validate_choice=False)
+    locale = SelectField(
+        _l("Language"),
+        choices=options([("zh", "中文"), ("en", "English")], _l("The browser's")),
+        validate_choice=False,
+    )
+
+
+class NewStaffForm(StaffForm):
+    email = StringField(_l("Email"), validators=[Length(max=254)])
+
+
+class StaffFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Name or email"), validators=[Optional(), Length(max=100)])
+    role = SelectField(_l("Role"), choices=choices("role", INTERNAL_ROLES, _l("All")), validate_choice=False)
+    department = id_field(_l("Department"))
+    state = SelectField(
+        _l("State"),
+        choices=options([("active", _l("Active")), ("inactive", _l("Deactivated"))], _l("All")),
+        validate_choice=False,
+    )
+
+
+class DepartmentForm(FlaskForm):
+    name_zh = StringField(_l("Name (Chinese)"), validators=[Length(max=100)])
+    name_en = StringField(_l("Name (English)"), validators=[Length(max=100)])

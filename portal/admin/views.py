@@ -111,7 +111,7 @@ def toggle_auto_assign(department_id: int):
         abort(404)
     if forms.ConfirmForm().validate_on_submit():
         routing.set_auto_assign(department, not department.auto_assign, current_user)
-    return redirect(url_for("admin.routing_rules"), code=303)
+    return redirect(web.safe_next(request.form.get("next")) or url_for("admin.routing_rules"), code=303)
 
 
 @bp.get("/routing/<int:rule_id>")

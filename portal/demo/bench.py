@@ -183,6 +183,7 @@ def _accounts_and_people(
     for n in range(count):
         tier, industry = rng.choice(TIERS), rng.choice(INDUSTRIES)
         account = Account(
+            code=f"BENCH-{existing + n + 1:04d}",
             name=f"基准客户 {existing + n + 1:04d}",
             name_en=f"Bench Account {existing + n + 1:04d}",
             industry=industry,

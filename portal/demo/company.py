@@ -136,6 +136,7 @@ def _seed_demo(*, seed: int, password: str, today: date | None, upload_dir: Path
     accounts: dict[str, Account] = {}
     for key, name, name_en, industry, size, tier, language in ACCOUNTS:
         accounts[key] = Account(
+            code=key.upper(),
             name=name,
             name_en=name_en,
             industry=industry,

@@ -33,6 +33,9 @@ class Account(TimestampMixin, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # A short code of the account's own (HUAXIN): how an import workbook names it. Set for every account
+    # made in the back office; older ones may have none.
+    code: Mapped[str | None] = mapped_column(String(20), unique=True, index=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     name_en: Mapped[str] = mapped_column(String(200), default="")
     industry: Mapped[str] = mapped_column(String(20))
@@ -119,8 +122,13 @@ class User(UserMixin, TimestampMixin, Base):
     )
 
     @property
+    def may_sign_in(self) -> bool:
+        """Active, and of an account that is not switched off (staff belong to none)."""
+        return self.active and (self.account is None or self.account.active)
+
+    @property
     def is_active(self) -> bool:  # flask-login refuses inactive users
-        return self.active
+        return self.may_sign_in
 
     @property
     def is_customer(self) -> bool:

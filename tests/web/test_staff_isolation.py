@@ -29,6 +29,7 @@ ROLE_GATED_IDS = {
     "exception_id": "calendar exceptions (admin)",
     "job_id": "the all-accounts ZIP jobs (finance)",
     "statement_id": "monthly statements (finance sees every account's)",
+    "user_id": "people in the back office (admin)",
 }
 
 
@@ -71,7 +72,13 @@ def world(app):
         "admin": make_user("admin"),
         "finance": make_user("finance"),
     }
-    ids = {"request_id": request.id, "account_id": account.id, "attachment_id": file.id, "task_id": task.id}
+    ids = {
+        "request_id": request.id,
+        "account_id": account.id,
+        "attachment_id": file.id,
+        "task_id": task.id,
+        "user_id": customer.id,  # one of the account's people (the back office's account page)
+    }
     return request, file, task, viewers, ids
 
 

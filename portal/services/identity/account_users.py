@@ -1,4 +1,6 @@
-"""A key account's administrator manages the account's own users: invite, change role, deactivate.
+"""An account's users, managed by its customer administrator or by the portal's administrators: invite,
+change role, deactivate. (Who may: ``permissions.can_manage_users_of`` and ``can_manage_user``.) Staff
+users are invited the same way (``identity/staff.py``).
 
 An invitation creates the user without a usable password and gives a signed link that lets them set one.
 The link expires after INVITATION_DAYS and works once: it carries a fingerprint of the password hash, which
@@ -15,10 +17,11 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
+from portal import permissions
 from portal.extensions import db
-from portal.models import User
+from portal.models import Account, User
 from portal.services import audit, background
-from portal.services.errors import InvalidInput
+from portal.services.errors import InvalidInput, Problems
 from portal.services.identity import auth, passwords
 from portal.services.requests.workflow import NotAllowed
 from portal.services.unit_of_work import use_case
@@ -35,44 +38,58 @@ def _fingerprint(user: User) -> str:
     return auth.password_fingerprint(user)
 
 
-def account_users(admin: User) -> list[User]:
+def users_of(account_id: int) -> list[User]:
     return list(
-        db.session.scalars(select(User).where(User.account_id == admin.account_id).order_by(User.full_name))
+        db.session.scalars(select(User).where(User.account_id == account_id).order_by(User.full_name))
     )
 
 
-def _require_admin(admin: User, user: User | None = None) -> None:
-    if admin.role != "customer_admin" or (user is not None and user.account_id != admin.account_id):
+def account_users(admin: User) -> list[User]:
+    return users_of(admin.account_id) if admin.account_id is not None else []
+
+
+def _require_manager(admin: User, user: User) -> None:
+    if not permissions.can_manage_user(admin, user) or user.account_id is None:
         raise NotAllowed(str(_l("Only the account's administrator can manage its users.")))
 
 
 @use_case
-def invite(admin: User, *, email: str, full_name: str, role: str) -> User | None:
-    """Invite a colleague: the one-time link goes to their address only, by email (the administrator never
-    sees it, or could set the colleague's password). Only addresses on the account's own email domains;
-    an address that already has a user — of this account, another, or staff — gets the same answer as any
-    other and nothing is created or sent (None), so that inviting reveals nothing about others."""
-    _require_admin(admin)
+def invite(
+    admin: User, *, email: str, full_name: str, role: str, account: Account | None = None
+) -> User | None:
+    """Invite a colleague (``account``: the administrator's own, unless a portal administrator names one):
+    the one-time link goes to their address only, by email (the inviter never sees it, or could set the
+    colleague's password). Only addresses on the account's own email domains; an address that already has
+    a user — of this account, another, or staff — gets the same answer as any other and nothing is created
+    or sent (None), so that inviting reveals nothing about others."""
+    account = account or admin.account
+    if account is None or not permissions.can_manage_users_of(admin, account):
+        raise NotAllowed(str(_l("Only the account's administrator can manage its users.")))
+    problems = Problems()
     if role not in ("customer", "customer_admin"):
-        raise InvalidInput("role", str(_l("Choose a role.")))
+        problems.add("role", _l("Choose a role."))
+    if not full_name.strip():
+        problems.add("full_name", _l("Give the person's name."))
     email = auth.normalise_email(email)
-    account = admin.account
-    assert account is not None
     domain = email.rpartition("@")[2]
-    if not account.domains:
-        raise InvalidInput(
-            "email", str(_l("Your account has no email domains on record yet; ask your account manager."))
-        )
-    if domain not in account.domains:
-        raise InvalidInput(
+    if not email.partition("@")[0] or not domain:
+        problems.add("email", _l("Give an email address."))
+    elif not account.domains:
+        problems.add(
             "email",
-            str(
-                _l(
-                    "Invite addresses on your company's domains: %(domains)s.",
-                    domains=", ".join(account.domains),
-                )
-            ),
+            _l("Your account has no email domains on record yet; ask your account manager.")
+            if admin.account_id == account.id
+            else _l("The account has no email domains yet: add them to its details first."),
         )
+    elif domain not in account.domains:
+        domains = ", ".join(account.domains)
+        problems.add(
+            "email",
+            _l("Invite addresses on your company's domains: %(domains)s.", domains=domains)
+            if admin.account_id == account.id
+            else _l("Invite addresses on the account's domains: %(domains)s.", domains=domains),
+        )
+    problems.raise_any()
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         audit.record("user.invitation_not_sent", actor=admin, email=email, reason="address_taken")
         return None
@@ -97,7 +114,7 @@ def awaits_first_sign_in(user: User) -> bool:
 def resend_invitation(admin: User, user: User) -> None:
     """Send the one-time link again, to the colleague's address (a fresh link; the earlier one still works
     until a password is set)."""
-    _require_admin(admin, user)
+    _require_manager(admin, user)
     if not awaits_first_sign_in(user):
         raise InvalidInput("user", str(_l("%(name)s has signed in already.", name=user.full_name)))
     audit.record("user.invitation_sent_again", actor=admin, obj=user)
@@ -119,7 +136,7 @@ def user_for_invitation(token: str) -> User:
     except BadSignature as error:
         raise InvalidInput("token", str(_l("This invitation link is not valid."))) from error
     user = db.session.get(User, data.get("user")) if isinstance(data, dict) else None
-    if user is None or not user.active or data.get("fp") != _fingerprint(user):
+    if user is None or not user.may_sign_in or data.get("fp") != _fingerprint(user):
         raise InvalidInput("token", str(_l("This invitation link has already been used or was withdrawn.")))
     return user
 
@@ -135,7 +152,7 @@ def accept_invitation(token: str, password: str) -> User:
 
 @use_case
 def set_role(admin: User, user: User, role: str) -> None:
-    _require_admin(admin, user)
+    _require_manager(admin, user)
     if role not in ("customer", "customer_admin"):
         raise InvalidInput("role", str(_l("Choose a role.")))
     if user.id == admin.id and role != "customer_admin":
@@ -146,7 +163,7 @@ def set_role(admin: User, user: User, role: str) -> None:
 
 @use_case
 def set_active(admin: User, user: User, active: bool) -> None:
-    _require_admin(admin, user)
+    _require_manager(admin, user)
     if user.id == admin.id:
         raise InvalidInput("active", str(_l("You cannot deactivate yourself.")))
     auth.set_active(user, active, actor=admin)

@@ -114,7 +114,7 @@ def _settle_sign_in(
         audit.record("auth.sign_in_locked", actor=user, actor_email=email, ip_address=ip_address)
         raise SignInRefused(locked=True)
 
-    if not ok or user is None or not user.active:
+    if not ok or user is None or not user.may_sign_in:
         if now - throttle.window_started_at > policy.window:
             throttle.failures, throttle.window_started_at = 0, now
         throttle.failures += 1
@@ -175,7 +175,8 @@ _SIGNED_IN = (
 
 def load_signed_in_user(session_id: str | None, user_id: str, *, now: datetime | None = None) -> User | None:
     """The user behind a session cookie, or None if the session was revoked, is older than the sign-in
-    lifetime (counted from signing in, however active the browser), or the user was deactivated."""
+    lifetime (counted from signing in, however active the browser), or the user (or their account) was
+    switched off."""
     if not session_id or not user_id.isdigit():
         return None
     row = db.session.execute(_SIGNED_IN, {"sid": session_id, "uid": int(user_id)}).first()
@@ -185,7 +186,7 @@ def load_signed_in_user(session_id: str | None, user_id: str, *, now: datetime |
     changes.remember(version)
     now = now or utcnow()
     lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
-    if revoked_at is not None or not user.active or now - created_at > lifetime:
+    if revoked_at is not None or not user.may_sign_in or now - created_at > lifetime:
         return None
     if now - last_seen_at > LAST_SEEN_GRANULARITY:
         # Coarse on purpose: one small write every few minutes per browser, not one per request.
@@ -247,9 +248,16 @@ def create_user(
 
 
 @use_case
-def set_active(user: User, active: bool, *, actor: User | None = None) -> None:
-    """Deactivating takes effect at the user's next request: their sessions no longer load."""
+def set_active(user: User, active: bool, *, actor: User | None = None, now: datetime | None = None) -> None:
+    """Deactivating signs the user out everywhere: every session of theirs is revoked (and would no longer
+    load anyway), so switching them on again later brings no old browser back."""
     user.active = active
+    if not active:
+        db.session.execute(
+            update(LoginSession)
+            .where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
+            .values(revoked_at=now or utcnow())
+        )
     audit.record("user.activated" if active else "user.deactivated", actor=actor, obj=user)
 
 
@@ -333,7 +341,7 @@ def request_password_reset(email: str, *, ip_address: str = "") -> int | None:
         ip_address=ip_address,
         known=bool(user),
     )
-    if user is not None and user.active:
+    if user is not None and user.may_sign_in:
         background.enqueue("password_reset_email", user.id)
         return user.id
     return None
@@ -347,7 +355,7 @@ def user_for_reset(token: str) -> User:
     except BadSignature as error:
         raise InvalidInput("token", str(_l("This link is not valid."))) from error
     user = db.session.get(User, data.get("user")) if isinstance(data, dict) else None
-    if user is None or not user.active or data.get("fp") != password_fingerprint(user):
+    if user is None or not user.may_sign_in or data.get("fp") != password_fingerprint(user):
         raise InvalidInput("token", str(_l("This link has already been used; ask for a new one.")))
     return user
 

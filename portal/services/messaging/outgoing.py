@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
+from portal.labels import label
 from portal.models import Notification, SurveyInvitation, User
 from portal.models.accounts import CUSTOMER_ROLES
 from portal.models.base import utcnow
@@ -131,7 +132,7 @@ def send_password_reset(user_id: int) -> None:
 def send_invitation(user_id: int, inviter_id: int) -> None:
     with Session(db.engine) as session:
         user, inviter = session.get(User, user_id), session.get(User, inviter_id)
-        if user is None or inviter is None or not user.active or user.account is None:
+        if user is None or inviter is None or not user.may_sign_in:
             return
         with mail.as_recipient(user):
             email = mail.compose(
@@ -139,7 +140,9 @@ def send_invitation(user_id: int, inviter_id: int) -> None:
                 "invitation",
                 subject=_("You are invited to the Key Account Service Portal"),
                 inviter=inviter.full_name,
-                account=user.account.display_name(mail.language_of(user)),
+                # Staff belong to no account: their invitation names their role instead.
+                account=user.account.display_name(mail.language_of(user)) if user.account else None,
+                role=label("role", user.role),
                 link=url_for(
                     "auth.accept_invitation", token=account_users.invitation_token(user), _external=True
                 ),

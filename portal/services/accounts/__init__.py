@@ -1,0 +1,1 @@
+"""Key accounts as the back office keeps them: their record and classification (accounts)."""
