@@ -91,6 +91,10 @@ HOMES = [
     ("li.na@huaxin-bank.example", "/my/contracts/{HX-2026-001}"),
     ("aftersales@portal.example", "/staff/queue"),
     ("admin@portal.example", "/admin/routing"),
+    ("admin@portal.example", "/admin/accounts"),
+    ("admin@portal.example", "/admin/accounts/{HUAXIN}"),
+    ("admin@portal.example", "/admin/staff/new"),
+    ("admin@portal.example", "/admin/departments"),
 ]
 
 
@@ -103,12 +107,15 @@ def test_no_serious_accessibility_violations(page, email, path):
             from sqlalchemy import select
 
             from portal.extensions import db
-            from portal.models import Contract
+            from portal.models import Account, Contract
 
             number = path[path.index("{") + 1 : -1]
-            path = path[: path.index("{")] + str(
-                db.session.scalar(select(Contract.id).where(Contract.number == number))
+            found = (
+                select(Account.id).where(Account.code == number)
+                if path.startswith("/admin/")
+                else select(Contract.id).where(Contract.number == number)
             )
+            path = path[: path.index("{")] + str(db.session.scalar(found))
         response = page.goto(path)
         assert response.status == 200
     else:
