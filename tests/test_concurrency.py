@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import ServiceRequest, TimelineEvent
+from portal.models import ServiceRequest, TimelineEvent, User
 from portal.services.reference_data import ensure_reference_data
 from tests.factories import PASSWORD, department, make_account, make_request, make_user
 from tests.test_production import _free_port
@@ -270,4 +270,44 @@ def test_the_sign_in_limit_holds_across_workers_without_redis(app, database_url,
         server.terminate()
         server.wait(timeout=30)
     assert Counter(codes) == {422: 20, 429: 10}
+    assert "Traceback" not in log.read_text()
+
+
+def test_two_administrators_switching_each_other_off_at_once_leave_one(app, database_url, tmp_path):
+    """The last administrator stays even when two remove each other at the same moment: the check counts
+    with the administrators' rows locked (SQLite: one writer at a time), so the second finds the first
+    gone."""
+    first, second = make_user("admin"), make_user("admin")
+    server, base, log = _serve(database_url, tmp_path)
+    answers: list[int] = []
+    try:
+        for _round in range(5):
+            clients = {}
+            for me, other in ((first, second), (second, first)):
+                client = Client(base)
+                client.sign_in(me.email)
+                clients[me.id] = (client, client.token(f"/admin/staff/{other.id}")[0], other.id)
+            start = threading.Barrier(2)
+
+            def switch_off(client: Client, csrf: str, other_id: int, start: threading.Barrier) -> None:
+                start.wait(timeout=30)
+                answers.append(client.post(f"/admin/staff/{other_id}/active", {"csrf_token": csrf}))
+
+            threads = [
+                threading.Thread(target=switch_off, args=(*clients[u.id], start)) for u in (first, second)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+            db.session.expire_all()
+            active = db.session.scalars(select(User.id).where(User.role == "admin", User.active)).all()
+            assert len(active) == 1, active
+            for user in (first, second):  # both on again for the next round
+                db.session.get(User, user.id).active = True
+            db.session.commit()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert len(answers) == 10 and set(answers) <= {302, 303}, answers
     assert "Traceback" not in log.read_text()
