@@ -298,3 +298,20 @@ def test_departments_are_renamed_and_their_assignment_switched_from_one_page(cli
         "/admin/departments",
     )
     assert toggled.headers["Location"].endswith("/admin/departments")
+
+
+def test_the_lists_run_the_same_statements_however_many_rows(client, login_as, count_queries):
+    login_as("admin")
+    manager = make_user("agent", departments=["sales"])
+
+    def counted(path):
+        with count_queries() as run:
+            assert client.get(path).status_code == 200
+        return run.n
+
+    make_account(account_manager=manager)
+    make_user("lead", departments=["sales", "delivery"])
+    few = counted("/admin/accounts"), counted("/admin/staff")
+    for _ in range(12):
+        make_account(account_manager=make_user("agent", departments=["tech_support", "sales"]))
+    assert (counted("/admin/accounts"), counted("/admin/staff")) == few

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from portal import permissions
 from portal.extensions import db
@@ -161,7 +162,7 @@ class AccountFilters:
 
 def account_list(filters: AccountFilters) -> Select[Account]:
     """The accounts that match, by name: the search finds a code, or part of a name in either language."""
-    query = select(Account).order_by(Account.name)
+    query = select(Account).options(selectinload(Account.account_manager)).order_by(Account.name)
     if filters.search.strip():
         text = f"%{filters.search.strip().lower()}%"
         query = query.where(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from portal import permissions
 from portal.extensions import db
@@ -170,7 +171,12 @@ class StaffFilters:
 
 
 def staff_list(filters: StaffFilters) -> Select[User]:
-    query = select(User).where(User.account_id.is_(None)).order_by(User.full_name, User.id)
+    query = (
+        select(User)
+        .where(User.account_id.is_(None))
+        .options(selectinload(User.departments))
+        .order_by(User.full_name, User.id)
+    )
     if filters.search.strip():
         text = f"%{filters.search.strip().lower()}%"
         query = query.where(or_(func.lower(User.full_name).like(text), User.email.like(text)))
