@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from portal.models.accounts import INDUSTRIES, INTERNAL_ROLES, SIZES, TIERS
 from portal.models.requests import CATEGORIES, PRIORITIES
-from portal.web import ALL_SUBTYPES, choices, id_field, options
+from portal.web import ALL_SUBTYPES, choices, id_field, optional_id, options
 
 
 class RuleForm(FlaskForm):
@@ -206,7 +206,10 @@ class AccountUserForm(FlaskForm):
 class StaffForm(FlaskForm):
     full_name = StringField(_l("Name"), validators=[Length(max=120)])
     role = SelectField(_l("Role"), choices=STAFF_ROLE_CHOICES, default="agent")
-    department_ids = SelectMultipleField(_l("Departments"), choices=[], coerce=int, validate_choice=False)
+    # An id beyond what the database holds is None (``optional_id``): the service says "from the list".
+    department_ids = SelectMultipleField(
+        _l("Departments"), choices=[], coerce=optional_id, validate_choice=False
+    )
     locale = SelectField(
         _l("Language"),
         choices=options([("zh", "中文"), ("en", "English")], _l("The browser's")),

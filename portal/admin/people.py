@@ -39,7 +39,7 @@ def _details(form: forms.StaffForm) -> staff.StaffDetails:
     return staff.StaffDetails(
         full_name=form.full_name.data or "",
         role=form.role.data or "",
-        department_ids=tuple(form.department_ids.data or ()),
+        department_ids=tuple(i or 0 for i in form.department_ids.data or ()),  # 0: no such department
         locale=form.locale.data or None,
     )
 
