@@ -70,6 +70,9 @@ def roles_required(*roles: str) -> Callable[[F], F]:
 customer_required = roles_required("customer_admin", "customer")
 staff_required = roles_required("agent", "lead")
 internal_viewer_required = roles_required("agent", "lead", "manager", "admin")
+# Contracts are drafted by administrators, finance and account managers (agents and leads): the role lets
+# them reach the pages, ``permissions.can_draft_contract`` decides for each account.
+contract_drafter_required = roles_required("admin", "finance", "agent", "lead")
 
 
 def _visible_or_404(model: type[M], object_id: int, customer: bool, may_see: Callable[[User, M], bool]) -> M:
@@ -90,6 +93,20 @@ def request_for_customer(request_id: int) -> ServiceRequest:
 
 def contract_for_customer(contract_id: int) -> Contract:
     return _visible_or_404(Contract, contract_id, True, permissions.can_view_contract)
+
+
+def account_for_drafter(account_id: int) -> Account:
+    """An account whose contracts the signed-in person drafts (``permissions.can_draft_contract``), or 404."""
+    return _visible_or_404(Account, account_id, False, permissions.can_draft_contract)
+
+
+def contract_for_drafter(contract_id: int) -> Contract:
+    return _visible_or_404(
+        Contract,
+        contract_id,
+        False,
+        lambda user, contract: permissions.can_draft_contract(user, contract.account),
+    )
 
 
 def request_for_staff(request_id: int) -> ServiceRequest:

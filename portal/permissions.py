@@ -18,7 +18,9 @@ The rules (DESIGN.md §1):
 - **Accounts.** An account manager sees the accounts they manage; sales leads, managers, admins and finance
   see every account; customers their own. Agents and leads record contacts on the accounts they see;
   managers and admins read them.
-- **Contracts** follow their account; **follow-ups** belong to their owner (managers and admins see all).
+- **Contracts** follow their account, except that customers never see a draft; administrators, finance and
+  the account's manager draft, sign off, renew and end them. **Follow-ups** belong to their owner (managers
+  and admins see all).
 - **The back office** (accounts, staff, departments) is the administrators'. An account's people are managed
   by its customer administrator and by the administrators.
 """
@@ -184,7 +186,7 @@ def can_view_contract(user: User, contract: Contract) -> bool:
     if sees_every_account(user):
         return True
     if is_customer(user):
-        return contract.account_id == user.account_id
+        return contract.account_id == user.account_id and contract.state != "draft"
     return is_staff(user) and contract.account.account_manager_id == user.id
 
 
@@ -193,10 +195,16 @@ def contract_condition(user: User) -> ColumnElement[bool]:
     if sees_every_account(user):
         return true()
     if is_customer(user):
-        return Contract.account_id == user.account_id
+        return and_(Contract.account_id == user.account_id, Contract.state != "draft")
     if is_staff(user):
         return Contract.account_id.in_(select(Account.id).where(Account.account_manager_id == user.id))
     return false()
+
+
+def can_draft_contract(user: User, account: Account) -> bool:
+    """Draft, edit, sign off, renew and end an account's contracts: administrators, finance, and the
+    account's own account manager."""
+    return user.role in ("admin", "finance") or (is_staff(user) and account.account_manager_id == user.id)
 
 
 def can_view_follow_up(user: User, task: FollowUpTask) -> bool:

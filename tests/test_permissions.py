@@ -30,17 +30,17 @@ REQUEST_TABLE = {
     "a customer of another account": (False, False, False),
 }
 
-# viewer -> (sees the account, may record a contact)
+# viewer -> (sees the account, may record a contact, sees a draft contract, drafts its contracts)
 ACCOUNT_TABLE = {
-    "its account manager": (True, True),
-    "an agent who manages other accounts": (False, False),
-    "a sales lead": (True, True),
-    "a lead of another department": (False, False),
-    "manager": (True, False),
-    "admin": (True, False),
-    "finance": (True, False),
-    "a customer of the account": (True, False),
-    "a customer of another account": (False, False),
+    "its account manager": (True, True, True, True),
+    "an agent who manages other accounts": (False, False, False, False),
+    "a sales lead": (True, True, True, False),
+    "a lead of another department": (False, False, False, False),
+    "manager": (True, False, True, False),
+    "admin": (True, False, True, True),
+    "finance": (True, False, True, True),
+    "a customer of the account": (True, False, False, False),
+    "a customer of another account": (False, False, False, False),
 }
 
 
@@ -149,7 +149,7 @@ def accounts():
 def test_who_sees_an_account_and_its_contracts(accounts, relation):
     account, contract, _, viewers = accounts
     viewer = viewers[relation]
-    sees, records = ACCOUNT_TABLE[relation]
+    sees, records, sees_draft, drafts = ACCOUNT_TABLE[relation]
     assert permissions.can_view_account(viewer, account) is sees
     listed = db.session.scalar(
         select(func.count()).where(Account.id == account.id, permissions.account_condition(viewer))
@@ -161,6 +161,13 @@ def test_who_sees_an_account_and_its_contracts(accounts, relation):
     )
     assert bool(listed) is sees
     assert permissions.can_record_contact(viewer, account) is records
+    assert permissions.can_draft_contract(viewer, account) is drafts
+    draft = make_contract(account, state="draft")
+    assert permissions.can_view_contract(viewer, draft) is sees_draft
+    listed = db.session.scalar(
+        select(func.count()).where(Contract.id == draft.id, permissions.contract_condition(viewer))
+    )
+    assert bool(listed) is sees_draft
 
 
 @pytest.mark.parametrize("relation", sorted(ACCOUNT_TABLE))

@@ -18,13 +18,15 @@ from portal import web
 from portal.admin import bp, forms
 from portal.admin.views import admin_required
 from portal.extensions import db
-from portal.models import Account, Contract, ServiceRequest, User
+from portal.models import Account, ServiceRequest, User
 from portal.models.accounts import STAFF_ROLES
 from portal.models.requests import OPEN_STATUSES
 from portal.rendering import render
 from portal.services.accounts import accounts
+from portal.services.contracts.contracts import account_contracts
 from portal.services.errors import DomainError, InvalidInput
 from portal.services.identity import account_users
+from portal.timeutil import today_for
 
 PAGE_SIZE = 50
 
@@ -109,9 +111,6 @@ def _account_page(account: Account, form: Any = None, invite: Any = None, status
                 ServiceRequest.account_id == account.id, ServiceRequest.status.in_(OPEN_STATUSES)
             )
         ),
-        "contracts": db.session.scalar(
-            select(func.count(Contract.id)).where(Contract.account_id == account.id)
-        ),
     }
     return render(
         "admin/account.html",
@@ -121,6 +120,8 @@ def _account_page(account: Account, form: Any = None, invite: Any = None, status
         users=account_users.users_of(account.id),
         awaits_first_sign_in=account_users.awaits_first_sign_in,
         counts=counts,
+        contracts=account_contracts(account.id),
+        today=today_for(current_user),
         status=status,
     )
 

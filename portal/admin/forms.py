@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
@@ -11,6 +12,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
     TimeField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
@@ -238,3 +240,30 @@ class StaffFilterForm(FlaskForm):
 class DepartmentForm(FlaskForm):
     name_zh = StringField(_l("Name (Chinese)"), validators=[Length(max=100)])
     name_en = StringField(_l("Name (English)"), validators=[Length(max=100)])
+
+
+# --- contracts ---------------------------------------------------------------------------------------------
+
+
+class ContractForm(FlaskForm):
+    """A contract's terms; numbers are typed as text and checked by the service with everything else."""
+
+    number = StringField(_l("Contract number"), validators=[Length(max=40)])
+    title = StringField(_l("Title"), validators=[Length(max=200)])
+    start_date = DateField(_l("First day"), validators=[Optional()])
+    end_date = DateField(_l("Last day"), validators=[Optional()])
+    amount = StringField(_l("Amount"), validators=[Length(max=20)])
+    currency = StringField(_l("Currency"), default="CNY", validators=[Length(max=3)])
+    entitlement_on_site_days = StringField(_l("On-site days"), validators=[Length(max=12)])
+    entitlement_support_hours = StringField(_l("Support hours"), validators=[Length(max=12)])
+    entitlement_custom_reports = StringField(_l("Custom reports"), validators=[Length(max=12)])
+    entitlement_training_sessions = StringField(_l("Training sessions"), validators=[Length(max=12)])
+
+
+class SignedCopyForm(FlaskForm):
+    file = FileField(_l("Signed copy (PDF)"))
+
+
+class TerminateForm(FlaskForm):
+    on = DateField(_l("Last day of the contract"), validators=[Optional()])
+    reason = TextAreaField(_l("Why it ends early"), validators=[Length(max=500)])

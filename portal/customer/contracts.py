@@ -21,7 +21,7 @@ from portal.timeutil import today_for
 @customer_required
 def contracts():
     today = today_for(current_user)
-    contracts = account_contracts(current_user.account_id)
+    contracts = account_contracts(current_user.account_id, current_user)
     ledgers = entitlements.contract_ledgers(contracts, today)
     rows = [(c, ledgers[c.id]) for c in contracts]
     return render("customer/contracts.html", rows=rows, today=today)

@@ -40,7 +40,7 @@ def home():
 @customer_required
 @cached_page
 def requests():
-    contracts = account_contracts(current_user.account_id)
+    contracts = account_contracts(current_user.account_id, current_user)
     form = forms.RequestFilterForm(request.args)
     form.contract.choices = forms.options([(str(c.id), c.number) for c in contracts], _("All"))
     form.validate()  # bad dates are dropped (and marked), the rest still filters

@@ -46,6 +46,9 @@ class Contract(TimestampMixin, Base):
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     state: Mapped[str] = mapped_column(String(12), default="signed")
     terminated_on: Mapped[date | None]
+    terminated_reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    # The contract this one renews (its draft was made from it).
+    renews_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id", ondelete="SET NULL"))
     signed_document_id: Mapped[int | None] = mapped_column(
         ForeignKey("attachments.id", use_alter=True, ondelete="SET NULL")
     )

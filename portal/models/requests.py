@@ -314,6 +314,10 @@ class Attachment(TimestampMixin, Base):
     )
     event_id: Mapped[int | None] = mapped_column(ForeignKey("timeline_events.id", ondelete="RESTRICT"))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"), index=True)
+    # A contract's signed copy (each copy stays, the latest is the contract's document).
+    contract_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contracts.id", use_alter=True, ondelete="SET NULL"), index=True
+    )
     original_name: Mapped[str] = mapped_column(String(255))
     stored_name: Mapped[str] = mapped_column(String(64), unique=True)
     size_bytes: Mapped[int]

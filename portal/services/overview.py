@@ -71,7 +71,7 @@ def customer_home(user: User, today: date) -> CustomerHome:
     )
     calendar, now = sla.load_calendar(), utcnow()
     badges = {r.id: queues.sla_badge(r, calendar, now) for r in open_requests}
-    contracts = account_contracts(account.id)
+    contracts = account_contracts(account.id, user)
     # Bars only for contracts that still run; ended ones are history on the contracts page.
     ledgers = contract_ledgers([c for c in contracts if c.status(today) in ("active", "expiring")], today)
     reports = list(

@@ -39,6 +39,8 @@ def _stored(endpoint: str, args: dict) -> Attachment | None:
     if endpoint == "customer.contract_document":
         contract = db.session.get(Contract, args["contract_id"])
         return db.session.get(Attachment, contract.signed_document_id)
+    if endpoint == "admin.signed_copy":
+        return db.session.get(Attachment, args["copy"])
     if endpoint == "finance.download_export":
         return db.session.get(Attachment, db.session.get(ExportJob, args["job_id"]).attachment_id)
     if endpoint == "finance.download_statement":
@@ -160,6 +162,8 @@ def test_every_file_link_downloads_in_the_browser(page):
     page.get_by_role("link", name="完整审计日志").click()
     page.wait_for_url("**/admin/audit")
     downloads.check(page.get_by_role("link", name="导出 CSV"), what="audit csv")
+    # And a contract's signed copy in the back office.
+    downloads.every_link(f"/admin/contracts/{contract.id}")
 
     assert downloads.clicked == _file_endpoints()
     assert page.console_errors == []

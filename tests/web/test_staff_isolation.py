@@ -13,14 +13,18 @@ from sqlalchemy import func, select
 from portal import permissions
 from portal.extensions import db
 from portal.models import Attachment, ContactLog, FollowUpTask, ServiceRequest, TimelineEvent
+from portal.services.contracts import contracts
 from portal.services.reference_data import ensure_reference_data
 from portal.services.requests import attachments
 from portal.services.requests.attachments import Upload
-from tests.factories import department, make_account, make_request, make_user
+from tests.factories import department, make_account, make_contract, make_request, make_user
 
 SECRET = "Vault-7 alarm log"
 BLUEPRINTS = ("internal.", "manager.", "finance.", "admin.")
-ID_NAMES = {"request_id", "account_id", "attachment_id", "task_id"}
+ID_NAMES = {"request_id", "account_id", "attachment_id", "task_id", "contract_id"}
+# Routes where an account's (or contract's) id answers by a stricter rule than seeing the account: drafting
+# its contracts (permissions.can_draft_contract) — every route of the module, found by the view's module.
+DRAFTING_MODULE = "portal.admin.contracts"
 # Ids of objects that belong to no account: a role reaches all or none of them (the role matrices test it).
 ROLE_GATED_IDS = {
     "rule_id": "routing rules (admin)",
@@ -61,6 +65,14 @@ def world(app):
     task = FollowUpTask(account_id=account.id, owner_id=account_manager.id, reason="low_csat")
     db.session.add(task)
     db.session.commit()
+    contract = make_contract(account)
+    signed = contracts.attach_signed_document(
+        contract,
+        Upload("signed.pdf", b"%PDF-1.4\n%%EOF\n"),
+        None,
+        folder=Path(current_app.config["UPLOAD_FOLDER"]),
+        max_bytes=10**6,
+    )
     viewers = {
         "agent of the request's department": make_user("agent", departments=["after_sales"]),
         "agent of technical support": make_user("agent", departments=["tech_support"]),
@@ -78,11 +90,17 @@ def world(app):
         "attachment_id": file.id,
         "task_id": task.id,
         "user_id": customer.id,  # one of the account's people (the back office's account page)
+        "contract_id": contract.id,
+        "copy": signed.id,  # the contract's signed copy
     }
     return request, file, task, viewers, ids
 
 
-def _may_see(viewer, name, request, file, task) -> bool:
+def _may_see(viewer, name, request, file, task, drafting=False) -> bool:
+    if drafting and name in ("account_id", "contract_id"):
+        return permissions.can_draft_contract(viewer, request.account)
+    if name == "contract_id":
+        return permissions.can_view_account(viewer, request.account)
     if name == "request_id":
         return permissions.can_view_request(viewer, request)
     if name == "attachment_id":
@@ -136,7 +154,8 @@ def test_every_staff_url_answers_only_what_the_viewer_may_see(app, client, login
         for name in rule.arguments:
             path = path.replace(f"<int:{name}>", str(ids.get(name, 999999)))
             missing = missing.replace(f"<int:{name}>", "999999")
-        visible = all(_may_see(viewer, name, request, file, task) for name in named)
+        drafting = app.view_functions[rule.endpoint].__module__ == DRAFTING_MODULE
+        visible = all(_may_see(viewer, name, request, file, task, drafting) for name in named)
         for method in sorted(rule.methods & {"GET", "POST"}):
             before = _footprint(request.id)
             data = {"csrf_token": token, "body": "x", "kind": "call"}

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from portal import permissions
 from portal.extensions import db
 from portal.models import Attachment, Contract, User
 from portal.services import audit
@@ -16,16 +17,18 @@ from portal.services.requests.attachments import Upload, check, store_file
 from portal.services.unit_of_work import use_case
 
 
-def account_contracts(account_id: int) -> list[Contract]:
-    """An account's contracts with their entitlements, newest first."""
-    return list(
-        db.session.scalars(
-            select(Contract)
-            .where(Contract.account_id == account_id)
-            .options(selectinload(Contract.entitlements))
-            .order_by(Contract.end_date.desc(), Contract.id.desc())
-        )
+def account_contracts(account_id: int, viewer: User | None = None) -> list[Contract]:
+    """An account's contracts with their entitlements, newest first — those ``viewer`` may see (a customer
+    no drafts), when given."""
+    query = (
+        select(Contract)
+        .where(Contract.account_id == account_id)
+        .options(selectinload(Contract.entitlements))
+        .order_by(Contract.end_date.desc(), Contract.id.desc())
     )
+    if viewer is not None:
+        query = query.where(permissions.contract_condition(viewer))
+    return list(db.session.scalars(query))
 
 
 @use_case
@@ -41,6 +44,7 @@ def attach_signed_document(
     attachment = store_file(
         upload.data, name, content_type, folder, account_id=contract.account_id, uploader_id=uploader_id
     )
+    attachment.contract_id = contract.id
     contract.signed_document_id = attachment.id
     audit.record("contract.document_attached", actor=uploader, obj=contract, file=name)
     return attachment
