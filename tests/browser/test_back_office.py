@@ -1,14 +1,20 @@
 """The back office in a browser, as an administrator onboards a company without a shell: a new account
-(a bad form first, told every problem at once), its administrator invited by email, who chooses a password
-from the link and signs in to the account's dashboard; and a colleague invited as staff."""
+(a bad form first, told every problem at once), its contract drafted, its signed copy uploaded and signed
+off, its administrator invited by email, who chooses a password from the link, signs in and files a request
+against the new contract; and a colleague invited as staff."""
 
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
 
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import ServiceRequest
 from tests.browser.test_journeys import sign_in
 
 
@@ -21,7 +27,7 @@ def _link_sent_to(app, address: str) -> str:
 
 
 def test_an_admin_onboards_an_account_and_its_administrator_signs_in(
-    app, page, browser, live_server, demo_written
+    app, page, browser, live_server, demo_written, tmp_path
 ):
     sign_in(page, "admin@portal.example")
     page.wait_for_url("**/admin/")
@@ -48,6 +54,24 @@ def test_an_admin_onboards_an_account_and_its_administrator_signs_in(
     page.get_by_text("邀请正在发往 qian@nova-tech.example。").wait_for()
     assert page.get_by_role("cell", name="已邀请，尚未登录").is_visible()
 
+    # Her company's contract: drafted, its signed copy uploaded, signed off.
+    page.get_by_role("link", name="新建合同").click()
+    page.get_by_label("合同编号").fill("NOVA-2026-01")
+    page.get_by_label("标题", exact=True).fill("新星科技年度服务合同")
+    page.get_by_label("开始日期").fill((date.today() - timedelta(days=1)).isoformat())
+    page.get_by_label("结束日期").fill((date.today() + timedelta(days=364)).isoformat())
+    page.get_by_label("金额").fill("80000")
+    page.get_by_label("现场服务天数").fill("4")
+    page.get_by_role("button", name="保存草稿").click()
+    page.get_by_role("heading", level=1, name="NOVA-2026-01").wait_for()
+    signed = tmp_path / "nova-signed.pdf"
+    signed.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    page.get_by_label("签署件（PDF）").set_input_files(str(signed))
+    page.get_by_role("button", name="上传").click()
+    page.get_by_role("link", name="nova-signed.pdf").wait_for()
+    page.get_by_role("button", name="确认签署：合同生效").click()
+    page.get_by_text("NOVA-2026-01 已签署生效").wait_for()
+
     # The invited administrator, in a browser of her own.
     context = browser.new_context(base_url=live_server, locale="zh-CN")
     invited = context.new_page()
@@ -60,6 +84,19 @@ def test_an_admin_onboards_an_account_and_its_administrator_signs_in(
     invited.get_by_role("button", name="登录").click()
     invited.wait_for_url("**/my/")
     assert invited.get_by_role("heading", level=1).inner_text() == "新星科技"
+    # She files a request against the new contract.
+    invited.goto("/my/new/on_site/installation")
+    invited.get_by_label("标题").fill("Install the racks")
+    invited.get_by_label("描述").fill("Two racks in the new data room.")
+    invited.get_by_label("合同").select_option(label="NOVA-2026-01 · 新星科技年度服务合同")
+    invited.get_by_label("现场地址").fill("上海市浦东新区张江路 1 号")
+    invited.get_by_label("现场联系人", exact=True).fill("钱女士")
+    invited.get_by_label("现场联系人电话").fill("13900000000")
+    invited.get_by_label("期望开始日期").fill((date.today() + timedelta(days=14)).isoformat())
+    invited.get_by_role("button", name="提交请求").click()
+    invited.get_by_role("heading", name="处理记录").wait_for()
+    filed = db.session.scalar(select(ServiceRequest).where(ServiceRequest.title == "Install the racks"))
+    assert filed.contract.number == "NOVA-2026-01"
     context.close()
     assert [e for e in page.console_errors if "status of 422" not in e] == []  # the refused form
 
