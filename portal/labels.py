@@ -173,7 +173,21 @@ LABELS = {
         "low_rating": _l("Requests rated 1 or 2"),
     },
     "visit_state": {"overdue": _l("Overdue"), "due_soon": _l("Due soon"), "fine": _l("On track")},
+    "import_action": {
+        "create": _l("Created"),
+        "update": _l("Changed"),
+        "unchanged": _l("Unchanged"),
+        "listed": _l("With its contract"),
+    },
+    "import_sheet": {
+        "accounts": _l("Accounts"),
+        "contacts": _l("Contacts"),
+        "contracts": _l("Contracts"),
+        "entitlements": _l("Entitlements"),
+    },
     "audit_action": {
+        "accounts.exported": _l("Accounts exported as a workbook"),
+        "accounts.imported": _l("Accounts imported from a workbook"),
         "account.activated": _l("Account switched on"),
         "account.contact_recorded": _l("Contact with the account recorded"),
         "account.created": _l("Account created"),

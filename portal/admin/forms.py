@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
+from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
     BooleanField,
     DateField,
@@ -267,3 +267,8 @@ class SignedCopyForm(FlaskForm):
 class TerminateForm(FlaskForm):
     on = DateField(_l("Last day of the contract"), validators=[Optional()])
     reason = TextAreaField(_l("Why it ends early"), validators=[Length(max=500)])
+
+
+class ImportForm(FlaskForm):
+    files = MultipleFileField(_l("Workbook (.xlsx) or CSV files"))
+    invite = BooleanField(_l("Send each new contact an invitation by email"))

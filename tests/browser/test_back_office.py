@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import ServiceRequest
+from portal.models import Account, ServiceRequest
 from tests.browser.test_journeys import sign_in
 
 
@@ -117,3 +117,29 @@ def test_an_admin_invites_a_colleague_into_a_department(app, page, demo_written)
     assert page.get_by_label("技术支持部").is_checked()
     assert "/invitation/" in _link_sent_to(app, "wu.gong@portal.example")
     assert [e for e in page.console_errors if "status of 422" not in e] == []  # the refused form
+
+
+def test_an_admin_onboards_an_account_with_its_contract_from_the_workbook(page, demo_written):
+    folder = Path(__file__).resolve().parents[2] / "docs" / "import-example"
+    sign_in(page, "admin@portal.example")
+    page.wait_for_url("**/admin/")
+    page.get_by_role("navigation", name="系统管理").get_by_role("link", name="导入与导出").click()
+    page.get_by_label("工作簿（.xlsx）或 CSV 文件").set_input_files(
+        sorted(str(p) for p in folder.glob("*.csv"))
+    )
+    page.get_by_role("button", name="检查").click()
+    page.get_by_role("heading", name="所有行均有效。").wait_for()
+    assert (
+        db.session.scalar(select(Account).where(Account.code == "XINGHE")) is None
+    )  # a check writes nothing
+    # The chosen files are still chosen: import them.
+    page.get_by_role("button", name="导入", exact=True).click()
+    page.get_by_role("heading", name="已导入。").wait_for()
+    db.session.expire_all()
+    account = db.session.scalar(select(Account).where(Account.code == "XINGHE"))
+    assert account is not None and len(account.users) == 2
+    page.goto(f"/admin/accounts/{account.id}")
+    page.get_by_role("link", name="XH-2027-001").click()
+    page.get_by_role("heading", level=1, name="XH-2027-001").wait_for()
+    assert page.get_by_label("培训场次").input_value() == "2"
+    assert page.console_errors == []

@@ -51,6 +51,10 @@ def _stored(endpoint: str, args: dict) -> Attachment | None:
 def _check_generated(name: str, body: bytes) -> None:
     if name.endswith(".pdf"):
         assert body.startswith(b"%PDF") and PdfReader(io.BytesIO(body)).pages
+    elif name.endswith(".xlsx"):
+        from openpyxl import load_workbook
+
+        assert load_workbook(io.BytesIO(body)).sheetnames
     elif name.endswith(".csv"):
         assert body.startswith("\ufeff".encode()) and b"," in body.splitlines()[0]
     else:
@@ -162,8 +166,9 @@ def test_every_file_link_downloads_in_the_browser(page):
     page.get_by_role("link", name="完整审计日志").click()
     page.wait_for_url("**/admin/audit")
     downloads.check(page.get_by_role("link", name="导出 CSV"), what="audit csv")
-    # And a contract's signed copy in the back office.
+    # And a contract's signed copy in the back office, the import template and the export.
     downloads.every_link(f"/admin/contracts/{contract.id}")
+    downloads.every_link("/admin/import")
 
     assert downloads.clicked == _file_endpoints()
     assert page.console_errors == []

@@ -47,7 +47,7 @@ def _domains(text: str) -> list[str]:
     return [d.strip().lower().lstrip("@") for d in text.replace(",", " ").split() if d.strip()]
 
 
-def _checked(details: AccountDetails, account: Account | None) -> AccountDetails:
+def checked_details(details: AccountDetails, account: Account | None) -> AccountDetails:
     """The details tidied (code in capitals, domains one per word), or every problem at once."""
     problems = Problems()
     code = details.code.strip().upper()
@@ -105,7 +105,7 @@ def _require_back_office(actor: User) -> None:
 @use_case
 def create_account(actor: User, details: AccountDetails) -> Account:
     _require_back_office(actor)
-    details = _checked(details, None)
+    details = checked_details(details, None)
     account = Account(**vars(details), active=True)
     db.session.add(account)
     db.session.flush()
@@ -118,7 +118,7 @@ def update_account(actor: User, account: Account, details: AccountDetails) -> li
     """Save the details; returns what changed (field names). A change of classification is audited on
     its own, with the old and new values, since SLA targets and the visit cadence follow it."""
     _require_back_office(actor)
-    details = _checked(details, account)
+    details = checked_details(details, account)
     changed = [name for name, value in vars(details).items() if getattr(account, name) != value]
     if not changed:
         return []

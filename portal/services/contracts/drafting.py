@@ -60,7 +60,9 @@ def _decimal(text: str) -> Decimal | None:
     return value if value.is_finite() else None
 
 
-def _checked(terms: ContractTerms, contract: Contract | None) -> tuple[dict[str, Any], dict[str, Decimal]]:
+def checked_terms(
+    terms: ContractTerms, contract: Contract | None
+) -> tuple[dict[str, Any], dict[str, Decimal]]:
     problems = Problems()
     number, title = terms.number.strip(), terms.title.strip()
     if not NUMBER.match(number):
@@ -117,7 +119,7 @@ def _checked(terms: ContractTerms, contract: Contract | None) -> tuple[dict[str,
 def check_terms(terms: ContractTerms, contract: Contract | None = None) -> None:
     """Every problem of the terms at once (``InvalidInput``), writing nothing: for a form whose own checks
     failed, so that a person hears all of it in one answer."""
-    _checked(terms, contract)
+    checked_terms(terms, contract)
 
 
 def _require_drafter(actor: User, account: Account) -> None:
@@ -142,7 +144,7 @@ def create_draft(
     actor: User, account: Account, terms: ContractTerms, *, renews: Contract | None = None
 ) -> Contract:
     _require_drafter(actor, account)
-    values, quantities = _checked(terms, None)
+    values, quantities = checked_terms(terms, None)
     contract = Contract(
         account_id=account.id, state="draft", renews_id=renews.id if renews else None, **values
     )
@@ -158,7 +160,7 @@ def update_draft(actor: User, contract: Contract, terms: ContractTerms) -> None:
     _require_drafter(actor, contract.account)
     if contract.state != "draft":
         raise NotADraft(str(_l("Only a draft can be edited; a signed contract is renewed instead.")))
-    values, quantities = _checked(terms, contract)
+    values, quantities = checked_terms(terms, contract)
     for name, value in values.items():
         setattr(contract, name, value)
     _set_entitlements(contract, quantities)
