@@ -35,12 +35,14 @@ def _terms(form: forms.ContractForm) -> drafting.ContractTerms:
         amount=form.amount.data or "",
         currency=form.currency.data or "",
         entitlements={kind: getattr(form, f"entitlement_{kind}").data or "" for kind in ENTITLEMENT_KINDS},
+        per_year=frozenset(k for k in form.per_year.data or () if k in ENTITLEMENT_KINDS),
     )
 
 
 def _filled(terms: drafting.ContractTerms) -> forms.ContractForm:
-    values = {k: v for k, v in vars(terms).items() if k != "entitlements"}
+    values: dict[str, Any] = {k: v for k, v in vars(terms).items() if k not in ("entitlements", "per_year")}
     values.update({f"entitlement_{kind}": q for kind, q in terms.entitlements.items()})
+    values["per_year"] = sorted(terms.per_year)
     return forms.ContractForm(formdata=None, **values)
 
 
@@ -115,6 +117,7 @@ def _as_terms(contract: Contract) -> drafting.ContractTerms:
         amount=str(contract.amount),
         currency=contract.currency,
         entitlements={e.kind: f"{e.quantity.normalize():f}" for e in contract.entitlements},
+        per_year=frozenset(e.kind for e in contract.entitlements if e.period == "year"),
     )
 
 

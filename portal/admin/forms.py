@@ -18,6 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from portal.models.accounts import INDUSTRIES, INTERNAL_ROLES, SIZES, TIERS
+from portal.models.contracts import ENTITLEMENT_KINDS
 from portal.models.requests import CATEGORIES, PRIORITIES
 from portal.web import ALL_SUBTYPES, choices, id_field, optional_id, options
 
@@ -258,6 +259,11 @@ class ContractForm(FlaskForm):
     entitlement_support_hours = StringField(_l("Support hours"), validators=[Length(max=12)])
     entitlement_custom_reports = StringField(_l("Custom reports"), validators=[Length(max=12)])
     entitlement_training_sessions = StringField(_l("Training sessions"), validators=[Length(max=12)])
+    per_year = SelectMultipleField(
+        _l("Counted afresh each contract year"),
+        choices=choices("entitlement", ENTITLEMENT_KINDS, "–")[1:],
+        validate_choice=False,
+    )
 
 
 class SignedCopyForm(FlaskForm):

@@ -25,6 +25,8 @@ ENTITLEMENT_UNITS = {
     "training_sessions": "session",
 }
 ENTITLEMENT_KINDS = tuple(ENTITLEMENT_UNITS)
+# Over the whole term, or afresh each contract year (the year from the start date's day and month).
+ENTITLEMENT_PERIODS = ("contract", "year")
 
 
 class Contract(TimestampMixin, Base):
@@ -76,6 +78,7 @@ class Entitlement(Base):
     __tablename__ = "entitlements"
     __table_args__ = (
         one_of("kind", ENTITLEMENT_KINDS),
+        one_of("period", ENTITLEMENT_PERIODS),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         UniqueConstraint("contract_id", "kind", name="uq_entitlements_contract_kind"),
     )
@@ -84,6 +87,7 @@ class Entitlement(Base):
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(30))
     quantity: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    period: Mapped[str] = mapped_column(String(10), default="contract", server_default="contract")
 
     contract: Mapped[Contract] = relationship(back_populates="entitlements")
 

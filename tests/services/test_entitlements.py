@@ -139,3 +139,75 @@ def test_the_ledger_runs_two_queries_whatever_the_rows(count_queries):
     with count_queries() as counted:
         contract_ledger(contract, TODAY)
     assert counted.n == 2
+
+
+# --- entitlements counted each contract year ----------------------------------------------------------------
+
+
+def test_a_contract_year_runs_from_the_start_date_and_the_last_ends_with_the_contract():
+    from portal.services.contracts.entitlements import contract_year
+
+    contract = make_contract(
+        make_user("customer").account, start_date=date(2026, 3, 15), end_date=date(2028, 9, 30)
+    )
+    assert contract_year(contract, date(2026, 3, 15)) == (date(2026, 3, 15), date(2027, 3, 14))
+    assert contract_year(contract, date(2027, 3, 14)) == (date(2026, 3, 15), date(2027, 3, 14))
+    assert contract_year(contract, date(2027, 3, 15)) == (date(2027, 3, 15), date(2028, 3, 14))
+    assert contract_year(contract, date(2028, 6, 1)) == (date(2028, 3, 15), date(2028, 9, 30))
+    assert contract_year(contract, date(2020, 1, 1)) == (date(2026, 3, 15), date(2027, 3, 14))  # before
+    assert contract_year(contract, date(2031, 1, 1)) == (date(2028, 3, 15), date(2028, 9, 30))  # after
+
+
+def test_an_entitlement_by_year_counts_only_what_its_year_holds():
+    from datetime import UTC, datetime
+
+    from portal.services.contracts.entitlements import requests_beyond
+
+    customer = make_user("customer")
+    start = TODAY - timedelta(days=400)  # the second contract year began 35 days ago
+    contract = make_contract(
+        customer.account,
+        start_date=start,
+        end_date=start + timedelta(days=3 * 365),
+        entitlements={"on_site_days": 4, "support_hours": 10},
+    )
+    by_year = next(e for e in contract.entitlements if e.kind == "on_site_days")
+    by_year.period = "year"
+    db.session.commit()
+
+    def on_site(days_ago: int, visit_days: int, status: str = "closed") -> ServiceRequest:
+        filed = datetime.combine(TODAY - timedelta(days=days_ago), datetime.min.time(), tzinfo=UTC)
+        return make_request(
+            customer,
+            category="on_site",
+            subtype="installation",
+            contract_id=contract.id,
+            status=status,
+            visit_days=Decimal(visit_days),
+            created_at=filed,
+        )
+
+    on_site(300, 3)
+    year_one_over = on_site(200, 2)  # 5 days in the first year: 1 beyond its 4
+    on_site(20, 1)
+    on_site(5, 2, status="scheduled")  # held, in the second year
+    worker = make_user("agent", departments=["delivery"])
+    for days_ago, minutes in ((300, 240), (10, 120)):
+        db.session.add(
+            TimeEntry(
+                request_id=year_one_over.id,
+                contract_id=contract.id,
+                user_id=worker.id,
+                minutes=minutes,
+                billable=True,
+                work_date=TODAY - timedelta(days=days_ago),
+            )
+        )
+    db.session.commit()
+    lines = _lines(contract)
+    days, hours = lines["on_site_days"], lines["support_hours"]
+    assert (days.included, days.used, days.reserved, days.remaining) == (4, 1, 2, 1)
+    assert days.year == (start + timedelta(days=365), start + timedelta(days=729))
+    assert (hours.used, hours.year) == (6, None)  # over the term: both entries
+    beyond = requests_beyond(contract)
+    assert [(b.request.id, b.over_by) for b in beyond] == [(year_one_over.id, 1)]

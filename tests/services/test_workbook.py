@@ -40,9 +40,9 @@ CONTRACTS = [
     ["NOVA", "NOVA-2027-01", "年度服务合同", "2027-01-01", "2027-12-31", "80000", "CNY"],
 ]
 ENTITLEMENTS = [
-    ["Contract number", "Service", "Quantity"],
-    ["NOVA-2027-01", "on_site_days", "4"],
-    ["NOVA-2027-01", "Support hours", "20"],
+    ["Contract number", "Service", "Quantity", "Each contract year"],
+    ["NOVA-2027-01", "on_site_days", "4", "yes"],
+    ["NOVA-2027-01", "Support hours", "20", ""],
 ]
 
 
@@ -102,6 +102,10 @@ def test_an_import_creates_everything_and_the_second_changes_nothing(admin):
     contract = db.session.scalar(select(Contract).where(Contract.number == "NOVA-2027-01"))
     assert contract.state == "draft" and contract.account_id == account.id
     assert {e.kind: e.quantity for e in contract.entitlements} == {"on_site_days": 4, "support_hours": 20}
+    assert {e.kind: e.period for e in contract.entitlements} == {
+        "on_site_days": "year",
+        "support_hours": "contract",
+    }
     before = _footprint()
     again = workbook.import_workbook(admin, _good())
     assert {r.action for r in again.rows} <= {"unchanged", "listed"}

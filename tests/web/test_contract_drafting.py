@@ -205,3 +205,32 @@ def test_the_account_manager_drafts_for_their_accounts_only(client, login_as):
     assert f"/admin/accounts/{theirs.id}/contracts/new" in client.get(
         f"/staff/accounts/{theirs.id}"
     ).get_data(as_text=True)
+
+
+def test_an_entitlement_is_counted_each_contract_year_when_ticked(client, login_as):
+    login_as("admin")
+    account = make_account()
+    today = date.today()
+    response = _draft(
+        client,
+        account,
+        start_date=(today - timedelta(days=400)).isoformat(),
+        end_date=(today + timedelta(days=700)).isoformat(),
+        per_year="on_site_days",
+    )
+    contract = db.session.scalar(select(Contract).where(Contract.number == "ACME-2027-01"))
+    assert response.status_code == 303
+    assert {e.kind: e.period for e in contract.entitlements} == {
+        "on_site_days": "year",
+        "support_hours": "contract",
+    }
+    contract.state = "signed"
+    db.session.commit()
+    page = client.get(f"/admin/contracts/{contract.id}", headers=EN).get_data(as_text=True)
+    assert "this contract year:" in page and "6 days a year" in page
+    renewal = _post(client, f"/admin/contracts/{contract.id}/renewal", {}, f"/admin/contracts/{contract.id}")
+    renewed = db.session.scalar(select(Contract).where(Contract.renews_id == contract.id))
+    assert (
+        renewal.status_code == 303
+        and {e.kind: e.period for e in renewed.entitlements}["on_site_days"] == "year"
+    )

@@ -79,6 +79,7 @@ SHEETS: dict[str, tuple[tuple[str, str, str, bool], ...]] = {
         ("contract", "Contract number", "合同编号", True),
         ("kind", "Service", "服务", True),
         ("quantity", "Quantity", "数量", True),
+        ("per_year", "Each contract year", "每合同年", False),
     ),
 }
 SHEET_NAMES = {
@@ -95,6 +96,8 @@ _VOCABULARIES = {
     "kind": ("entitlement", ENTITLEMENT_KINDS),
 }
 MAX_ROWS = 5000
+YES = ("yes", "y", "true", "1", "是", "year", "每年")
+NO = ("no", "n", "false", "0", "否")
 
 
 @dataclass
@@ -396,6 +399,7 @@ def _check_contacts(plan: _Plan, rows: list[_Row]) -> None:
 
 def _check_contracts(plan: _Plan, rows: list[_Row], entitlement_rows: list[_Row]) -> None:
     quantities: dict[str, dict[str, str]] = {}
+    yearly: dict[str, set[str]] = {}
     for row in entitlement_rows:
         v = row.values
         number = v.get("contract", "").strip()
@@ -412,8 +416,13 @@ def _check_contracts(plan: _Plan, rows: list[_Row], entitlement_rows: list[_Row]
             plan.problem(report, row, "kind", _l("This contract has this service on another row already."))
         if number not in {r.values.get("number", "").strip() for r in rows}:
             plan.problem(report, row, "contract", _l("List the contract on the contracts sheet too."))
+        per_year = v.get("per_year", "").strip().lower()
+        if per_year not in ("", *YES, *NO):
+            plan.problem(report, row, "per_year", _l("Yes or no (是 or 否), or leave it empty for no."))
         if not report.problems:
             quantities.setdefault(number, {})[kind] = v.get("quantity", "")
+            if per_year in YES:
+                yearly.setdefault(number, set()).add(kind)
             report.action = "listed"
     seen: set[str] = set()
     for row in rows:
@@ -437,6 +446,7 @@ def _check_contracts(plan: _Plan, rows: list[_Row], entitlement_rows: list[_Row]
             amount=v.get("amount", ""),
             currency=v.get("currency", "") or "CNY",
             entitlements=quantities.get(number, {}),
+            per_year=frozenset(yearly.get(number, ())),
         )
         existing = db.session.scalar(select(Contract).where(Contract.number == number)) if number else None
         for name, typed in (("start_date", v.get("start_date", "")), ("end_date", v.get("end_date", ""))):
@@ -475,7 +485,12 @@ def _day(text: str) -> date | None:
 def _same_contract(contract: Contract, terms: drafting.ContractTerms) -> bool:
     values, quantities = drafting.checked_terms(terms, contract)
     same = all(getattr(contract, name) == value for name, value in values.items())
-    return same and {e.kind: e.quantity for e in contract.entitlements} == quantities
+    periods = {kind: "year" if kind in terms.per_year else "contract" for kind in quantities}
+    return (
+        same
+        and {e.kind: e.quantity for e in contract.entitlements} == quantities
+        and {e.kind: e.period for e in contract.entitlements} == periods
+    )
 
 
 def check_workbook(actor: User, files: list[tuple[str, bytes]]) -> tuple[Check, _Plan]:
@@ -615,7 +630,9 @@ def export(language: str) -> bytes:
                 for c in contracts
             ],
             "entitlements": [
-                [c.number, e.kind, f"{e.quantity.normalize():f}"] for c in contracts for e in c.entitlements
+                [c.number, e.kind, f"{e.quantity.normalize():f}", "yes" if e.period == "year" else ""]
+                for c in contracts
+                for e in c.entitlements
             ],
         },
     )

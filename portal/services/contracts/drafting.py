@@ -41,7 +41,8 @@ class NotADraft(DomainError):
 @dataclass(frozen=True)
 class ContractTerms:
     """What a person types for a contract; ``entitlements`` maps a kind to its quantity (none: not
-    included). Numbers come as typed, and are checked here with everything else."""
+    included), ``per_year`` names the kinds counted afresh each contract year (the others over the whole
+    term). Numbers come as typed, and are checked here with everything else."""
 
     number: str
     title: str
@@ -50,6 +51,7 @@ class ContractTerms:
     amount: str
     currency: str
     entitlements: dict[str, str]
+    per_year: frozenset[str] = frozenset()
 
 
 def _decimal(text: str) -> Decimal | None:
@@ -127,16 +129,17 @@ def _require_drafter(actor: User, account: Account) -> None:
         raise NotAllowed(str(_l("Only administrators, finance and the account manager draft contracts.")))
 
 
-def _set_entitlements(contract: Contract, quantities: dict[str, Decimal]) -> None:
+def _set_entitlements(contract: Contract, quantities: dict[str, Decimal], per_year: frozenset[str]) -> None:
     kept = {e.kind: e for e in contract.entitlements}
     for kind, entitlement in kept.items():
         if kind not in quantities:
             contract.entitlements.remove(entitlement)
     for kind, quantity in quantities.items():
+        period = "year" if kind in per_year else "contract"
         if kind in kept:
-            kept[kind].quantity = quantity
+            kept[kind].quantity, kept[kind].period = quantity, period
         else:
-            contract.entitlements.append(Entitlement(kind=kind, quantity=quantity))
+            contract.entitlements.append(Entitlement(kind=kind, quantity=quantity, period=period))
 
 
 @use_case
@@ -148,7 +151,7 @@ def create_draft(
     contract = Contract(
         account_id=account.id, state="draft", renews_id=renews.id if renews else None, **values
     )
-    _set_entitlements(contract, quantities)
+    _set_entitlements(contract, quantities, terms.per_year)
     db.session.add(contract)
     db.session.flush()
     audit.record("contract.drafted", actor=actor, obj=contract, number=contract.number)
@@ -163,7 +166,7 @@ def update_draft(actor: User, contract: Contract, terms: ContractTerms) -> None:
     values, quantities = checked_terms(terms, contract)
     for name, value in values.items():
         setattr(contract, name, value)
-    _set_entitlements(contract, quantities)
+    _set_entitlements(contract, quantities, terms.per_year)
     audit.record("contract.draft_changed", actor=actor, obj=contract)
 
 
@@ -193,6 +196,7 @@ def renewal_terms(contract: Contract) -> ContractTerms:
         amount=str(contract.amount),
         currency=contract.currency,
         entitlements={e.kind: str(e.quantity) for e in contract.entitlements},
+        per_year=frozenset(e.kind for e in contract.entitlements if e.period == "year"),
     )
 
 

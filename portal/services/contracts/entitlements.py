@@ -10,6 +10,10 @@ What a request uses:
 - support hours are the billable time logged against the contract.
 A finished request (resolved or closed) counts as used; an open one reserves; a cancelled one counts not.
 A report request counts as used as soon as a deliverable is published on it.
+
+An entitlement counts over the whole term, or afresh each contract year (``period == "year"``: a year from
+the start date, the last one ending with the contract): then its line is of the year that holds the
+ledger's day, and only what was filed (or worked) in that year counts against it.
 """
 
 from __future__ import annotations
@@ -18,13 +22,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
+from dateutil.relativedelta import relativedelta
+from flask import current_app
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
 from portal.models import Contract, Deliverable, Entitlement, ServiceRequest, TimeEntry
 from portal.models.requests import OPEN_STATUSES
+from portal.timeutil import start_of_day
 
 REPORT_SUBTYPES = ("custom_report", "industry_news", "market_analysis")
 DONE_STATUSES = ("resolved", "closed")
@@ -36,7 +44,9 @@ class LedgerLine:
     included: Decimal
     used: Decimal
     reserved: Decimal
-    runs_out_on: date | None = None  # None: lasts the term at the current pace
+    runs_out_on: date | None = None  # None: lasts the term (or the year) at the current pace
+    # For an entitlement counted each contract year: the year these figures are of; None for the term.
+    year: tuple[date, date] | None = None
 
     @property
     def remaining(self) -> Decimal:
@@ -55,6 +65,43 @@ class LedgerLine:
     def overage(self) -> Decimal:
         """How far use and reservations go beyond what the contract includes."""
         return max(-self.remaining, Decimal(0))
+
+
+def contract_year(contract: Contract, day: date) -> tuple[date, date]:
+    """The contract year that holds ``day`` (the first before the term, the last after it): a year from the
+    start date, the last one ending with the contract."""
+    day = min(max(day, contract.start_date), contract.end_date)
+    start = contract.start_date + relativedelta(years=relativedelta(day, contract.start_date).years)
+    return start, min(start + relativedelta(years=1) - timedelta(days=1), contract.end_date)
+
+
+def _counts_by_year(contract: Contract) -> bool:
+    return any(e.period == "year" for e in contract.entitlements)
+
+
+def _year_bounds(contract: Contract, day: date) -> tuple[datetime, datetime]:
+    """The contract year as moments: from its first day's start to the next day after its last, in the
+    business calendar's zone (requests are filed at moments, contracts run by days)."""
+    first, last = contract_year(contract, day)
+    zone = current_app.config["DEFAULT_TIMEZONE"]
+    return start_of_day(first, zone), start_of_day(last + timedelta(days=1), zone)
+
+
+def _in_year(
+    contracts: list[Contract], day: date, contract_column: Any, moment: Any, by_day: bool = False
+) -> ColumnElement[bool]:
+    """SQL: the row falls in its contract's current year (for contracts counting any entitlement by year)."""
+    whens = []
+    for contract in contracts:
+        if not _counts_by_year(contract):
+            continue
+        if by_day:
+            first, last = contract_year(contract, day)
+            whens.append((and_(contract_column == contract.id, moment >= first, moment <= last), true()))
+        else:
+            start, end = _year_bounds(contract, day)
+            whens.append((and_(contract_column == contract.id, moment >= start, moment < end), true()))
+    return case(*whens, else_=false()) if whens else false()
 
 
 def _kind_of_request(has_training: bool) -> ColumnElement[str]:
@@ -117,6 +164,9 @@ def contract_ledgers(
         running = and_(ServiceRequest.status.in_(OPEN_STATUSES), ~delivered)
     else:
         done, running = _done_and_running_at(as_of, service)
+    # The day whose contract year an entitlement counted by year is of: the ledger's own day.
+    day = as_of_day or (as_of.date() if as_of is not None else today)
+    in_year = _in_year(contracts, day, ServiceRequest.contract_id, ServiceRequest.created_at)
     rows = db.session.execute(
         select(
             ServiceRequest.contract_id,
@@ -125,44 +175,71 @@ def contract_ledgers(
             func.coalesce(func.sum(days).filter(running), 0),
             func.count().filter(done),
             func.count().filter(running),
+            func.coalesce(func.sum(days).filter(and_(done, in_year)), 0),
+            func.coalesce(func.sum(days).filter(and_(running, in_year)), 0),
+            func.count().filter(and_(done, in_year)),
+            func.count().filter(and_(running, in_year)),
         )
         .where(ServiceRequest.contract_id.in_(ids), service.is_not(None))
         .group_by(ServiceRequest.contract_id, service)
     ).all()
-    minutes = dict(
-        db.session.execute(
-            select(TimeEntry.contract_id, func.sum(TimeEntry.minutes))
+    worked_in_year = _in_year(contracts, day, TimeEntry.contract_id, TimeEntry.work_date, by_day=True)
+    minutes = {
+        contract_id: (total or 0, this_year or 0)
+        for contract_id, total, this_year in db.session.execute(
+            select(
+                TimeEntry.contract_id,
+                func.sum(TimeEntry.minutes),
+                func.coalesce(func.sum(TimeEntry.minutes).filter(worked_in_year), 0),
+            )
             .where(TimeEntry.contract_id.in_(ids), TimeEntry.billable)
             .where(TimeEntry.work_date <= as_of_day if as_of_day is not None else true())
             .group_by(TimeEntry.contract_id)
         ).all()
-    )
+    }
+    # contract -> kind -> [used, reserved, used this contract year, reserved this contract year]
     totals: dict[int, dict[str, list[Decimal]]] = {i: {} for i in ids}
     kinds = {c.id: {e.kind for e in c.entitlements} for c in contracts}
-    for contract_id, code, used_days, reserved_days, used_count, reserved_count in rows:
+    for contract_id, code, *figures in rows:
+        days_done, days_open, count_done, count_open, year_days_done, year_days_open, year_done, year_open = (
+            figures
+        )
         if code == "training" and "training_sessions" in kinds[contract_id]:
-            code, used, reserved = "training_sessions", used_count, reserved_count
+            code, amounts = "training_sessions", (count_done, count_open, year_done, year_open)
         elif code in ("training", "on_site_days"):
-            code, used, reserved = "on_site_days", used_days, reserved_days
+            code, amounts = "on_site_days", (days_done, days_open, year_days_done, year_days_open)
         else:
-            used, reserved = used_count, reserved_count
-        sums = totals[contract_id].setdefault(code, [Decimal(0), Decimal(0)])
-        sums[0] += Decimal(str(used))
-        sums[1] += Decimal(str(reserved))
+            amounts = (count_done, count_open, year_done, year_open)
+        sums = totals[contract_id].setdefault(code, [Decimal(0)] * 4)
+        for index, amount in enumerate(amounts):
+            sums[index] += Decimal(str(amount))
     ledgers: dict[int, list[LedgerLine]] = {}
     for contract in contracts:
-        hours = (Decimal(minutes.get(contract.id) or 0) / 60).quantize(
-            Decimal("0.01"), rounding=ROUND_HALF_UP
-        )
-        totals[contract.id]["support_hours"] = [hours, Decimal(0)]
+        total, this_year = minutes.get(contract.id, (0, 0))
+        totals[contract.id]["support_hours"] = [_hours(total), Decimal(0), _hours(this_year), Decimal(0)]
         lines = []
         for entitlement in contract.entitlements:
-            used, reserved = totals[contract.id].get(entitlement.kind, (Decimal(0), Decimal(0)))
-            line = LedgerLine(entitlement, Decimal(entitlement.quantity), used, reserved)
+            used, reserved, used_in_year, reserved_in_year = totals[contract.id].get(
+                entitlement.kind, [Decimal(0)] * 4
+            )
+            if entitlement.period == "year":
+                line = LedgerLine(
+                    entitlement,
+                    Decimal(entitlement.quantity),
+                    used_in_year,
+                    reserved_in_year,
+                    year=contract_year(contract, day),
+                )
+            else:
+                line = LedgerLine(entitlement, Decimal(entitlement.quantity), used, reserved)
             line.runs_out_on = _runs_out_on(contract, line, today)
             lines.append(line)
         ledgers[contract.id] = sorted(lines, key=lambda line: line.entitlement.id)
     return ledgers
+
+
+def _hours(minutes: int) -> Decimal:
+    return (Decimal(minutes) / 60).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def _done_and_running_at(as_of: datetime, service: ColumnElement[Any]) -> tuple[Any, Any]:
@@ -206,17 +283,27 @@ def requests_beyond(contract: Contract, as_of: datetime | None = None) -> list[B
         .where(ServiceRequest.contract_id == contract.id, service.is_not(None), counted)
         .order_by(ServiceRequest.created_at, ServiceRequest.id)
     )
-    totals: dict[str, Decimal] = {}
+    by_year = {e.kind for e in contract.entitlements if e.period == "year"}
+    zone = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+    totals: dict[tuple[str, date | None], Decimal] = {}
     found = []
     for request in requests:
         kind, amount = request_amount(request, has_training)
         if kind is None:
             continue
-        before = totals.get(kind, Decimal(0))
-        totals[kind] = before + amount
+        # An entitlement counted by year starts afresh each contract year.
+        year = (
+            contract_year(contract, request.created_at.astimezone(zone).date())[0]
+            if kind in by_year
+            else None
+        )
+        before = totals.get((kind, year), Decimal(0))
+        totals[(kind, year)] = before + amount
         limit = included.get(kind, Decimal(0))
-        if totals[kind] > limit:
-            found.append(Beyond(request, kind, amount, min(amount, totals[kind] - max(limit, before))))
+        if totals[(kind, year)] > limit:
+            found.append(
+                Beyond(request, kind, amount, min(amount, totals[(kind, year)] - max(limit, before)))
+            )
     return found
 
 
@@ -226,13 +313,14 @@ def _runs_out_on(contract: Contract, line: LedgerLine, today: date) -> date | No
     a day that has passed)."""
     if line.remaining <= 0:
         return None
-    elapsed = (min(today, contract.end_date) - contract.start_date).days + 1
+    first, last = line.year or (contract.start_date, contract.end_date)
+    elapsed = (min(today, last) - first).days + 1
     consumed = line.used + line.reserved
     if elapsed <= 0 or consumed <= 0:
         return None
     days_left = int(line.remaining / (consumed / elapsed))
     day = today + timedelta(days=days_left)
-    return day if day <= contract.end_date else None
+    return day if day <= last else None
 
 
 def requests_behind(contract: Contract) -> list[ServiceRequest]:
