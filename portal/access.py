@@ -12,7 +12,16 @@ from flask_login import current_user
 
 from portal import permissions
 from portal.extensions import db, htmx, login_manager
-from portal.models import Account, Attachment, Contract, Deliverable, FollowUpTask, ServiceRequest, User
+from portal.models import (
+    Account,
+    Attachment,
+    Contract,
+    Deliverable,
+    FollowUpTask,
+    Prospect,
+    ServiceRequest,
+    User,
+)
 from portal.services import audit
 from portal.services.identity.auth import load_signed_in_user
 from portal.services.requests import attachments
@@ -107,6 +116,10 @@ def contract_for_drafter(contract_id: int) -> Contract:
         False,
         lambda user, contract: permissions.can_draft_contract(user, contract.account),
     )
+
+
+def prospect_for_viewer(prospect_id: int) -> Prospect:
+    return _visible_or_404(Prospect, prospect_id, False, permissions.can_view_prospect)
 
 
 def request_for_staff(request_id: int) -> ServiceRequest:

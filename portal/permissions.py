@@ -21,6 +21,9 @@ The rules (DESIGN.md §1):
 - **Contracts** follow their account, except that customers never see a draft; administrators, finance and
   the account's manager draft, sign off, renew and end them. **Follow-ups** belong to their owner (managers
   and admins see all).
+- **Prospects** (the pipeline before a contract) are seen by marketing and sales (their departments'
+  agents and leads), managers and admins; marketing and sales record them; marketing (or a sales lead)
+  screens a new one; its sales owner and the sales leads work it on.
 - **The back office** (accounts, staff, departments) is the administrators'. An account's people are managed
   by its customer administrator and by the administrators.
 """
@@ -29,8 +32,9 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 
-from portal.models import Account, Attachment, Contract, FollowUpTask, ServiceRequest, User
+from portal.models import Account, Attachment, Contract, FollowUpTask, Prospect, ServiceRequest, User
 from portal.models.accounts import STAFF_ROLES, department_memberships
+from portal.models.pipeline import OPEN_STAGES
 
 READ_ALL_ROLES = ("manager", "admin")
 CUSTOMER_ROLES = ("customer_admin", "customer")
@@ -242,3 +246,39 @@ def can_manage_user(user: User, other: User) -> bool:
     return (
         user.role == "customer_admin" and other.account_id is not None and other.account_id == user.account_id
     )
+
+
+# --- the pipeline before a contract ----------------------------------------------------------------------
+
+
+def _works_in(user: User, code: str) -> bool:
+    return is_staff(user) and any(department.code == code for department in user.departments)
+
+
+def sees_prospects(user: User) -> bool:
+    return user.role in READ_ALL_ROLES or _works_in(user, "marketing") or _works_in(user, "sales")
+
+
+def prospect_condition(user: User) -> ColumnElement[bool]:
+    """``sees_prospects`` as SQL (a role's rule: all prospects or none)."""
+    return true() if sees_prospects(user) else false()
+
+
+def can_view_prospect(user: User, prospect: Prospect) -> bool:
+    return sees_prospects(user)
+
+
+def can_record_prospect(user: User) -> bool:
+    return user.role == "admin" or _works_in(user, "marketing") or _works_in(user, "sales")
+
+
+def can_screen_prospect(user: User, prospect: Prospect) -> bool:
+    """Qualify a new prospect (hand it to a sales owner) or reject it."""
+    allowed = user.role == "admin" or _works_in(user, "marketing") or is_sales_lead(user)
+    return prospect.stage == "new" and allowed
+
+
+def can_work_prospect(user: User, prospect: Prospect) -> bool:
+    """Record the first contact and the needs analysis, or mark it lost: its owner and the sales leads."""
+    allowed = user.role == "admin" or prospect.owner_id == user.id or is_sales_lead(user)
+    return prospect.stage in OPEN_STAGES and prospect.stage != "new" and allowed

@@ -20,7 +20,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from portal.models.accounts import INDUSTRIES, TIERS
+from portal.models.accounts import INDUSTRIES, SIZES, TIERS
+from portal.models.pipeline import PROSPECT_SOURCES
 from portal.models.relations import CONTACT_KINDS
 from portal.models.requests import CATEGORIES, PRIORITIES, STATUSES
 from portal.services.requests.queues import QUEUES
@@ -165,3 +166,50 @@ class ContactForm(SubmittedOnceForm):
 
 class FollowUpDoneForm(FlaskForm):
     note = StringField(_l("What was done"), validators=[Optional(), Length(max=2000)])
+
+
+# --- prospects ---------------------------------------------------------------------------------------------
+# Required fields are the service's to check, so that every problem is told at once.
+
+
+class ProspectForm(FlaskForm):
+    name = StringField(_l("Company"), validators=[Length(max=200)])
+    industry = SelectField(
+        _l("Industry"), choices=choices("industry", INDUSTRIES, "–"), validate_choice=False
+    )
+    size = SelectField(_l("Size"), choices=choices("size", SIZES, "–"), validate_choice=False)
+    source = SelectField(
+        _l("Source"), choices=choices("prospect_source", PROSPECT_SOURCES, "–"), validate_choice=False
+    )
+    contact_name = StringField(_l("Contact"), validators=[Length(max=120)])
+    contact_email = StringField(_l("Contact's email"), validators=[Length(max=254)])
+    contact_phone = StringField(_l("Contact's phone"), validators=[Length(max=40)])
+    notes = TextAreaField(_l("Notes"), validators=[Length(max=5000)])
+
+
+class ProspectFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = SearchField(_l("Company or contact"), validators=[Optional(), Length(max=100)])
+    source = SelectField(
+        _l("Source"), choices=choices("prospect_source", PROSPECT_SOURCES, _l("All")), validate_choice=False
+    )
+    owner = id_field(_l("Sales owner"))
+
+
+class QualifyForm(FlaskForm):
+    owner_id = id_field(_l("Sales owner"))
+    note = TextAreaField(_l("For the owner (optional)"), validators=[Length(max=2000)])
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(_l("Why"), validators=[Length(max=500)])
+
+
+class ProspectStepForm(FlaskForm):
+    notes = TextAreaField(_l("What was learnt"), validators=[Length(max=5000)])
+
+
+class ProspectNoteForm(FlaskForm):
+    body = TextAreaField(_l("Note"), validators=[Length(max=5000)])

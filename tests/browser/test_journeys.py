@@ -96,6 +96,8 @@ HOMES = [
     ("admin@portal.example", "/admin/staff/new"),
     ("admin@portal.example", "/admin/departments"),
     ("admin@portal.example", "/admin/import"),
+    ("marketing@portal.example", "/staff/prospects"),
+    ("sales@portal.example", "/staff/prospects/1"),
     ("admin@portal.example", "/admin/contracts/{HX-2026-001}"),
 ]
 

@@ -34,6 +34,7 @@ ROLE_GATED_IDS = {
     "job_id": "the all-accounts ZIP jobs (finance)",
     "statement_id": "monthly statements (finance sees every account's)",
     "user_id": "people in the back office (admin)",
+    "prospect_id": "prospects (marketing, sales, managers, admins: tests/web/test_prospects.py)",
 }
 
 

@@ -1,0 +1,1 @@
+"""The pipeline before a contract (policy chapter 3): potential key accounts (prospects)."""
