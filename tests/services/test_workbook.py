@@ -198,3 +198,14 @@ def test_the_example_under_docs_imports(admin):
     check = workbook.import_workbook(admin, files)
     assert check.valid, check.problems
     assert check.counts() == {"create": 4, "listed": 3}
+
+
+def test_two_new_accounts_with_one_name_are_refused_in_the_check(admin):
+    rows = [
+        ACCOUNTS[0],
+        ["ONE", "同名公司", "", "energy", "large", "key", "zh", "", ""],
+        ["TWO", "同名公司", "", "energy", "large", "key", "zh", "", ""],
+    ]
+    check = workbook.import_workbook(admin, _xlsx(accounts=rows))
+    assert [(sheet, row, column[0]) for sheet, row, column, _ in check.problems] == [("accounts", 3, "B")]
+    assert db.session.scalar(select(func.count(Account.id))) == 0

@@ -290,6 +290,7 @@ _ACCOUNT_FIELDS = {"preferred_language": "language", "account_manager_id": "acco
 
 def _check_accounts(plan: _Plan, rows: list[_Row]) -> None:
     seen: set[str] = set()
+    names: set[str] = set()
     for row in rows:
         v = row.values
         code = v.get("code", "").strip().upper()
@@ -298,6 +299,10 @@ def _check_accounts(plan: _Plan, rows: list[_Row]) -> None:
             plan.problem(report, row, "code", _l("This code is on another row of the sheet already."))
             continue
         seen.add(code)
+        name = v.get("name", "").strip().lower()
+        if name and name in names:  # the database would refuse the second one: say so here
+            plan.problem(report, row, "name", _l("This name is on another row of the sheet already."))
+        names.add(name)
         manager_id = None
         if v.get("account_manager"):
             manager = db.session.scalar(
