@@ -61,7 +61,7 @@ def test_an_admin_onboards_an_account_and_its_administrator_signs_in(
     page.get_by_label("开始日期").fill((date.today() - timedelta(days=1)).isoformat())
     page.get_by_label("结束日期").fill((date.today() + timedelta(days=364)).isoformat())
     page.get_by_label("金额").fill("80000")
-    page.get_by_label("现场服务天数").fill("4")
+    page.get_by_label("现场服务天数", exact=True).fill("4")
     page.get_by_role("button", name="保存草稿").click()
     page.get_by_role("heading", level=1, name="NOVA-2026-01").wait_for()
     signed = tmp_path / "nova-signed.pdf"
@@ -141,5 +141,5 @@ def test_an_admin_onboards_an_account_with_its_contract_from_the_workbook(page, 
     page.goto(f"/admin/accounts/{account.id}")
     page.get_by_role("link", name="XH-2027-001").click()
     page.get_by_role("heading", level=1, name="XH-2027-001").wait_for()
-    assert page.get_by_label("培训场次").input_value() == "2"
+    assert page.get_by_label("培训场次", exact=True).input_value() == "2"
     assert page.console_errors == []
