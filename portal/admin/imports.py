@@ -15,7 +15,7 @@ from portal.admin.views import admin_required
 from portal.i18n import current_language
 from portal.rendering import render, sends_file
 from portal.services import audit
-from portal.services.accounts import workbook
+from portal.services.accounts import importing, workbook
 from portal.services.errors import InvalidInput
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -40,9 +40,9 @@ def import_workbook():
         if sum(len(data) for _name, data in files) > current_app.config["UPLOAD_MAX_BYTES"]:
             raise InvalidInput("files", _("The files are too large to import at once."))
         if wants_import:
-            check = workbook.import_workbook(current_user, files, invite=bool(form.invite.data))
+            check = importing.import_workbook(current_user, files, invite=bool(form.invite.data))
         else:
-            check, _plan = workbook.check_workbook(current_user, files)
+            check, _plan = importing.check_workbook(current_user, files)
         status = 200 if check.valid else 422
     except InvalidInput as error:
         web.show_errors(form, error.errors, fallback="files")

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import Account, AuditEvent, Contract, User
-from portal.services.accounts import workbook
+from portal.services.accounts import importing, workbook
 from portal.services.errors import InvalidInput
 from tests.factories import make_account, make_user
 
@@ -76,7 +76,7 @@ def _footprint():
 
 def test_the_check_says_what_would_happen_and_writes_nothing(admin):
     before = _footprint()
-    check, _plan = workbook.check_workbook(admin, _good())
+    check, _plan = importing.check_workbook(admin, _good())
     assert check.valid and _footprint() == before
     assert [(r.sheet, r.row, r.action) for r in check.rows] == [
         ("accounts", 2, "create"),
@@ -89,7 +89,7 @@ def test_the_check_says_what_would_happen_and_writes_nothing(admin):
 
 
 def test_an_import_creates_everything_and_the_second_changes_nothing(admin):
-    check = workbook.import_workbook(admin, _good())
+    check = importing.import_workbook(admin, _good())
     assert check.valid
     account = db.session.scalar(select(Account).where(Account.code == "NOVA"))
     assert (account.name_en, account.tier, account.account_manager.email) == (
@@ -107,7 +107,7 @@ def test_an_import_creates_everything_and_the_second_changes_nothing(admin):
         "support_hours": "contract",
     }
     before = _footprint()
-    again = workbook.import_workbook(admin, _good())
+    again = importing.import_workbook(admin, _good())
     assert {r.action for r in again.rows} <= {"unchanged", "listed"}
     assert _footprint()[:3] == before[:3]
 
@@ -131,7 +131,7 @@ def test_a_bad_workbook_names_every_problem_and_writes_nothing(admin):
         entitlements=[ENTITLEMENTS[0], ["N-1", "gold", "1"], ["N-2", "on_site_days", "0"]],
     )
     before = _footprint()
-    check = workbook.import_workbook(admin, bad)
+    check = importing.import_workbook(admin, bad)
     assert not check.valid and _footprint()[:3] == before[:3]
     where = {(sheet, row, column.split(" · ")[0]) for sheet, row, column, _ in check.problems}
     assert {
@@ -154,12 +154,12 @@ def test_a_bad_workbook_names_every_problem_and_writes_nothing(admin):
 
 
 def test_the_export_reads_back_unchanged_and_in_chinese_too(admin):
-    workbook.import_workbook(admin, _good())
+    importing.import_workbook(admin, _good())
     for language in ("zh", "en"):
         exported = workbook.export(language)
         names = load_workbook(io.BytesIO(exported)).sheetnames
         assert names == (["客户", "联系人", "合同", "权益"] if language == "zh" else list(workbook.SHEETS))
-        check, _ = workbook.check_workbook(admin, [("export.xlsx", exported)])
+        check, _ = importing.check_workbook(admin, [("export.xlsx", exported)])
         assert check.valid and {r.action for r in check.rows} <= {"unchanged", "listed"}, check.problems
 
 
@@ -172,14 +172,14 @@ def test_csv_files_and_words_in_chinese_are_read(admin):
         ["代码", "名称（中文）", "行业", "规模", "客户分类", "邮箱域名"],
         ["MOON", "月亮公司", "通信", "中型企业", "重点客户", "moon.example"],
     ]
-    check = workbook.import_workbook(admin, [csv_file("accounts", zh)])
+    check = importing.import_workbook(admin, [csv_file("accounts", zh)])
     assert check.valid, check.problems
     assert db.session.scalar(select(Account.tier).where(Account.code == "MOON")) == "key"
 
 
 def test_a_file_that_is_no_workbook_is_refused(admin):
     with pytest.raises(InvalidInput):
-        workbook.check_workbook(admin, [("accounts.xlsx", b"not a zip")])
+        importing.check_workbook(admin, [("accounts.xlsx", b"not a zip")])
 
 
 def test_the_template_has_the_four_sheets_in_either_language():
@@ -195,7 +195,7 @@ def test_the_example_under_docs_imports(admin):
     make_user("agent", departments=["sales"], email="sales@portal.example")
     folder = Path(__file__).resolve().parents[2] / "docs" / "import-example"
     files = [(p.name, p.read_bytes()) for p in sorted(folder.glob("*.csv"))]
-    check = workbook.import_workbook(admin, files)
+    check = importing.import_workbook(admin, files)
     assert check.valid, check.problems
     assert check.counts() == {"create": 4, "listed": 3}
 
@@ -206,6 +206,6 @@ def test_two_new_accounts_with_one_name_are_refused_in_the_check(admin):
         ["ONE", "同名公司", "", "energy", "large", "key", "zh", "", ""],
         ["TWO", "同名公司", "", "energy", "large", "key", "zh", "", ""],
     ]
-    check = workbook.import_workbook(admin, _xlsx(accounts=rows))
+    check = importing.import_workbook(admin, _xlsx(accounts=rows))
     assert [(sheet, row, column[0]) for sheet, row, column, _ in check.problems] == [("accounts", 3, "B")]
     assert db.session.scalar(select(func.count(Account.id))) == 0

@@ -21,7 +21,7 @@ from portal.extensions import db
 from portal.models import Prospect, ProspectActivity, User
 from portal.models.accounts import INDUSTRIES, SIZES
 from portal.models.base import utcnow
-from portal.models.pipeline import OPEN_STAGES, PROSPECT_SOURCES, PROSPECT_STAGES
+from portal.models.pipeline import PROSPECT_SOURCES, PROSPECT_STAGES
 from portal.services import audit
 from portal.services.errors import InvalidInput, NotAllowed, Problems
 from portal.services.unit_of_work import use_case
@@ -229,7 +229,3 @@ def sales_people() -> list[User]:
             .order_by(User.full_name)
         )
     )
-
-
-def is_open(prospect: Prospect) -> bool:
-    return prospect.stage in OPEN_STAGES
