@@ -46,18 +46,18 @@ def _filled(terms: drafting.ContractTerms) -> forms.ContractForm:
     return forms.ContractForm(formdata=None, **values)
 
 
-def _saved(form: forms.ContractForm, save: Any, contract: Contract | None = None) -> bool:
-    """Every problem at once — the form's own and the service's — and ``save(terms)`` only if none."""
+def _saved(form: forms.ContractForm, save: Any, contract: Contract | None = None) -> Contract | None:
+    """Every problem at once — the form's own and the service's — and ``save(terms)`` only if none: the
+    contract saved, or None with the problems on the form."""
     valid = form.validate()
     try:
-        if valid:
-            save(_terms(form))
-        else:
+        if not valid:
             drafting.check_terms(_terms(form), contract)
+            return None
+        return save(_terms(form)) or contract
     except InvalidInput as error:
         web.show_errors(form, error.errors, fallback="number")
-        return False
-    return valid
+        return None
 
 
 @bp.get("/accounts/<int:account_id>/contracts/new")
@@ -72,13 +72,13 @@ def new_contract(account_id: int):
 def create_contract(account_id: int):
     account = account_for_drafter(account_id)
     form = forms.ContractForm()
-    made: list[Contract] = []
-    if _saved(form, lambda terms: made.append(drafting.create_draft(current_user, account, terms))):
-        number = made[0].number
+    made = _saved(form, lambda terms: drafting.create_draft(current_user, account, terms))
+    if made is not None:
         flash(
-            _("The draft %(number)s is saved. Upload the signed copy to sign it off.", number=number), "info"
+            _("The draft %(number)s is saved. Upload the signed copy to sign it off.", number=made.number),
+            "info",
         )
-        return redirect(url_for("admin.contract", contract_id=made[0].id), code=303)
+        return redirect(url_for("admin.contract", contract_id=made.id), code=303)
     return render("admin/contract_new.html", account=account, form=form, status=422)
 
 
