@@ -18,6 +18,7 @@ from portal.models import (
     Contract,
     Deliverable,
     FollowUpTask,
+    Proposal,
     Prospect,
     ServiceRequest,
     User,
@@ -82,6 +83,8 @@ internal_viewer_required = roles_required("agent", "lead", "manager", "admin")
 # Contracts are drafted by administrators, finance and account managers (agents and leads): the role lets
 # them reach the pages, ``permissions.can_draft_contract`` decides for each account.
 contract_drafter_required = roles_required("admin", "finance", "agent", "lead")
+# Proposals are read by staff, managers, admins and finance; ``permissions`` decides who drafts.
+proposal_reader_required = roles_required("agent", "lead", "manager", "admin", "finance")
 
 
 def _visible_or_404(model: type[M], object_id: int, customer: bool, may_see: Callable[[User, M], bool]) -> M:
@@ -116,6 +119,18 @@ def contract_for_drafter(contract_id: int) -> Contract:
         False,
         lambda user, contract: permissions.can_draft_contract(user, contract.account),
     )
+
+
+def proposal_for_staff(proposal_id: int) -> Proposal:
+    return _visible_or_404(Proposal, proposal_id, False, permissions.can_view_proposal)
+
+
+def proposal_for_customer(proposal_id: int) -> Proposal:
+    return _visible_or_404(Proposal, proposal_id, True, permissions.can_view_proposal)
+
+
+def contract_for_staff(contract_id: int) -> Contract:
+    return _visible_or_404(Contract, contract_id, False, permissions.can_view_contract)
 
 
 def prospect_for_viewer(prospect_id: int) -> Prospect:

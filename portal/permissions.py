@@ -24,6 +24,11 @@ The rules (DESIGN.md §1):
 - **Prospects** (the pipeline before a contract) are seen by marketing and sales (their departments'
   agents and leads), managers and admins; marketing and sales record them; marketing (or a sales lead)
   screens a new one; its sales owner and the sales leads work it on.
+- **Proposals** (service proposals and quotations) are drafted and sent by sales with technical support:
+  for a prospect its owner, the sales leads and technical support; for an account its manager, the sales
+  leads and technical support; administrators too. They are seen by whoever sees the prospect or the
+  account among staff (finance and managers read-only), and — once sent — by the account's customer
+  administrators, who answer them. A prospect's contact answers by the link in the email instead.
 - **The back office** (accounts, staff, departments) is the administrators'. An account's people are managed
   by its customer administrator and by the administrators.
 """
@@ -32,7 +37,16 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 
-from portal.models import Account, Attachment, Contract, FollowUpTask, Prospect, ServiceRequest, User
+from portal.models import (
+    Account,
+    Attachment,
+    Contract,
+    FollowUpTask,
+    Proposal,
+    Prospect,
+    ServiceRequest,
+    User,
+)
 from portal.models.accounts import STAFF_ROLES, department_memberships
 from portal.models.pipeline import OPEN_STAGES
 
@@ -282,3 +296,44 @@ def can_work_prospect(user: User, prospect: Prospect) -> bool:
     """Record the first contact and the needs analysis, or mark it lost: its owner and the sales leads."""
     allowed = user.role == "admin" or prospect.owner_id == user.id or is_sales_lead(user)
     return prospect.stage in OPEN_STAGES and prospect.stage != "new" and allowed
+
+
+# --- proposals ------------------------------------------------------------------------------------------
+
+
+def _drafts_proposals(user: User) -> bool:
+    return user.role == "admin" or is_sales_lead(user) or _works_in(user, "tech_support")
+
+
+def can_draft_proposal_for_prospect(user: User, prospect: Prospect) -> bool:
+    allowed = _drafts_proposals(user) or prospect.owner_id == user.id
+    return allowed and prospect.stage in OPEN_STAGES and prospect.stage != "new"
+
+
+def can_draft_proposal_for_account(user: User, account: Account) -> bool:
+    return _drafts_proposals(user) or (is_staff(user) and account.account_manager_id == user.id)
+
+
+def can_draft_proposal(user: User, proposal: Proposal) -> bool:
+    """Edit, send and revise: the same people who may draft one for its prospect or account."""
+    if proposal.prospect is not None:
+        return can_draft_proposal_for_prospect(user, proposal.prospect)
+    return proposal.account is not None and can_draft_proposal_for_account(user, proposal.account)
+
+
+def can_view_proposal(user: User, proposal: Proposal) -> bool:
+    if is_customer(user):
+        return (
+            user.role == "customer_admin"
+            and proposal.account_id == user.account_id
+            and proposal.state != "draft"
+        )
+    if proposal.prospect is not None:
+        return sees_prospects(user) or user.role == "finance" or _works_in(user, "tech_support")
+    assert proposal.account is not None
+    return can_view_account(user, proposal.account) or _works_in(user, "tech_support")
+
+
+def can_answer_proposal(user: User, proposal: Proposal) -> bool:
+    """Accept, ask for changes or decline: an administrator of the account it is made to."""
+    return user.role == "customer_admin" and proposal.account_id == user.account_id

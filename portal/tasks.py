@@ -102,6 +102,14 @@ def send_invitation(user_id: int, inviter_id: int) -> None:
     outgoing.send_invitation(user_id, inviter_id)
 
 
+@huey.task(retries=EMAIL_RETRIES, retry_delay=EMAIL_RETRY_DELAY_SECONDS)
+@in_app
+def send_proposal(proposal_id: int) -> None:
+    from portal.services.messaging import outgoing
+
+    outgoing.send_proposal(proposal_id)
+
+
 @huey.task()
 @in_app
 def build_summaries_zip(job_id: int) -> None:
@@ -178,5 +186,6 @@ JOBS: dict[str, Callable[..., Any]] = {
     "notification_email": send_notification_email,
     "password_reset_email": send_password_reset,
     "invitation_email": send_invitation,
+    "proposal_email": send_proposal,
     "summaries_zip": build_summaries_zip,
 }

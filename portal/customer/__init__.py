@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("customer", __name__, url_prefix="/my")
 # The modules whose routes are on ``bp``; create_app imports them.
-ROUTE_MODULES = ("views", "filing", "contracts", "reports", "surveys", "users")
+ROUTE_MODULES = ("views", "filing", "contracts", "reports", "surveys", "users", "proposals")

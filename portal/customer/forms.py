@@ -139,3 +139,12 @@ class ReportFilterForm(FlaskForm):
     )
     published_from = DateField(_l("Published from"), validators=[Optional()])
     published_to = DateField(_l("Published until"), validators=[Optional()])
+
+
+class ProposalAnswerForm(FlaskForm):
+    """The reviewer's answer: which button was pressed (``answer``), a comment, and — from an emailed link,
+    where nobody is signed in — the reviewer's name."""
+
+    answer = StringField(validators=[Length(max=20)])
+    comment = TextAreaField(_l("Comment"), validators=[Length(max=5000)])
+    name = StringField(_l("Your name"), validators=[Length(max=120)])

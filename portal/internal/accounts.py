@@ -25,6 +25,7 @@ from portal.services.contracts import entitlements
 from portal.services.contracts.contracts import account_contracts
 from portal.services.engagement import relationship, surveys
 from portal.services.errors import DomainError, InvalidInput
+from portal.services.pipeline import proposals
 from portal.services.submissions import AlreadySubmitted
 from portal.timeutil import today_for
 
@@ -76,6 +77,7 @@ def _account_page(account: Account, form: Any = None, status: int = 200) -> Resp
             .limit(20)
         )
     )
+    account_proposals = proposals.of_account(account, current_user)
     return render(
         "internal/account.html",
         status=status,
@@ -88,6 +90,8 @@ def _account_page(account: Account, form: Any = None, status: int = 200) -> Resp
         due=due,
         state=_state(due.due_on, today),
         follow_ups=follow_ups,
+        proposals=account_proposals,
+        renewed_ids={p.renews_id for p in account_proposals} | {c.renews_id for c in contracts},
         form=form or forms.ContactForm(formdata=None, contacted_on=today),
         done_form=forms.FollowUpDoneForm(formdata=None),
         today=today,

@@ -13,6 +13,7 @@ from wtforms import (
     IntegerField,
     SearchField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
     TimeField,
@@ -21,6 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from portal.models.accounts import INDUSTRIES, SIZES, TIERS
+from portal.models.contracts import ENTITLEMENT_KINDS
 from portal.models.pipeline import PROSPECT_SOURCES
 from portal.models.relations import CONTACT_KINDS
 from portal.models.requests import CATEGORIES, PRIORITIES, STATUSES
@@ -213,3 +215,34 @@ class ProspectStepForm(FlaskForm):
 
 class ProspectNoteForm(FlaskForm):
     body = TextAreaField(_l("Note"), validators=[Length(max=5000)])
+
+
+class ProposalForm(FlaskForm):
+    """A proposal's terms; numbers are typed as text and checked by the service with everything else."""
+
+    title = StringField(_l("Title"), validators=[Length(max=200)])
+    language = SelectField(
+        _l("Language of the proposal"), choices=options([("zh", "中文"), ("en", "English")]), default="zh"
+    )
+    tier = SelectField(
+        _l("Classification"), choices=choices("tier", TIERS, "–"), default="key", validate_choice=False
+    )
+    currency = StringField(_l("Currency"), default="CNY", validators=[Length(max=3)])
+    discount_percent = StringField(_l("Discount (%)"), default="0", validators=[Length(max=8)])
+    valid_until = DateField(_l("Offer holds until"), validators=[Optional()])
+    start_date = DateField(_l("Contract's first day"), validators=[Optional()])
+    end_date = DateField(_l("Contract's last day"), validators=[Optional()])
+    terms = TextAreaField(_l("Terms"), validators=[Length(max=10000)])
+    quantity_on_site_days = StringField(_l("On-site days"), validators=[Length(max=12)])
+    price_on_site_days = StringField(_l("Price per day"), validators=[Length(max=16)])
+    quantity_support_hours = StringField(_l("Support hours"), validators=[Length(max=12)])
+    price_support_hours = StringField(_l("Price per hour"), validators=[Length(max=16)])
+    quantity_custom_reports = StringField(_l("Custom reports"), validators=[Length(max=12)])
+    price_custom_reports = StringField(_l("Price per report"), validators=[Length(max=16)])
+    quantity_training_sessions = StringField(_l("Training sessions"), validators=[Length(max=12)])
+    price_training_sessions = StringField(_l("Price per session"), validators=[Length(max=16)])
+    per_year = SelectMultipleField(
+        _l("Counted afresh each contract year"),
+        choices=choices("entitlement", ENTITLEMENT_KINDS, "–")[1:],
+        validate_choice=False,
+    )

@@ -20,7 +20,8 @@ from portal.models import Prospect, User
 from portal.models.pipeline import PROSPECT_STAGES
 from portal.rendering import render
 from portal.services.errors import DomainError, InvalidInput
-from portal.services.pipeline import prospects
+from portal.services.pipeline import proposals, prospects
+from portal.timeutil import today_for
 
 
 def _owners(field: Any, blank: object) -> None:
@@ -88,6 +89,8 @@ def _page(prospect: Prospect, status: int = 200, **kept: Any) -> Response:
         lose=kept.get("lose") or forms.ReasonForm(formdata=None, prefix="lose"),
         step=kept.get("step") or forms.ProspectStepForm(formdata=None),
         note=kept.get("note") or forms.ProspectNoteForm(formdata=None),
+        proposals=proposals.of_prospect(prospect),
+        today=today_for(current_user),
         next_step=next(
             (s for s, (_stage, after) in prospects.STEPS.items() if prospect.stage in after), None
         ),

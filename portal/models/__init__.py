@@ -7,7 +7,7 @@ from portal.models.changes import DataVersion
 from portal.models.contracts import Contract, Entitlement
 from portal.models.kpi import KpiWeight
 from portal.models.notifications import Notification, NotificationPreference
-from portal.models.pipeline import Prospect, ProspectActivity
+from portal.models.pipeline import Proposal, ProposalLine, Prospect, ProspectActivity
 from portal.models.relations import ContactLog, FollowUpTask, ReturnVisitCadence
 from portal.models.requests import (
     Attachment,
@@ -39,6 +39,8 @@ __all__ = [
     "FollowUpTask",
     "KpiWeight",
     "LoginSession",
+    "Proposal",
+    "ProposalLine",
     "Prospect",
     "ProspectActivity",
     "Notification",

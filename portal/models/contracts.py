@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, UniqueConstraint
@@ -47,6 +47,8 @@ class Contract(TimestampMixin, Base):
     amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     state: Mapped[str] = mapped_column(String(12), default="signed")
+    # When it was signed off in the portal (none for contracts signed before it, or imported signed).
+    signed_at: Mapped[datetime | None]
     terminated_on: Mapped[date | None]
     terminated_reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
     # The contract this one renews (its draft was made from it).

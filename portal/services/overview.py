@@ -27,7 +27,9 @@ from portal.models.base import utcnow
 from portal.models.requests import OPEN_STATUSES
 from portal.services.contracts.contracts import account_contracts
 from portal.services.contracts.entitlements import LedgerLine, contract_ledgers
+from portal.services.pipeline import proposals
 from portal.services.requests import queues, sla
+from portal.timeutil import today_for
 
 HOME_LIST_LIMIT = 50
 LATEST_REPORTS = 5
@@ -111,6 +113,8 @@ class StaffHome:
     status_counts: dict[str, int]
     assigned_to_me: int
     sla: dict[int, tuple[str, int | None]] = field(default_factory=dict)  # the resolution clock's badge
+    # Contracts of the accounts they manage ending within 60 days with no renewal yet.
+    renewals_due: list[Contract] = field(default_factory=list)
 
 
 def staff_home(user: User) -> StaffHome:
@@ -142,6 +146,7 @@ def staff_home(user: User) -> StaffHome:
         status_counts=status_counts,
         assigned_to_me=mine or 0,
         sla={r.id: queues.sla_badge(r, calendar, now) for r in open_requests},
+        renewals_due=proposals.renewals_due(user, today_for(user)),
     )
 
 

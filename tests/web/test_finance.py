@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Account, AuditEvent
+from portal.services import pdf
 from portal.services.reporting import kpi, summaries
 from tests.factories import make_account, make_contract, make_request, make_user
 
@@ -139,8 +140,8 @@ def test_nothing_a_customer_typed_makes_the_server_fetch_or_read(app, tmp_path):
             f'<body><img src="http://127.0.0.1:{port}/img"><img src="file://{secret}">'
             f'<p style="background: url(http://127.0.0.1:{port}/bg)">x</p></body></html>'
         )
-        pdf = summaries.html_to_pdf(hostile)
-        assert "TOP-SECRET" not in _pdf_text(pdf)
+        document = pdf.html_to_pdf(hostile)
+        assert "TOP-SECRET" not in _pdf_text(document)
     finally:
         server.shutdown()
     assert _Hits.hits == []

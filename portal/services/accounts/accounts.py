@@ -113,6 +113,26 @@ def create_account(actor: User, details: AccountDetails) -> Account:
     return account
 
 
+def open_account(details: AccountDetails, *, source: str) -> Account:
+    """An account made by the portal itself — a prospect won by an accepted proposal (``source`` says
+    which) — checked like one typed in the back office."""
+    details = checked_details(details, None)
+    account = Account(**vars(details), active=True)
+    db.session.add(account)
+    db.session.flush()
+    audit.record("account.created", obj=account, code=account.code, tier=account.tier, source=source)
+    return account
+
+
+def free_code(wanted: str) -> str:
+    """``wanted`` if no account has it, else ``wanted-2``, ``wanted-3`` …"""
+    candidate, n = wanted, 1
+    while _taken(Account.code == candidate, None):
+        n += 1
+        candidate = f"{wanted[:16]}-{n}"
+    return candidate
+
+
 @use_case
 def update_account(actor: User, account: Account, details: AccountDetails) -> list[str]:
     """Save the details; returns what changed (field names). A change of classification is audited on

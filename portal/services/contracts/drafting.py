@@ -23,6 +23,7 @@ from sqlalchemy import select
 from portal import permissions
 from portal.extensions import db
 from portal.models import Account, Contract, Entitlement, ServiceRequest, TimelineEvent, User
+from portal.models.base import utcnow
 from portal.models.contracts import ENTITLEMENT_KINDS
 from portal.models.requests import OPEN_STATUSES
 from portal.services import audit
@@ -147,6 +148,23 @@ def create_draft(
     actor: User, account: Account, terms: ContractTerms, *, renews: Contract | None = None
 ) -> Contract:
     _require_drafter(actor, account)
+    contract = _new_draft(account, terms, renews)
+    audit.record("contract.drafted", actor=actor, obj=contract, number=contract.number)
+    return contract
+
+
+def draft_accepted_proposal(
+    account: Account, terms: ContractTerms, *, renews: Contract | None, proposal_number: str
+) -> Contract:
+    """The draft contract an accepted proposal makes (``pipeline.proposals.answer``): the acceptance is the
+    authority, so no drafter is asked; it becomes active, like any draft, when its signed copy is uploaded
+    and it is signed off."""
+    contract = _new_draft(account, terms, renews)
+    audit.record("contract.drafted", obj=contract, number=contract.number, proposal=proposal_number)
+    return contract
+
+
+def _new_draft(account: Account, terms: ContractTerms, renews: Contract | None) -> Contract:
     values, quantities = checked_terms(terms, None)
     contract = Contract(
         account_id=account.id, state="draft", renews_id=renews.id if renews else None, **values
@@ -154,8 +172,16 @@ def create_draft(
     _set_entitlements(contract, quantities, terms.per_year)
     db.session.add(contract)
     db.session.flush()
-    audit.record("contract.drafted", actor=actor, obj=contract, number=contract.number)
     return contract
+
+
+def free_number(wanted: str) -> str:
+    """``wanted`` if no contract has it, else the first free ``wanted-2``, ``wanted-3`` …"""
+    candidate, n = wanted, 1
+    while db.session.scalar(select(Contract.id).where(Contract.number == candidate)) is not None:
+        n += 1
+        candidate = f"{wanted[:36]}-{n}"
+    return candidate
 
 
 @use_case
@@ -181,7 +207,7 @@ def sign_off(actor: User, contract: Contract) -> None:
         raise InvalidInput(
             "file", str(_l("Upload the signed copy first: a contract is active only when signed."))
         )
-    contract.state = "signed"
+    contract.state, contract.signed_at = "signed", utcnow()
     audit.record("contract.signed", actor=actor, obj=contract)
 
 

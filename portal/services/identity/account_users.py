@@ -105,6 +105,28 @@ def invite(
     return user
 
 
+def invite_first_administrator(
+    account: Account, *, email: str, full_name: str, locale: str, inviter_id: int | None
+) -> User | None:
+    """The administrator of an account the portal opened (a won prospect's contact), invited by email the
+    way a colleague is; an address that already has a user is left alone (None)."""
+    email = auth.normalise_email(email)
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        audit.record("user.invitation_not_sent", email=email, reason="address_taken")
+        return None
+    user = auth.create_user(
+        email=email,
+        password=secrets.token_urlsafe(32),
+        full_name=full_name.strip()[:120] or email,
+        role="customer_admin",
+        account=account,
+        locale=locale,
+    )
+    if inviter_id is not None:
+        background.enqueue("invitation_email", user.id, inviter_id)
+    return user
+
+
 def awaits_first_sign_in(user: User) -> bool:
     """Invited and never signed in: the invitation can be sent again."""
     return user.active and user.last_login_at is None

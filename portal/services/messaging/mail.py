@@ -24,7 +24,22 @@ import babel.dates
 from flask import current_app, render_template
 from flask_babel import force_locale
 
-from portal.models import User
+from portal.models import Account, User
+
+
+@dataclass(frozen=True)
+class Addressee:
+    """Someone the portal writes to who is not (yet) a user — a prospect's contact: what composing an email
+    needs of a recipient."""
+
+    email: str
+    full_name: str
+    locale: str
+    timezone: str = ""
+    account: Account | None = None
+
+
+Recipient = User | Addressee
 
 
 @dataclass(frozen=True)
@@ -35,7 +50,7 @@ class Email:
     html: str
 
 
-def language_of(user: User) -> str:
+def language_of(user: Recipient) -> str:
     """The person's own choice, else their account's language (there is no browser to ask), else the
     portal's default."""
     if user.locale:
@@ -46,7 +61,7 @@ def language_of(user: User) -> str:
 
 
 @contextmanager
-def as_recipient(user: User) -> Iterator[None]:
+def as_recipient(user: Recipient) -> Iterator[None]:
     """Render in the recipient's language with URLs on the configured site address, whatever request (if
     any) is running."""
     with (
@@ -56,7 +71,7 @@ def as_recipient(user: User) -> Iterator[None]:
         yield
 
 
-def formatters(user: User) -> tuple[Callable[[datetime], str], Callable[[date], str]]:
+def formatters(user: Recipient) -> tuple[Callable[[datetime], str], Callable[[date], str]]:
     """(moment, day) formatters in the recipient's language and time zone."""
     zone = ZoneInfo(user.timezone or current_app.config["DEFAULT_TIMEZONE"])
     locale = "zh_CN" if language_of(user) == "zh" else "en"
@@ -70,7 +85,7 @@ def formatters(user: User) -> tuple[Callable[[datetime], str], Callable[[date], 
     return at, day
 
 
-def compose(user: User, template: str, subject: str, **context: Any) -> Email:
+def compose(user: Recipient, template: str, subject: str, **context: Any) -> Email:
     """Render ``email/<template>.txt`` and ``.html`` for ``user``; call inside ``as_recipient(user)``."""
     at, day = formatters(user)
     context.update(recipient=user, at=at, day=day, subject=subject)

@@ -93,6 +93,19 @@ KINDS: dict[str, Kind] = {
         _l("Contract ending"),
         _l("Contract %(contract)s of %(account)s ends on %(end)s (in %(days)s)."),
     ),
+    "proposal_sent": Kind(
+        "customer",
+        _l("Proposal to answer"),
+        _l("Proposal %(number)s “%(title)s” waits for your answer; it holds until %(end)s."),
+    ),
+    "proposal_answered": Kind(
+        "staff", _l("Proposal answered"), _l("%(name)s answered proposal %(number)s “%(title)s”: %(answer)s.")
+    ),
+    "renewal_due": Kind(
+        "staff",
+        _l("Renewal to prepare"),
+        _l("Contract %(contract)s of %(account)s ends on %(end)s: prepare the renewal proposal."),
+    ),
     "new_request": Kind(
         "staff",
         _l("New request in your department"),
@@ -432,6 +445,8 @@ def describe(notice: Notification, at: Callable[[datetime], str], day: Callable[
         fields["account"] = fields["account_en"]
     if notice.kind == "new_request":
         fields["department"] = label("department", fields.get("department"))
+    if notice.kind == "proposal_answered":
+        fields["answer"] = label("proposal_answer", fields.get("answer"))
     if notice.kind == "approval_decided":
         fields["decision"] = str(_l("approved") if fields.get("decision") == "approved" else _l("declined"))
     return str(kind.text) % fields

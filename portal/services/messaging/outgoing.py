@@ -11,18 +11,20 @@ import logging
 from datetime import timedelta
 
 from flask import url_for
+from flask_babel import format_currency
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
 from portal.labels import label
-from portal.models import Notification, SurveyInvitation, User
+from portal.models import Notification, Proposal, SurveyInvitation, User
 from portal.models.accounts import CUSTOMER_ROLES
 from portal.models.base import utcnow
 from portal.services import background
 from portal.services.identity import account_users, auth
 from portal.services.messaging import mail, notifications
+from portal.services.pipeline import proposals
 
 log = logging.getLogger(__name__)
 LOST_AFTER = timedelta(minutes=30)
@@ -37,6 +39,14 @@ def link_for(notice: Notification, user: User, *, external: bool = True) -> str:
     if notice.kind == "survey_invitation" and (notice.data or {}).get("invitation_id"):
         return url_for(
             "customer.answer_survey", invitation_id=notice.data["invitation_id"], _external=external
+        )
+    proposal_id = (notice.data or {}).get("proposal_id")
+    if proposal_id:
+        endpoint = "customer.proposal" if customer else "internal.proposal"
+        return url_for(endpoint, proposal_id=proposal_id, _external=external)
+    if notice.kind == "renewal_due" and (notice.data or {}).get("contract_id"):
+        return url_for(
+            "internal.new_renewal_proposal", contract_id=notice.data["contract_id"], _external=external
         )
     account_id = (notice.data or {}).get("account_id")
     if (
@@ -147,6 +157,32 @@ def send_invitation(user_id: int, inviter_id: int) -> None:
                     "auth.accept_invitation", token=account_users.invitation_token(user), _external=True
                 ),
                 days=account_users.INVITATION_DAYS,
+            )
+        mail.deliver(email)
+
+
+def send_proposal(proposal_id: int) -> None:
+    """A prospect's proposal to its contact: a link to review and answer it, made here and never stored."""
+    with Session(db.engine) as session:
+        proposal = session.get(Proposal, proposal_id)
+        if proposal is None or proposal.prospect is None or proposal.state != "sent":
+            return
+        contact = mail.Addressee(
+            email=proposal.sent_to,
+            full_name=proposal.prospect.contact_name or proposal.prospect.name,
+            locale=proposal.language,
+        )
+        with mail.as_recipient(contact):
+            _at, day = mail.formatters(contact)
+            email = mail.compose(
+                contact,
+                "proposal",
+                subject=_("Our proposal %(number)s: %(title)s", number=proposal.number, title=proposal.title),
+                proposal=proposal,
+                sender=proposal.sent_by.full_name if proposal.sent_by else "",
+                valid_until=day(proposal.valid_until),
+                total=format_currency(proposal.total, proposal.currency),
+                link=url_for("customer.review", token=proposals.review_token(proposal), _external=True),
             )
         mail.deliver(email)
 

@@ -23,6 +23,7 @@ from portal.models.base import utcnow
 from portal.models.requests import OPEN_STATUSES
 from portal.services.engagement import relationship
 from portal.services.messaging import notifications
+from portal.services.pipeline import proposals
 from portal.services.requests import lifecycle, sla
 from portal.services.unit_of_work import use_case
 from portal.timeutil import today_in
@@ -162,6 +163,21 @@ def contract_expiry(today: date | None = None) -> int:
                     "days": days_left,
                 },
                 dedupe_key=_per_user(f"contract_expiring:{stage}:{contract.id}"),
+            )
+        )
+    # The account manager is asked, once, to prepare the renewal proposal (until one is drafted).
+    for contract in proposals.renewals_due(None, today):
+        told += len(
+            notifications.notify(
+                [contract.account.account_manager] if contract.account.account_manager else [],
+                "renewal_due",
+                data={
+                    "contract": contract.number,
+                    "contract_id": contract.id,
+                    **notifications.account_names(contract.account),
+                    "end": contract.end_date.isoformat(),
+                },
+                dedupe_key=_per_user(f"renewal_due:{contract.id}"),
             )
         )
     _commit_notices()

@@ -2,15 +2,12 @@
 
 ``gather`` collects the figures — the same KPI functions the manager dashboard uses, the entitlement ledger
 customers and staff see, and a few SQL aggregates — and ``render_pdf`` lays them out with
-``templates/pdf/summary.html`` through WeasyPrint. WeasyPrint fetches nothing: its URL fetcher refuses every
-URL (including ``file:``), so text a customer typed can never make the server fetch or read a file; the
-stylesheet and charts are inline. Chinese text uses the WenQuanYi Micro Hei font (Debian's
-fonts-wqy-microhei), which WeasyPrint embeds.
+``templates/pdf/summary.html`` through WeasyPrint (``portal/services/pdf.py``: nothing is fetched; the
+stylesheet and charts are inline).
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -26,27 +23,8 @@ from portal.extensions import db
 from portal.models import Account, Contract, Deliverable, ServiceRequest, TimeEntry
 from portal.models.base import utcnow
 from portal.services.contracts import entitlements
+from portal.services.pdf import PDF_FONT, html_to_pdf
 from portal.services.reporting import kpi
-
-log = logging.getLogger(__name__)
-PDF_FONT = "WenQuanYi Micro Hei"
-
-
-class FetchRefused(Exception):
-    """WeasyPrint asked for a URL; summaries fetch nothing."""
-
-
-def _no_fetching() -> Any:
-    from weasyprint.urls import URLFetcher
-
-    class NoFetching(URLFetcher):  # type: ignore[misc]
-        """Refuses every URL — http(s), file, data — before any handler sees it."""
-
-        def fetch(self, url: str, headers: Any = None) -> Any:
-            log.warning("summary PDF: refused to fetch %s", url[:200])
-            raise FetchRefused(url[:200])
-
-    return NoFetching(allowed_protocols=())
 
 
 @dataclass
@@ -177,13 +155,6 @@ def render_html(summary: Summary) -> str:
 
 def render_pdf(summary: Summary) -> bytes:
     return html_to_pdf(render_html(summary))
-
-
-def html_to_pdf(html: str) -> bytes:
-    """WeasyPrint with every URL refused."""
-    from weasyprint import HTML
-
-    return HTML(string=html, url_fetcher=_no_fetching(), base_url=None).write_pdf()  # type: ignore[no-any-return]
 
 
 def _hours(minutes: int | float | None) -> Decimal:
