@@ -209,6 +209,16 @@ LABELS = {
         "superseded": _l("Replaced by a later version"),
         "expired": _l("Expired"),
     },
+    "funnel_measure": {
+        "recorded": _l("Prospects recorded"),
+        "won": _l("Prospects won"),
+        "signed": _l("Contracts signed from prospects"),
+        "accepted": _l("Proposals accepted"),
+        "changes_requested": _l("Proposals with changes asked for"),
+        "declined": _l("Proposals declined"),
+        "renewals_due": _l("Contracts ending (renewals due)"),
+        "renewed": _l("Contracts renewed"),
+    },
     "proposal_answer": {
         "accepted": _l("accepted"),
         "changes_requested": _l("asked for changes"),

@@ -187,7 +187,12 @@ def _seed_demo(*, seed: int, password: str, today: date | None, upload_dir: Path
 
     _surveys(rng, accounts, customers, today)
     _contact_logs(accounts, account_manager, today)
-    pipeline.seed_prospects(staff["marketing@portal.example"], staff["sales@portal.example"], today)
+    prospects = pipeline.seed_prospects(
+        staff["marketing@portal.example"], staff["sales@portal.example"], today
+    )
+    db.session.flush()
+    renewed, renewal = contracts["dongfang"]
+    pipeline.seed_proposals(staff["sales@portal.example"], prospects, renewed, renewal, today)
     db.session.commit()
     return DemoSummary(
         users=len(STAFF) + len(CUSTOMERS),

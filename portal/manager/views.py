@@ -19,11 +19,12 @@ from portal.i18n import current_language
 from portal.manager import forms
 from portal.models import Account, Department, ServiceRequest
 from portal.models.kpi import INDICATORS
+from portal.models.pipeline import PROSPECT_STAGES
 from portal.page_cache import cached_page
 from portal.rendering import render, sends_file
 from portal.services import audit
 from portal.services.errors import InvalidInput
-from portal.services.reporting import kpi
+from portal.services.reporting import funnel, kpi
 from portal.timeutil import today_for
 from portal.web import options
 
@@ -70,7 +71,7 @@ def _filters() -> tuple[forms.KpiFilterForm, kpi.Scope, Account | None]:
 
 
 def _args() -> dict[str, str]:
-    return {k: v for k, v in request.args.items() if v and k != "measure"}
+    return {k: v for k, v in request.args.items() if v and k not in ("measure", "stage")}
 
 
 @bp.get("/")
@@ -97,6 +98,29 @@ def home():
             for start, ind in trend
         ],
         csv_url=url_for("manager.export_csv", **_args()),
+        funnel=funnel.assess(scope),
+        funnel_drill=lambda measure, **more: url_for(
+            "manager.funnel_behind", measure=measure, **_args(), **more
+        ),
+    )
+
+
+@bp.get("/pipeline")
+@manager_required
+def funnel_behind():
+    """What one of the funnel's figures counts."""
+    form, scope, _account = _filters()
+    measure = request.args.get("measure", "")
+    if measure not in funnel.MEASURES:
+        measure = "recorded"
+    stage = request.args.get("stage") or None
+    return render(
+        "manager/pipeline.html",
+        scope=scope,
+        measure=measure,
+        stage=stage if stage in PROSPECT_STAGES else None,
+        rows=funnel.behind(scope, measure, current_language(), stage, limit=DRILL_LIMIT),
+        back=url_for("manager.home", **{k: v for k, v in _args().items() if k != "stage"}),
     )
 
 
