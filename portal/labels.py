@@ -220,9 +220,9 @@ LABELS = {
         "renewed": _l("Contracts renewed"),
     },
     "proposal_answer": {
-        "accepted": _l("accepted"),
-        "changes_requested": _l("asked for changes"),
-        "declined": _l("declined"),
+        "accepted": _l("Accepted"),
+        "changes_requested": _l("Asked for changes"),
+        "declined": _l("Declined"),
     },
     "import_action": {
         "create": _l("Created"),

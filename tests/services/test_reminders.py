@@ -104,7 +104,8 @@ def test_contract_expiry_reminds_at_60_and_at_30_days_exactly_once_each():
     )
     make_contract(account, end_date=today + timedelta(days=20), state="terminated", terminated_on=today)
     with time_machine.travel(datetime(2026, 11, 27, 2, 0, tzinfo=UTC), tick=False):
-        assert reminders.contract_expiry() == 2
+        # The two told it ends, and the account manager asked to prepare the renewal proposal.
+        assert reminders.contract_expiry() == 3
         assert reminders.contract_expiry() == 0
     with time_machine.travel(datetime(2026, 12, 22, 2, 0, tzinfo=UTC), tick=False):  # 20 days left
         assert reminders.contract_expiry() == 2
@@ -114,6 +115,7 @@ def test_contract_expiry_reminds_at_60_and_at_30_days_exactly_once_each():
         assert [n.data["contract"] for n in notices] == [contract.number, contract.number]
         assert [n.data["days"] for n in notices] == [45, 20]
     assert _told(plain, "contract_expiring") == []
+    assert [n.data["contract"] for n in _told(manager, "renewal_due")] == [contract.number]
 
 
 def test_return_visits_due_tell_the_account_manager_once_per_due_date():

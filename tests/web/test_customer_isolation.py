@@ -4,6 +4,7 @@ nothing changes. The URL list comes from the app's own routes, so a new customer
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,10 +12,11 @@ from flask import current_app
 
 from portal.demo.company import _tiny_pdf
 from portal.extensions import db
-from portal.models import Deliverable, ServiceRequest, SurveyInvitation, User
+from portal.models import Deliverable, Proposal, ServiceRequest, SurveyInvitation, User
 from portal.models.base import utcnow
 from portal.services.contracts import contracts
 from portal.services.engagement import surveys
+from portal.services.pipeline import proposals
 from portal.services.reference_data import ensure_reference_data
 from portal.services.requests import attachments
 from portal.services.requests.attachments import Upload
@@ -54,7 +56,27 @@ def _world(admin: User, folder: Path, title: str) -> dict:
     )
     db.session.add(invitation)
     db.session.commit()
+    drafter, today = make_user("admin"), date.today()
+    proposal = proposals.create(
+        drafter,
+        proposals.ProposalTerms(
+            title=title,
+            language="zh",
+            tier="key",
+            currency="CNY",
+            discount_percent="0",
+            valid_until=today + timedelta(days=30),
+            start_date=today + timedelta(days=40),
+            end_date=today + timedelta(days=400),
+            quantities={"support_hours": "10"},
+            prices={"support_hours": "100"},
+        ),
+        today,
+        account=admin.account,
+    )
+    proposals.send(drafter, proposal, today)
     return {
+        "proposal_id": proposal.id,
         "request_id": request.id,
         "contract_id": contract.id,
         "attachment_id": file.id,
@@ -86,6 +108,7 @@ def test_the_matrix_covers_every_kind_of_id(app):
         "user_id",
         "invitation_id",
         "deliverable_id",
+        "proposal_id",
     }
 
 
@@ -110,6 +133,7 @@ def test_every_customer_url_with_a_foreign_id_answers_404(app, client, two_accou
                 "action": "cancel",
                 "decision": "approve",
                 "role": "customer",
+                "answer": "accepted",
             }
             response = client.get(path) if method == "GET" else client.post(path, data=data)
             page = response.get_data(as_text=True)
@@ -122,6 +146,7 @@ def test_every_customer_url_with_a_foreign_id_answers_404(app, client, two_accou
     assert (after.status, after.version) == (status_before, version_before)
     assert db.session.get(User, theirs["user_id"]).active
     assert db.session.get(SurveyInvitation, theirs["invitation_id"]).answered_at is None
+    assert db.session.get(Proposal, theirs["proposal_id"]).state == "sent"
 
 
 def test_the_same_urls_with_own_ids_do_not_answer_404(app, client, two_accounts):

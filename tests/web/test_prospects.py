@@ -187,7 +187,7 @@ def test_who_sees_and_does_what_on_every_prospect_route(app, client, login_as, w
                 )
             elif rule.rule.endswith("/prospects") and method == "GET":
                 assert answer.status_code == (200 if sees else 403), path
-            elif rule.rule.endswith("/new"):
+            elif rule.rule.endswith("/prospects/new"):
                 assert answer.status_code == (200 if records else 403), path
     assert permissions_screen(viewer, prospect) is screens
 

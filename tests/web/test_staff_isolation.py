@@ -4,6 +4,7 @@ and a refused POST changes nothing — and no staff page shows a request its vie
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from portal import permissions
 from portal.extensions import db
 from portal.models import Attachment, ContactLog, FollowUpTask, ServiceRequest, TimelineEvent
 from portal.services.contracts import contracts
+from portal.services.pipeline import proposals
 from portal.services.reference_data import ensure_reference_data
 from portal.services.requests import attachments
 from portal.services.requests.attachments import Upload
@@ -21,7 +23,7 @@ from tests.factories import department, make_account, make_contract, make_reques
 
 SECRET = "Vault-7 alarm log"
 BLUEPRINTS = ("internal.", "manager.", "finance.", "admin.")
-ID_NAMES = {"request_id", "account_id", "attachment_id", "task_id", "contract_id"}
+ID_NAMES = {"request_id", "account_id", "attachment_id", "task_id", "contract_id", "proposal_id"}
 # Routes where an account's (or contract's) id answers by a stricter rule than seeing the account: drafting
 # its contracts (permissions.can_draft_contract) — every route of the module, found by the view's module.
 DRAFTING_MODULE = "portal.admin.contracts"
@@ -74,6 +76,23 @@ def world(app):
         folder=Path(current_app.config["UPLOAD_FOLDER"]),
         max_bytes=10**6,
     )
+    proposal = proposals.create(
+        account_manager,
+        proposals.ProposalTerms(
+            title="Renewal 2027",
+            language="zh",
+            tier="key",
+            currency="CNY",
+            discount_percent="0",
+            valid_until=date.today() + timedelta(days=30),
+            start_date=contract.end_date + timedelta(days=1),
+            end_date=contract.end_date + timedelta(days=365),
+            quantities={"on_site_days": "5"},
+            prices={"on_site_days": "1000"},
+        ),
+        date.today(),
+        account=account,
+    )
     viewers = {
         "agent of the request's department": make_user("agent", departments=["after_sales"]),
         "agent of technical support": make_user("agent", departments=["tech_support"]),
@@ -93,11 +112,15 @@ def world(app):
         "user_id": customer.id,  # one of the account's people (the back office's account page)
         "contract_id": contract.id,
         "copy": signed.id,  # the contract's signed copy
+        "proposal_id": proposal.id,
+        "proposal": proposal,
     }
     return request, file, task, viewers, ids
 
 
-def _may_see(viewer, name, request, file, task, drafting=False) -> bool:
+def _may_see(viewer, name, request, file, task, drafting=False, proposal=None) -> bool:
+    if name == "proposal_id":
+        return permissions.can_view_proposal(viewer, proposal)
     if drafting and name in ("account_id", "contract_id"):
         return permissions.can_draft_contract(viewer, request.account)
     if name == "contract_id":
@@ -156,12 +179,14 @@ def test_every_staff_url_answers_only_what_the_viewer_may_see(app, client, login
             path = path.replace(f"<int:{name}>", str(ids.get(name, 999999)))
             missing = missing.replace(f"<int:{name}>", "999999")
         drafting = app.view_functions[rule.endpoint].__module__ == DRAFTING_MODULE
-        visible = all(_may_see(viewer, name, request, file, task, drafting) for name in named)
+        visible = all(
+            _may_see(viewer, name, request, file, task, drafting, ids["proposal"]) for name in named
+        )
         for method in sorted(rule.methods & {"GET", "POST"}):
             before = _footprint(request.id)
             data = {"csrf_token": token, "body": "x", "kind": "call"}
             response = client.get(path) if method == "GET" else client.post(path, data=data)
-            page = response.get_data(as_text=True)
+            page = response.get_data().decode("utf-8", "replace")  # a PDF is bytes
             if not visible:
                 # Refused as if the object did not exist (404), or the role is refused the URL outright.
                 no_such = client.get(missing) if method == "GET" else client.post(missing, data=data)
