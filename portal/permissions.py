@@ -21,9 +21,9 @@ The rules (DESIGN.md §1):
 - **Contracts** follow their account, except that customers never see a draft; administrators, finance and
   the account's manager draft, sign off, renew and end them. **Follow-ups** belong to their owner (managers
   and admins see all).
-- **Prospects** (the pipeline before a contract) are seen by marketing and sales (their departments'
-  agents and leads), managers and admins; marketing and sales record them; marketing (or a sales lead)
-  screens a new one; its sales owner and the sales leads work it on.
+- **Prospects** (the pipeline before a contract) are seen by marketing, sales and technical support
+  (their departments' agents and leads), managers and admins; marketing and sales record them;
+  marketing (or a sales lead) screens a new one; its sales owner and the sales leads work it on.
 - **Proposals** (service proposals and quotations) are drafted and sent by sales with technical support:
   for a prospect its owner, the sales leads and technical support; for an account its manager, the sales
   leads and technical support; administrators too. They are seen by whoever sees the prospect or the
@@ -270,7 +270,10 @@ def _works_in(user: User, code: str) -> bool:
 
 
 def sees_prospects(user: User) -> bool:
-    return user.role in READ_ALL_ROLES or _works_in(user, "marketing") or _works_in(user, "sales")
+    """Marketing, sales and technical support (which drafts proposals with sales), managers, admins."""
+    return user.role in READ_ALL_ROLES or any(
+        _works_in(user, d) for d in ("marketing", "sales", "tech_support")
+    )
 
 
 def prospect_condition(user: User) -> ColumnElement[bool]:
@@ -329,7 +332,7 @@ def can_view_proposal(user: User, proposal: Proposal) -> bool:
             and proposal.state != "draft"
         )
     if proposal.prospect is not None:
-        return sees_prospects(user) or user.role == "finance" or _works_in(user, "tech_support")
+        return sees_prospects(user) or user.role == "finance"
     assert proposal.account is not None
     return can_view_account(user, proposal.account) or _works_in(user, "tech_support")
 

@@ -232,6 +232,12 @@ def create_renewal_proposal(contract_id: int):
 # --- one proposal ------------------------------------------------------------------------------------------
 
 
+def _may_draft(proposal: Proposal) -> None:
+    """Seeing a proposal (finance, managers) is not changing it."""
+    if not permissions.can_draft_proposal(current_user, proposal):
+        abort(403)
+
+
 def _back(proposal: Proposal) -> str:
     if proposal.prospect_id is not None:
         return url_for("internal.prospect", prospect_id=proposal.prospect_id)
@@ -267,6 +273,7 @@ def proposal(proposal_id: int):
 @proposal_reader_required
 def update_proposal(proposal_id: int):
     found = proposal_for_staff(proposal_id)
+    _may_draft(found)
     form = forms.ProposalForm()
     try:
         saved = _saved(
@@ -285,6 +292,7 @@ def update_proposal(proposal_id: int):
 @proposal_reader_required
 def send_proposal(proposal_id: int):
     found = proposal_for_staff(proposal_id)
+    _may_draft(found)
     try:
         proposals.send(current_user, found, today_for(current_user))
     except InvalidInput as error:
@@ -300,6 +308,7 @@ def send_proposal(proposal_id: int):
 @proposal_reader_required
 def revise_proposal(proposal_id: int):
     found = proposal_for_staff(proposal_id)
+    _may_draft(found)
     try:
         revision = proposals.revise(current_user, found, today_for(current_user))
     except DomainError as error:

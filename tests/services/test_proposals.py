@@ -132,7 +132,7 @@ def test_an_expired_offer_cannot_be_accepted(owner, prospect):
     later = TERMS.valid_until + timedelta(days=1)
     with pytest.raises(InvalidInput) as refused:
         proposals.answer(made, "accepted", "", later, name="Ms Lin")
-    assert "held until" in refused.value.errors["answer"]
+    assert TERMS.valid_until.isoformat() in refused.value.errors["answer"]
     assert made.status(later) == "expired" and db.session.scalar(select(func.count(Contract.id))) == 0
     # Asking for changes still works: that is how a new version is asked for.
     proposals.answer(made, "changes_requested", "Please renew the offer", later, name="Ms Lin")
@@ -212,3 +212,78 @@ def test_renewals_due_and_the_renewal_terms(owner):
     )
     assert proposals.renewals_due(owner, TODAY) == []
     assert made.renews_id == ending.id
+
+
+def test_the_funnel_counts_what_the_database_holds(owner):
+    from datetime import UTC, datetime
+
+    from portal.models import ProspectActivity
+    from portal.services.reporting import funnel
+    from portal.services.reporting.kpi import Scope
+
+    start, end = date(2026, 10, 1), date(2026, 12, 31)
+    inside = datetime(2026, 11, 1, 3, tzinfo=UTC)
+    for n, (stage, source) in enumerate(
+        [("new", "inbound"), ("lost", "inbound"), ("won", "referral"), ("proposal_sent", "trade_show")]
+    ):
+        db.session.add(
+            Prospect(
+                name=f"P{n}",
+                industry="energy",
+                size="large",
+                source=source,
+                stage=stage,
+                created_at=inside,
+                contact_email=f"c{n}@p{n}.example",
+                owner_id=owner.id,
+            )
+        )
+    # Recorded before the period: not counted among its prospects.
+    db.session.add(
+        Prospect(
+            name="Old",
+            industry="energy",
+            size="large",
+            source="other",
+            created_at=datetime(2026, 1, 5, tzinfo=UTC),
+        )
+    )
+    db.session.commit()
+    won = db.session.scalar(select(Prospect).where(Prospect.name == "P3"))
+    won.stage = "needs_analysed"
+    db.session.add(
+        ProspectActivity(
+            prospect_id=won.id, kind="first_contact", created_at=datetime(2026, 10, 2, tzinfo=UTC)
+        )
+    )
+    db.session.commit()
+    made = proposals.create(owner, TERMS, TODAY, prospect=won)
+    proposals.send(owner, made, TODAY)
+    contract = proposals.answer(made, "accepted", "", TODAY, name="Ms P")
+    contract.signed_at, contract.state = datetime(2026, 11, 11, tzinfo=UTC), "signed"  # 40 days after
+    account = make_account()
+    ending = make_contract(account, start_date=date(2025, 12, 1), end_date=date(2026, 11, 30))
+    make_contract(account, start_date=date(2026, 12, 1), end_date=date(2027, 11, 30), renews_id=ending.id)
+    make_contract(account, start_date=date(2025, 12, 15), end_date=date(2026, 12, 14))
+    db.session.commit()
+
+    found = funnel.assess(Scope(start=start, end=end, zone="UTC"))
+    assert found.recorded == 4 and found.by_stage["won"] == 2 and found.by_stage["new"] == 1
+    assert found.by_source == {"trade_show": 1, "referral": 1, "inbound": 2, "other": 0}
+    assert (found.won, found.conversion) == (2, 0.5)
+    assert (found.signed, found.median_days_to_signature) == (1, 40.0)
+    assert found.answers == {"accepted": 1, "changes_requested": 0, "declined": 0}
+    assert (found.renewals_due, found.renewed) == (2, 1)
+    scope = Scope(start=start, end=end, zone="UTC")
+    for measure, count in (
+        ("recorded", 4),
+        ("won", 2),
+        ("signed", 1),
+        ("accepted", 1),
+        ("renewals_due", 2),
+        ("renewed", 1),
+    ):
+        assert len(funnel.behind(scope, measure, "en")) == count, measure
+    assert [r.name for r in funnel.behind(scope, "recorded", "en", stage="new")] == ["P0"]
+    # By industry: none of them is in finance.
+    assert funnel.assess(Scope(start=start, end=end, zone="UTC", industry="finance")).recorded == 0
