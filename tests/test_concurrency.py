@@ -19,12 +19,14 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import ServiceRequest, TimelineEvent, User
+from portal.models import Account, Contract, Prospect, ServiceRequest, TimelineEvent, User
+from portal.services.pipeline import proposals
 from portal.services.reference_data import ensure_reference_data
 from tests.factories import PASSWORD, department, make_account, make_request, make_user
 from tests.test_production import _free_port
@@ -310,4 +312,72 @@ def test_two_administrators_switching_each_other_off_at_once_leave_one(app, data
         server.terminate()
         server.wait(timeout=30)
     assert len(answers) == 10 and set(answers) <= {302, 303}, answers
+    assert "Traceback" not in log.read_text()
+
+
+def test_a_proposal_accepted_from_four_browsers_at_once_makes_one_contract(app, database_url, tmp_path):
+    """The review link opened in several browsers (forwarded inside the prospect's company) and accepted in
+    all of them at the same moment: the answer is taken on the proposal's locked row, so one acceptance
+    makes the account and the contract and the others are told it is answered already (422)."""
+    owner = make_user("agent", departments=["sales"])
+    server, base, log = _serve(database_url, tmp_path)
+    answers: list[int] = []
+    today = date.today()
+    try:
+        for round_ in range(3):
+            prospect = Prospect(
+                name=f"Concurrent Co {round_}",
+                industry="other",
+                size="large",
+                source="referral",
+                contact_name="Ms Lin",
+                contact_email=f"lin@concurrent{round_}.example",
+                stage="needs_analysed",
+                owner_id=owner.id,
+            )
+            db.session.add(prospect)
+            db.session.commit()
+            terms = proposals.ProposalTerms(
+                title="Offer",
+                language="zh",
+                tier="key",
+                currency="CNY",
+                discount_percent="0",
+                valid_until=today + timedelta(days=10),
+                start_date=today + timedelta(days=20),
+                end_date=today + timedelta(days=380),
+                quantities={"support_hours": "10"},
+                prices={"support_hours": "100"},
+            )
+            offer = proposals.create(owner, terms, today, prospect=prospect)
+            proposals.send(owner, offer, today)
+            saved, app.config["SECRET_KEY"] = app.config["SECRET_KEY"], "concurrency-test-key"
+            link = f"/my/proposals/review/{proposals.review_token(offer)}"  # as the server signs it
+            app.config["SECRET_KEY"] = saved
+            browsers = [Client(base) for _ in range(4)]
+            tokens = [b.token(link)[0] for b in browsers]
+            start = threading.Barrier(len(browsers))
+
+            def accept(browser: Client, csrf: str, n: int, link: str, start: threading.Barrier) -> None:
+                start.wait(timeout=30)
+                data = {"csrf_token": csrf, "answer": "accepted", "name": f"Reader {n}"}
+                answers.append(browser.post(link, data))
+
+            threads = [
+                threading.Thread(target=accept, args=(b, t, n, link, start))
+                for n, (b, t) in enumerate(zip(browsers, tokens, strict=True))
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+            db.session.expire_all()
+            made = db.session.scalars(
+                select(Contract.id).join(Account).where(Account.name == prospect.name)
+            ).all()
+            assert len(made) == 1, made
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert len(answers) == 12 and sorted(answers).count(303) == 3 and set(answers) <= {303, 422}, answers
     assert "Traceback" not in log.read_text()
