@@ -21,10 +21,12 @@ from portal.models import (
     Contract,
     Deliverable,
     ExportJob,
+    Proposal,
     ServiceRequest,
     Statement,
     TimelineEvent,
 )
+from portal.services.pipeline import proposals
 from portal.services.requests import attachments
 from portal.uploads import upload_folder
 from tests.browser.test_journeys import sign_in, sign_out
@@ -138,6 +140,21 @@ def test_every_file_link_downloads_in_the_browser(page):
     sign_in(page, delivered.assignee.email)
     page.wait_for_url("**/staff/**")
     downloads.every_link(f"/staff/requests/{delivered.id}")
+    sign_out(page)
+
+    # A proposal's PDF: for sales, from the emailed link, for the account's administrator.
+    offer = db.session.scalar(
+        select(Proposal).where(Proposal.number == "QT-DEMO-0001", Proposal.version == 2)
+    )
+    accepted = db.session.scalar(select(Proposal).where(Proposal.number == "QT-DEMO-0003"))
+    sign_in(page, "sales@portal.example")
+    page.wait_for_url("**/staff/**")
+    downloads.every_link(f"/staff/proposals/{offer.id}")
+    sign_out(page)
+    downloads.every_link(f"/my/proposals/review/{proposals.review_token(offer)}")
+    sign_in(page, "wang.fang@dongfang-energy.example")
+    page.wait_for_url("**/my/")
+    downloads.every_link(f"/my/proposals/{accepted.id}")
     sign_out(page)
 
     # Finance: the summary and billable work from the form, a statement, and the ZIP of all accounts.
