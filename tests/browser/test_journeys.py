@@ -99,6 +99,11 @@ HOMES = [
     ("marketing@portal.example", "/staff/prospects"),
     ("sales@portal.example", "/staff/prospects/1"),
     ("admin@portal.example", "/admin/contracts/{HX-2026-001}"),
+    ("sales@portal.example", "/staff/proposals/2"),  # the demo's 云帆通信, version 2
+    ("sales@portal.example", "/staff/prospects/4/proposals/new"),  # 金石证券, needs analysed
+    ("wang.fang@dongfang-energy.example", "/my/proposals"),
+    ("wang.fang@dongfang-energy.example", "/my/proposals/4"),
+    ("manager@portal.example", "/manager/pipeline?measure=recorded"),
 ]
 
 

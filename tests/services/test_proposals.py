@@ -139,6 +139,21 @@ def test_an_expired_offer_cannot_be_accepted(owner, prospect):
 
 
 def test_accepting_makes_the_account_its_administrator_and_the_draft_contract(owner, prospect):
+    from datetime import UTC, datetime
+
+    from portal.models import ContactLog, ProspectActivity
+
+    for kind, day in (("first_contact", 3), ("needs_analysis", 10), ("note", 11)):
+        db.session.add(
+            ProspectActivity(
+                prospect_id=prospect.id,
+                kind=kind,
+                actor_id=owner.id,
+                body=f"{kind} notes",
+                created_at=datetime(2026, 11, day, 2, tzinfo=UTC),
+            )
+        )
+    db.session.commit()
     made = proposals.create(owner, TERMS, TODAY, prospect=prospect)
     proposals.send(owner, made, TODAY)
     with pytest.raises(InvalidInput) as nameless:
@@ -168,6 +183,14 @@ def test_accepting_makes_the_account_its_administrator_and_the_draft_contract(ow
         ("support_hours", Decimal("100.00"), "year"),
     ]
     assert (prospect.stage, prospect.account_id, made.contract_id) == ("won", account.id, contract.id)
+    # Its first contact and needs analysis begin the account's contact log.
+    log = db.session.scalars(
+        select(ContactLog).where(ContactLog.account_id == account.id).order_by(ContactLog.id)
+    )
+    assert [(c.kind, c.contacted_on, c.notes, c.staff_id) for c in log] == [
+        ("call", date(2026, 11, 3), "first_contact notes", owner.id),
+        ("meeting", date(2026, 11, 10), "needs_analysis notes", owner.id),
+    ]
     # Answered once: a second answer is refused and makes nothing.
     with pytest.raises(InvalidInput):
         proposals.answer(made, "accepted", "", TODAY, name="Ms Lin")

@@ -34,7 +34,16 @@ from sqlalchemy.orm import aliased, selectinload
 
 from portal import permissions
 from portal.extensions import db
-from portal.models import Account, Contract, Proposal, ProposalLine, Prospect, ProspectActivity, User
+from portal.models import (
+    Account,
+    ContactLog,
+    Contract,
+    Proposal,
+    ProposalLine,
+    Prospect,
+    ProspectActivity,
+    User,
+)
 from portal.models.accounts import LANGUAGES, TIERS
 from portal.models.base import utcnow
 from portal.models.contracts import ENTITLEMENT_KINDS
@@ -501,7 +510,29 @@ def answer(
         prospect = proposal.prospect
         prospect.stage, prospect.stage_changed_at, prospect.account_id = "won", utcnow(), account.id
         _activity(prospect, "won", None, contract.number)
+        _carry_contacts(prospect, account)
     return contract
+
+
+# A prospect's steps that were contacts with the company, and the kind of contact each is in its log.
+CONTACT_STEPS = {"first_contact": "call", "needs_analysis": "meeting"}
+
+
+def _carry_contacts(prospect: Prospect, account: Account) -> None:
+    """The first contact and the needs analysis become the won account's first contact-log entries, so its
+    relationship history (and the return-visit cadence) starts where sales began."""
+    for activity in prospect.activities:
+        if activity.kind in CONTACT_STEPS:
+            db.session.add(
+                ContactLog(
+                    account_id=account.id,
+                    staff_id=activity.actor_id,
+                    kind=CONTACT_STEPS[activity.kind],
+                    contacted_on=activity.created_at.date(),
+                    participants=prospect.contact_name[:300],
+                    notes=activity.body,
+                )
+            )
 
 
 def _owner(proposal: Proposal) -> User | None:
