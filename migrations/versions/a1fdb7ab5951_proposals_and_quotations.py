@@ -94,6 +94,8 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('contracts', schema=None) as batch_op:
         batch_op.drop_column('signed_at')
+    # The earlier schema has no such steps: a prospect's proposal history goes with the proposals.
+    op.execute("DELETE FROM prospect_activities WHERE kind IN ('proposal_sent', 'proposal_answered', 'won')")
     with op.batch_alter_table('prospect_activities', schema=None) as batch_op:
         batch_op.drop_constraint('kind_valid', type_='check')
         batch_op.create_check_constraint('kind_valid', "kind IN ('recorded', 'qualified', 'rejected', 'first_contact', 'needs_analysis', 'note', 'lost')")
