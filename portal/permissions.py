@@ -8,7 +8,8 @@ nowhere else decides.
 The rules (DESIGN.md §1):
 
 - **Requests.** Agents and leads see the requests of their departments, any request assigned to them, and
-  (read-only) the requests of the accounts they manage; they work on their departments' and their own.
+  (read-only) the requests of the accounts they manage, the pre-sale requests of the prospects they own and
+  those they filed themselves; they work on their departments' and their own.
   Managers and admins see every request, read-only. A customer administrator sees
   every request of the account; other customers those they filed or that are shared with the account.
   Finance sees none.
@@ -87,7 +88,14 @@ def can_view_request(user: User, request: ServiceRequest) -> bool:
     if user.role in READ_ALL_ROLES:
         return True
     if is_staff(user):
-        return _works_on(user, request) or request.account.account_manager_id == user.id
+        # The account's manager reads its requests; a prospect's owner and whoever filed a pre-sale request
+        # on it read that.
+        return (
+            _works_on(user, request)
+            or (request.account is not None and request.account.account_manager_id == user.id)
+            or (request.prospect is not None and request.prospect.owner_id == user.id)
+            or request.requester_id == user.id
+        )
     if user.role == "customer_admin":
         return request.account_id == user.account_id
     if user.role == "customer":
@@ -106,6 +114,8 @@ def request_condition(user: User) -> ColumnElement[bool]:
             ServiceRequest.department_id.in_(_memberships(user)),
             ServiceRequest.assignee_id == user.id,
             ServiceRequest.account_id.in_(select(Account.id).where(Account.account_manager_id == user.id)),
+            ServiceRequest.prospect_id.in_(select(Prospect.id).where(Prospect.owner_id == user.id)),
+            ServiceRequest.requester_id == user.id,
         )
     if user.role == "customer_admin":
         return ServiceRequest.account_id == user.account_id

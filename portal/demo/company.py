@@ -193,6 +193,9 @@ def _seed_demo(*, seed: int, password: str, today: date | None, upload_dir: Path
     db.session.flush()
     renewed, renewal = contracts["dongfang"]
     pipeline.seed_proposals(staff["sales@portal.example"], prospects, renewed, renewal, today)
+    pipeline.seed_presale_requests(
+        staff["sales@portal.example"], staff["support@portal.example"], prospects, today
+    )
     db.session.commit()
     return DemoSummary(
         users=len(STAFF) + len(CUSTOMERS),

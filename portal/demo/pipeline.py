@@ -1,6 +1,7 @@
 """The demo company's pipeline: potential key accounts at every stage, with what was done on each, and
 proposals in versions — one awaiting an answer after changes were asked for, one expired, one accepted that
-became a contract (seed-demo calls it after the accounts and their history)."""
+became a contract — and pre-sale requests on two prospects (seed-demo calls it after the accounts and their
+history)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from portal.extensions import db
-from portal.models import Contract, Proposal, ProposalLine, Prospect, ProspectActivity, User
+from portal.models import (
+    Contract,
+    Proposal,
+    ProposalLine,
+    Prospect,
+    ProspectActivity,
+    ServiceRequest,
+    User,
+)
 
 PROSPECTS = [
     # name, industry, size, source, contact, stage reached, days since recorded, what was learnt / why lost
@@ -236,3 +245,35 @@ def seed_proposals(
 
 
 RENEWAL_PRICES = {"on_site_days": "40000", "support_hours": "2000", "custom_reports": "100000"}
+
+
+def seed_presale_requests(sales: User, support: User, prospects: dict[str, Prospect], today: date) -> None:
+    """Pre-sale work asked of technical support on prospects: the solution design behind 云帆通信's proposal
+    (resolved), and one for 北辰能源 being worked after its first contact."""
+    from portal.services.requests import workflow
+
+    def ask(prospect: Prospect, title: str, background: str, days_ago: int) -> ServiceRequest:
+        new = workflow.NewRequest(
+            category="pre_sale",
+            subtype="solution_design",
+            title=title,
+            description=f"{title}：用于准备服务方案与报价。",
+            priority="high",
+            shared_with_account=False,
+            details={"project_background": background, "decision_timeline": "本季度内"},
+        )
+        asked = workflow.submit_request(prospect, sales, new, now=_at(today, days_ago))
+        clock = _at(today, days_ago) + timedelta(hours=1)
+        workflow.assign(asked, support, support, seen_version=asked.version, now=clock)
+        workflow.add_reply(asked, support, "已收到，先看机房清单，明天给出初步方案。", now=clock)
+        return asked
+
+    yunfan = ask(prospects["云帆通信"], "30 个机房巡检方案", "全国 30 个机房的现场巡检与季度运维报告", 56)
+    workflow.add_reply(
+        yunfan, support, "方案已完成：季度巡检 + 7×24 电话支持，详见附件说明。", now=_at(today, 54)
+    )
+    workflow.change_status(yunfan, "resolve", support, seen_version=None, now=_at(today, 54))
+    beichen = ask(prospects["北辰能源"], "变电站监控系统运维方案", "变电站监控系统的现场运维", 2)
+    workflow.add_reply(
+        beichen, support, "需要对方提供站点分布，已请销售转达。", internal=True, now=_at(today, 1)
+    )

@@ -25,7 +25,7 @@ from portal.models.accounts import INDUSTRIES, SIZES, TIERS
 from portal.models.contracts import ENTITLEMENT_KINDS
 from portal.models.pipeline import PROSPECT_SOURCES
 from portal.models.relations import CONTACT_KINDS
-from portal.models.requests import CATEGORIES, PRIORITIES, STATUSES
+from portal.models.requests import CATEGORIES, PRIORITIES, STATUSES, SUBTYPES
 from portal.services.requests.queues import QUEUES
 from portal.web import ALL_SUBTYPES, QuickSelect, SubmittedOnceForm, choices, id_field, options
 
@@ -215,6 +215,29 @@ class ProspectStepForm(FlaskForm):
 
 class ProspectNoteForm(FlaskForm):
     body = TextAreaField(_l("Note"), validators=[Length(max=5000)])
+
+
+class PresaleRequestForm(SubmittedOnceForm):
+    """Sales asks for pre-sale work on a prospect: the customer's pre-sale fields, filed by staff."""
+
+    subtype = SelectField(
+        _l("Service"),
+        choices=choices("subtype", SUBTYPES["pre_sale"], None)[1:],
+        default="solution_design",
+    )
+    title = StringField(
+        _l("Title"), validators=[DataRequired(_l("Give the request a title.")), Length(max=200)]
+    )
+    description = TextAreaField(
+        _l("Description"), validators=[DataRequired(_l("Describe what you need.")), Length(max=10000)]
+    )
+    priority = SelectField(
+        _l("Priority"), choices=choices("priority", PRIORITIES, None)[1:], default="normal"
+    )
+    project_background = TextAreaField(_l("Project background"), validators=[Optional(), Length(max=5000)])
+    budget_range = StringField(_l("Budget range"), validators=[Optional(), Length(max=100)])
+    decision_timeline = StringField(_l("Decision timeline"), validators=[Optional(), Length(max=100)])
+    files = MultipleFileField(_l("Attachments"))
 
 
 class ProposalForm(FlaskForm):

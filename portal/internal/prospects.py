@@ -1,12 +1,14 @@
 """Potential key accounts for marketing and sales: the board by stage (filtered by source, owner, name), a
 form to record one, and the prospect's page — screen it (qualify to a sales owner, or reject), record the
-first contact and the needs analysis, add a note, mark it lost — with everything done on it."""
+first contact and the needs analysis, add a note, mark it lost, ask for pre-sale work (a request routed
+and timed as any other) — with everything done on it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -19,9 +21,12 @@ from portal.internal import bp, forms
 from portal.models import Prospect, User
 from portal.models.pipeline import PROSPECT_STAGES
 from portal.rendering import render
-from portal.services.errors import DomainError, InvalidInput
+from portal.services.errors import DomainError, InvalidInput, Problems
 from portal.services.pipeline import proposals, prospects
+from portal.services.requests import attachments, intake, workflow
+from portal.services.submissions import AlreadySubmitted
 from portal.timeutil import today_for
+from portal.uploads import upload_folder
 
 
 def _owners(field: Any, blank: object) -> None:
@@ -90,6 +95,7 @@ def _page(prospect: Prospect, status: int = 200, **kept: Any) -> Response:
         step=kept.get("step") or forms.ProspectStepForm(formdata=None),
         note=kept.get("note") or forms.ProspectNoteForm(formdata=None),
         proposals=proposals.of_prospect(prospect),
+        presale_requests=intake.of_prospect(prospect),
         today=today_for(current_user),
         next_step=next(
             (s for s, (_stage, after) in prospects.STEPS.items() if prospect.stage in after), None
@@ -198,3 +204,81 @@ def lose_prospect(prospect_id: int):
         lambda: prospects.lose(current_user, prospect, form.reason.data or ""),
         "reason",
     )
+
+
+# --- pre-sale requests ------------------------------------------------------------------------------------
+
+
+def _prospect_to_ask_for(prospect_id: int) -> Prospect:
+    prospect = prospect_for_viewer(prospect_id)
+    if not permissions.can_work_prospect(current_user, prospect):
+        abort(403)
+    return prospect
+
+
+def _presale_page(prospect: Prospect, form: forms.PresaleRequestForm, status: int = 200) -> Response:
+    return render(
+        "internal/presale_request_new.html",
+        prospect=prospect,
+        form=form,
+        required=intake.required_fields("pre_sale", form.subtype.data or ""),
+        status=status,
+    )
+
+
+@bp.get("/prospects/<int:prospect_id>/requests/new")
+@internal_viewer_required
+def new_presale_request(prospect_id: int):
+    prospect = _prospect_to_ask_for(prospect_id)
+    return _presale_page(prospect, forms.PresaleRequestForm())
+
+
+@bp.post("/prospects/<int:prospect_id>/requests")
+@internal_viewer_required
+def file_presale_request(prospect_id: int):
+    prospect = _prospect_to_ask_for(prospect_id)
+    form = forms.PresaleRequestForm()
+    today = today_for(current_user)
+    problems = Problems()
+    # Every problem at once: the form's own, the service's rules and the files.
+    valid = form.validate_on_submit()
+    uploads = [
+        attachments.Upload(f.filename or "", f.read()) for f in (form.files.data or []) if f and f.filename
+    ]
+    details = {
+        name: getattr(form, name).data
+        for name in ("project_background", "budget_range", "decision_timeline")
+        if getattr(form, name).data not in (None, "")
+    }
+    intake.check_details("pre_sale", form.subtype.data or "", details, today, problems)
+    intake.check_files(uploads, current_app.config["UPLOAD_MAX_BYTES"], problems)
+    if not valid or problems.errors:
+        web.show_errors(form, problems.errors, fallback="title")
+        return _presale_page(prospect, form, status=422)
+    new = workflow.NewRequest(
+        "pre_sale",
+        form.subtype.data or "",
+        form.title.data,
+        form.description.data,
+        form.priority.data or "normal",
+        details=details,
+    )
+    try:
+        filed = intake.file_presale_request(
+            prospect,
+            current_user,
+            new,
+            uploads,
+            today=today,
+            folder=upload_folder(),
+            max_bytes=current_app.config["UPLOAD_MAX_BYTES"],
+            idempotency_key=form.idempotency_key.data,
+        )
+    except AlreadySubmitted as sent:  # the same form again: lead to the request it filed
+        return redirect(url_for("internal.workspace", request_id=sent.object_id), code=303)
+    except InvalidInput as error:
+        web.show_errors(form, error.errors, fallback="title")
+        return _presale_page(prospect, form, status=422)
+    department = filed.department.display_name(str(get_locale())) if filed.department else ""
+    flash(_("Request %(ref)s is with %(department)s.", ref=filed.reference, department=department), "info")
+    return redirect(url_for("internal.workspace", request_id=filed.id), code=303)

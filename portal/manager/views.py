@@ -136,6 +136,7 @@ def drill_down():
         db.session.scalars(
             query.options(
                 selectinload(ServiceRequest.account),
+                selectinload(ServiceRequest.prospect),
                 selectinload(ServiceRequest.department),
                 selectinload(ServiceRequest.assignee),
             )

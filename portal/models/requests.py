@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.models.accounts import Account, Department, User
 from portal.models.base import Base, TimestampMixin, one_of, utcnow
 from portal.models.contracts import Contract
+from portal.models.pipeline import Prospect
 
 SUBTYPES: dict[str, tuple[str, ...]] = {
     "pre_sale": ("consultation", "solution_design", "technical_support", "quotation"),
@@ -33,6 +34,8 @@ SUBTYPES: dict[str, tuple[str, ...]] = {
     "value_added": ("custom_report", "industry_news", "market_analysis", "custom_service"),
 }
 CATEGORIES = tuple(SUBTYPES)
+# A potential key account's pre-sale requests are answered as a key account's (DESIGN.md, SLA by tier).
+PROSPECT_TIER = "key"
 PRIORITIES = ("low", "normal", "high", "urgent")
 STATUSES = (
     "submitted",
@@ -156,6 +159,19 @@ class ServiceRequest(Base):
             postgresql_where=text("first_responded_at IS NULL"),
         ),
         Index("ix_service_requests_account_created", "account_id", "created_at", "id"),
+        # A pre-sale request on a potential key account has no account yet (policy chapter 3: first contact
+        # and needs analysis); anything else belongs to an account.
+        CheckConstraint(
+            "account_id IS NOT NULL OR (prospect_id IS NOT NULL AND category = 'pre_sale')",
+            name="for_account_or_prospect",
+        ),
+        Index(
+            "ix_service_requests_prospect",
+            "prospect_id",
+            "created_at",
+            sqlite_where=text("prospect_id IS NOT NULL"),
+            postgresql_where=text("prospect_id IS NOT NULL"),
+        ),
         Index("ix_service_requests_requester", "requester_id", "created_at"),
         Index("ix_service_requests_contract", "contract_id"),
         Index("ix_service_requests_created", "created_at", "id"),
@@ -183,7 +199,9 @@ class ServiceRequest(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(20), unique=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"))
+    # A pre-sale request filed by sales on a potential key account: its requester is that staff member.
+    prospect_id: Mapped[int | None] = mapped_column(ForeignKey("prospects.id", ondelete="RESTRICT"))
     requester_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id", ondelete="RESTRICT"))
     category: Mapped[str] = mapped_column(String(20))
@@ -252,7 +270,8 @@ class ServiceRequest(Base):
     version: Mapped[int] = mapped_column(default=1)
     __mapper_args__ = {"version_id_col": version}
 
-    account: Mapped[Account] = relationship()
+    account: Mapped[Account | None] = relationship()
+    prospect: Mapped[Prospect | None] = relationship()
     requester: Mapped[User] = relationship(foreign_keys=[requester_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     visit_engineer: Mapped[User | None] = relationship(foreign_keys=[visit_engineer_id])
@@ -265,6 +284,24 @@ class ServiceRequest(Base):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def tier(self) -> str:
+        """The classification its SLA targets and routing go by: its account's, or for a prospect the tier
+        potential key accounts are served at."""
+        return self.account.tier if self.account is not None else PROSPECT_TIER
+
+    @property
+    def industry(self) -> str:
+        party = self.account if self.account is not None else self.prospect
+        assert party is not None
+        return party.industry
+
+    def party_name(self, language: str) -> str:
+        """Whom it is for: the account's name in ``language``, or the prospect's."""
+        if self.account is not None:
+            return self.account.display_name(language)
+        return self.prospect.name if self.prospect is not None else ""
 
     @classmethod
     def is_open_expression(cls) -> ColumnElement[bool]:

@@ -123,7 +123,11 @@ def staff_home(user: User) -> StaffHome:
         db.session.scalars(
             select(ServiceRequest)
             .where(in_scope)
-            .options(selectinload(ServiceRequest.account), selectinload(ServiceRequest.assignee))
+            .options(
+                selectinload(ServiceRequest.account),
+                selectinload(ServiceRequest.prospect),
+                selectinload(ServiceRequest.assignee),
+            )
             .order_by(ServiceRequest.created_at.asc(), ServiceRequest.id.asc())
             .limit(HOME_LIST_LIMIT)
         )

@@ -114,7 +114,11 @@ def test_the_demo_company_is_complete(app):
     assert overdue == ["精工制造"]
 
     # Each resolved request invited its requester once; low scores opened follow-ups; contracts are signed.
-    resolved = db.session.scalar(select(func.count()).where(ServiceRequest.resolved_at.is_not(None)))
+    resolved = db.session.scalar(
+        select(func.count()).where(
+            ServiceRequest.resolved_at.is_not(None), ServiceRequest.account_id.is_not(None)
+        )
+    )
     per_request = db.session.scalar(select(func.count()).where(SurveyInvitation.request_id.is_not(None)))
     assert per_request >= resolved > 0
     assert db.session.scalar(select(func.count(FollowUpTask.id))) > 0

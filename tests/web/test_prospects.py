@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import AuditEvent, Prospect, ProspectActivity
+from portal.models import AuditEvent, Prospect, ProspectActivity, ServiceRequest
 from portal.services.pipeline import prospects
+from tests.conftest import sign_in
 from tests.factories import make_user
 
 EN = {"Accept-Language": "en"}
@@ -196,3 +197,78 @@ def permissions_screen(viewer, prospect):
     from portal import permissions
 
     return permissions.can_screen_prospect(viewer, prospect)
+
+
+def test_the_owner_asks_for_pre_sale_work_and_technical_support_sees_it(app, client, login_as):
+    from portal.services.reference_data import ensure_reference_data
+    from tests.web.test_double_submit import _key
+
+    ensure_reference_data()
+    owner = login_as("agent", departments=["sales"], full_name="Sales Sun")
+    support = make_user("agent", departments=["tech_support"])
+    prospect = Prospect(
+        name="Orion Logistics",
+        industry="energy",
+        size="large",
+        source="inbound",
+        stage="first_contact",
+        owner_id=owner.id,
+    )
+    db.session.add(prospect)
+    db.session.commit()
+    page = f"/staff/prospects/{prospect.id}"
+    shown = client.get(page, headers=EN).get_data(as_text=True)
+    assert "No pre-sale request" in shown and f"{page}/requests/new" in shown
+    form = client.get(f"{page}/requests/new", headers=EN).get_data(as_text=True)
+    refused = _post(
+        client, f"{page}/requests", {"subtype": "solution_design", "title": "", "description": ""}, page
+    )
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    missing = ("Give the request a title.", "Describe what you need.", "This is needed for this service.")
+    assert all(message in text for message in missing)
+    assert db.session.scalar(select(func.count(ServiceRequest.id))) == 0
+    good = {
+        "subtype": "solution_design",
+        "title": "Monitoring for 40 substations",
+        "description": "A design for the proposal.",
+        "priority": "high",
+        "project_background": "Grid upgrade 2027",
+        "idempotency_key": _key(form),
+    }
+    filed = _post(client, f"{page}/requests", good, page)
+    request = db.session.scalar(select(ServiceRequest))
+    assert filed.status_code == 303 and filed.headers["Location"].endswith(f"/staff/requests/{request.id}")
+    again = _post(client, f"{page}/requests", good, page)  # the same form twice: one request
+    assert again.headers["Location"] == filed.headers["Location"]
+    assert db.session.scalar(select(func.count(ServiceRequest.id))) == 1
+    workspace = client.get(filed.headers["Location"], headers=EN).get_data(as_text=True)
+    assert "Orion Logistics" in workspace and "Prospect" in workspace and "Sales Sun" in workspace
+    assert request.reference in client.get(page, headers=EN).get_data(as_text=True)
+    client.post_form("/logout", {})
+    sign_in(client, support.email)
+    queue = client.get("/staff/queue", headers=EN).get_data(as_text=True)
+    assert request.reference in queue and "Orion Logistics" in queue
+    assert client.get(filed.headers["Location"], headers=EN).status_code == 200
+
+
+@pytest.mark.parametrize("who", ["marketing agent", "another sales agent", "customer"])
+def test_only_its_owner_and_sales_leads_open_the_pre_sale_form(app, client, login_as, who):
+    role, departments = {
+        "marketing agent": ("agent", ["marketing"]),
+        "another sales agent": ("agent", ["sales"]),
+        "customer": ("customer", []),
+    }[who]
+    login_as(role, departments=departments)
+    owner = make_user("agent", departments=["sales"])
+    prospect = Prospect(
+        name="Orion",
+        industry="energy",
+        size="large",
+        source="inbound",
+        stage="needs_analysed",
+        owner_id=owner.id,
+    )
+    db.session.add(prospect)
+    db.session.commit()
+    assert client.get(f"/staff/prospects/{prospect.id}/requests/new").status_code in (403, 404)

@@ -260,7 +260,9 @@ def department_leads(session: Any, department_id: int | None) -> list[User]:
     return [u for u in _department_staff(session, department_id) if u.role == "lead"]
 
 
-def _account_admins(session: Any, account_id: int) -> list[User]:
+def _account_admins(session: Any, account_id: int | None) -> list[User]:
+    if account_id is None:  # a prospect's pre-sale request: nobody outside
+        return []
     return list(
         session.scalars(
             select(User).where(User.account_id == account_id, User.role == "customer_admin", User.active)
@@ -296,11 +298,16 @@ def from_timeline(session: Session, event: TimelineEvent) -> None:
         tell([requester], "request_acknowledged", due=due.isoformat() if due else "")
     elif kind == "routed" and data.get("department"):
         department = request.department
-        account = request.account
+        # For a prospect's pre-sale request: the prospect's name, in either language.
+        names = (
+            account_names(request.account)
+            if request.account
+            else dict.fromkeys(("account", "account_en"), request.party_name("zh"))
+        )
         tell(
             _department_staff(session, request.department_id),
             "new_request",
-            **account_names(account),
+            **names,
             department=department.code if department else "",
         )
     elif kind == "assigned" and data.get("assignee_id"):

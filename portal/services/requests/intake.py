@@ -1,5 +1,6 @@
-"""Filing a request from the customer portal: the rules of each service's form, what the request will use
-of its contract, and over-entitlement approval by the account's administrator."""
+"""Filing a request from the customer portal (the rules of each service's form, what the request will use
+of its contract, over-entitlement approval by the account's administrator) — and, by sales, a pre-sale
+request on a potential key account that has no portal users yet."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from portal import permissions
 from portal.extensions import db
-from portal.models import Account, Contract, ServiceRequest, TimelineEvent, User
+from portal.models import Account, Contract, Prospect, ServiceRequest, TimelineEvent, User
 from portal.models.base import utcnow
 from portal.services import submissions
 from portal.services.contracts import entitlements
@@ -184,6 +186,52 @@ def file_request(
     if uploads:
         attachments.attach_to_request(request, uploads, requester, folder=folder, max_bytes=max_bytes)
     return request
+
+
+@use_case
+def file_presale_request(
+    prospect: Prospect,
+    requester: User,
+    new: NewRequest,
+    uploads: list[attachments.Upload],
+    *,
+    today: date,
+    folder: Path,
+    max_bytes: int,
+    now: datetime | None = None,
+    idempotency_key: str | None = None,
+) -> ServiceRequest:
+    """Sales asks for pre-sale work on a prospect (policy chapter 3: first contact and needs analysis) —
+    a consultation, a solution design, pre-sale technical support, a quotation. It is routed, timed and
+    worked as any request; its requester is the staff member who filed it, and no customer ever sees it
+    (the prospect has no users; once won, it stays on the prospect's record)."""
+    if not permissions.can_work_prospect(requester, prospect):
+        raise NotAllowed(str(_l("Only the prospect's owner or a sales lead can ask for pre-sale work.")))
+    problems = Problems()
+    if new.category != "pre_sale":
+        problems.add("subtype", _l("A potential key account can ask for pre-sale services only."))
+    check_details(new.category, new.subtype, new.details or {}, today, problems)
+    check_files(uploads, max_bytes, problems)
+    problems.raise_any()
+    once = submissions.claim(requester, idempotency_key, "new_request")
+    new.contract, new.shared_with_account = None, False
+    request = workflow.submit_request(prospect, requester, new, now=now)
+    submissions.made(once, request.id)
+    if uploads:
+        attachments.attach_to_request(request, uploads, requester, folder=folder, max_bytes=max_bytes)
+    return request
+
+
+def of_prospect(prospect: Prospect) -> list[ServiceRequest]:
+    """A prospect's pre-sale requests, newest first."""
+    return list(
+        db.session.scalars(
+            select(ServiceRequest)
+            .where(ServiceRequest.prospect_id == prospect.id)
+            .options(selectinload(ServiceRequest.assignee), selectinload(ServiceRequest.department))
+            .order_by(ServiceRequest.created_at.desc(), ServiceRequest.id.desc())
+        )
+    )
 
 
 @use_case

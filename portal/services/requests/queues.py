@@ -228,6 +228,7 @@ def queue_page(
     query = query.order_by(*(e.asc() if asc else e.desc() for e, asc in keys)).limit(limit + 1)
     query = query.options(
         selectinload(ServiceRequest.account),
+        selectinload(ServiceRequest.prospect),
         selectinload(ServiceRequest.assignee),
         selectinload(ServiceRequest.department),
     )

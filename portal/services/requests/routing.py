@@ -22,8 +22,8 @@ def _facts(request: ServiceRequest) -> dict[str, str]:
     return {
         "category": request.category,
         "subtype": request.subtype,
-        "tier": request.account.tier,
-        "industry": request.account.industry,
+        "tier": request.tier,
+        "industry": request.industry,
         "priority": request.priority,
     }
 

@@ -212,7 +212,7 @@ def set_due_times(request: ServiceRequest, calendar: WorkCalendar, targets: Targ
 
 
 def start_clock(request: ServiceRequest, calendar: WorkCalendar) -> None:
-    set_due_times(request, calendar, targets_for(request.account.tier, request.priority))
+    set_due_times(request, calendar, targets_for(request.tier, request.priority))
 
 
 def pause_clock(request: ServiceRequest, now: datetime) -> None:

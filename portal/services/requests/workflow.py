@@ -22,7 +22,16 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal import permissions
 from portal.extensions import db
-from portal.models import Account, Contract, Department, ServiceRequest, TimeEntry, TimelineEvent, User
+from portal.models import (
+    Account,
+    Contract,
+    Department,
+    Prospect,
+    ServiceRequest,
+    TimeEntry,
+    TimelineEvent,
+    User,
+)
 from portal.models.accounts import STAFF_ROLES, department_memberships
 from portal.models.base import utcnow
 from portal.models.requests import OPEN_STATUSES, SUBTYPES
@@ -117,17 +126,22 @@ class NewRequest:
 
 @use_case
 def submit_request(
-    account: Account, requester: User, new: NewRequest, *, now: datetime | None = None
+    party: Account | Prospect, requester: User, new: NewRequest, *, now: datetime | None = None
 ) -> ServiceRequest:
-    """Create the request, give it a reference, route it, start its SLA clock and acknowledge it."""
+    """Create the request, give it a reference, route it, start its SLA clock and acknowledge it. ``party``
+    is the account it is for, or a potential key account (pre-sale services only, no contract)."""
     now = now or utcnow()
     if new.subtype not in SUBTYPES.get(new.category, ()):
         raise InvalidInput("subtype", str(_l("Choose a service of this category.")))
-    if new.contract is not None and new.contract.account_id != account.id:
+    account = party if isinstance(party, Account) else None
+    if account is None and (new.category != "pre_sale" or new.contract is not None):
+        raise InvalidInput("subtype", str(_l("A potential key account can ask for pre-sale services only.")))
+    if new.contract is not None and (account is None or new.contract.account_id != account.id):
         raise InvalidInput("contract", str(_l("Choose one of your account's contracts.")))
     request = ServiceRequest(
         reference=next_reference(now.year),
         account=account,
+        prospect=party if isinstance(party, Prospect) else None,
         requester=requester,
         contract=new.contract,
         category=new.category,
