@@ -24,6 +24,9 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_FAILURE_WINDOW_MINUTES": 15,
     "LOCKOUT_MINUTES": 15,
     "LOGIN_RATE_LIMIT": "20 per minute",
+    # Argon2id parameters, a profile of argon2.profiles: RFC_9106_LOW_MEMORY | RFC_9106_HIGH_MEMORY
+    # (CHEAPEST is for the test suite only). A stored hash keeps its own; a sign-in re-hashes an older one.
+    "PASSWORD_HASHING": "RFC_9106_LOW_MEMORY",
     "RATELIMIT_ENABLED": True,
     # Shared by the rate limiter and the task queue; without it the queue is the SQLite file HUEY_FILE
     # (default: huey.sqlite3 in the instance folder).
@@ -90,6 +93,8 @@ def finalise(config: dict[str, Any], instance_path: str) -> None:
     else:
         config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     config["BABEL_DEFAULT_LOCALE"] = config["DEFAULT_LOCALE"]
+    if config["PASSWORD_HASHING"] not in ("RFC_9106_LOW_MEMORY", "RFC_9106_HIGH_MEMORY", "CHEAPEST"):
+        raise ValueError(f"PASSWORD_HASHING: no Argon2 profile {config['PASSWORD_HASHING']!r}")
     upload = int(config["UPLOAD_MAX_BYTES"])
     config["UPLOAD_MAX_BYTES"] = upload
     config["MAX_CONTENT_LENGTH"] = upload * (int(config["UPLOAD_MAX_FILES"]) + 1) + 1024 * 1024

@@ -7,16 +7,17 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from argon2 import PasswordHasher, profiles
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Account, Contract, Department, Entitlement, ServiceRequest, TimelineEvent, User
 from portal.models.base import utcnow
-from portal.services.identity.auth import hash_password
 from portal.services.requests.references import next_reference
 
 PASSWORD = "test-Password-1"
-_PASSWORD_HASH = hash_password(PASSWORD)
+# Made once, with the parameters the test app uses (the hash carries them).
+_PASSWORD_HASH = PasswordHasher.from_parameters(profiles.CHEAPEST).hash(PASSWORD)
 _counter = itertools.count(1)
 
 

@@ -98,6 +98,7 @@ def _serve(
         "PORTAL_UPLOAD_FOLDER": str(tmp_path / "uploads"),
         "PORTAL_OUTBOX_FOLDER": str(tmp_path / "outbox"),
         "PORTAL_LOGIN_RATE_LIMIT": rate_limit,
+        "PORTAL_PASSWORD_HASHING": "CHEAPEST",  # as the users were made (the default would re-hash each)
     }
     command = [GUNICORN, "--workers", "4", "--threads", str(threads), "--bind", f"127.0.0.1:{port}"]
     server = subprocess.Popen(

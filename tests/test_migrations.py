@@ -52,7 +52,9 @@ def test_migrations_upgrade_a_populated_database(scratch_database_url):
     with scratch.app_context():
         upgrade()
         restore_rows(rows)
-        requests = db.session.query(ServiceRequest.id).count()
+        # A prospect's pre-sale requests have no place in the earlier schemas: the way down removes them.
+        of_accounts = ServiceRequest.account_id.is_not(None)
+        requests = db.session.query(ServiceRequest.id).filter(of_accounts).count()
         db.session.remove()
         if db.engine.dialect.name == "sqlite":
             # An earlier run that died mid-copy left this behind; the next run must not trip over it.

@@ -10,7 +10,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal import web
 from portal.access import roles_required
@@ -136,7 +136,7 @@ def drill_down():
         db.session.scalars(
             query.options(
                 selectinload(ServiceRequest.account),
-                selectinload(ServiceRequest.prospect),
+                joinedload(ServiceRequest.prospect),
                 selectinload(ServiceRequest.department),
                 selectinload(ServiceRequest.assignee),
             )

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal import permissions
 from portal.extensions import db
@@ -125,7 +125,7 @@ def staff_home(user: User) -> StaffHome:
             .where(in_scope)
             .options(
                 selectinload(ServiceRequest.account),
-                selectinload(ServiceRequest.prospect),
+                joinedload(ServiceRequest.prospect),
                 selectinload(ServiceRequest.assignee),
             )
             .order_by(ServiceRequest.created_at.asc(), ServiceRequest.id.asc())

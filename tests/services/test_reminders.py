@@ -29,7 +29,9 @@ def _reference_data():
 def _told(user, kind: str) -> list[Notification]:
     return list(
         db.session.scalars(
-            select(Notification).where(Notification.user_id == user.id, Notification.kind == kind)
+            select(Notification)
+            .where(Notification.user_id == user.id, Notification.kind == kind)
+            .order_by(Notification.id)
         )
     )
 

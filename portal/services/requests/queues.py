@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, literal_column, or_, select, union
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal import permissions
 from portal.database import INT_MAX
@@ -228,7 +228,7 @@ def queue_page(
     query = query.order_by(*(e.asc() if asc else e.desc() for e, asc in keys)).limit(limit + 1)
     query = query.options(
         selectinload(ServiceRequest.account),
-        selectinload(ServiceRequest.prospect),
+        joinedload(ServiceRequest.prospect),
         selectinload(ServiceRequest.assignee),
         selectinload(ServiceRequest.department),
     )
