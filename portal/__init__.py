@@ -43,6 +43,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
+    from portal import logs
+
+    logs.init_app(app)
     db.init_app(app)
     migrate.init_app(
         app,
@@ -81,6 +84,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from portal import web
 
     app.url_map.converters["int"] = web.IdConverter
+    from portal import health
     from portal.auth import views as auth_views
     from portal.finance import views as finance_views
     from portal.inbox import views as inbox_views
@@ -92,6 +96,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         for module in package.ROUTE_MODULES:
             importlib.import_module(f"{package.__name__}.{module}")
     for blueprint in (
+        health.bp,
         auth_views.bp,
         inbox_views.bp,
         survey_views.bp,

@@ -57,6 +57,9 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOX_FOLDER": None,
     # A resolved request the customer leaves unanswered this many days is closed by the system.
     "AUTO_CLOSE_DAYS": 7,
+    # One line per request and per unhandled error, to standard error: json | text (portal/logs.py).
+    "LOG_FORMAT": "json",
+    "LOG_LEVEL": "INFO",
     # How often the bell asks for the unread count (only while the tab is visible).
     "NOTIFICATION_POLL_SECONDS": 60,
 }
@@ -93,6 +96,8 @@ def finalise(config: dict[str, Any], instance_path: str) -> None:
     else:
         config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     config["BABEL_DEFAULT_LOCALE"] = config["DEFAULT_LOCALE"]
+    if config["LOG_FORMAT"] not in ("json", "text"):
+        raise ValueError(f"LOG_FORMAT: json or text, not {config['LOG_FORMAT']!r}")
     if config["PASSWORD_HASHING"] not in ("RFC_9106_LOW_MEMORY", "RFC_9106_HIGH_MEMORY", "CHEAPEST"):
         raise ValueError(f"PASSWORD_HASHING: no Argon2 profile {config['PASSWORD_HASHING']!r}")
     upload = int(config["UPLOAD_MAX_BYTES"])

@@ -14,6 +14,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from portal import logs
 from portal.extensions import db, htmx
 from portal.services import audit
 
@@ -34,7 +35,7 @@ CSRF_MESSAGE = _l("Your form expired or did not come from this site. Reload the 
 
 def render_error(code: int, detail: str | None = None) -> tuple[str, int, dict[str, str]]:
     title, message = MESSAGES.get(code, MESSAGES[500])
-    context = {"code": code, "title": title, "message": detail or message}
+    context = {"code": code, "title": title, "message": detail or message, "request_id": logs.request_id()}
     if htmx:
         headers = {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML", "Vary": "HX-Request"}
         return render_template("errors/_message.html", **context), code, headers
