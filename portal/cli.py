@@ -1,4 +1,5 @@
-"""Flask commands: init-data, seed-demo, create-user, contract-document, seed-bench, worker, run-job."""
+"""Flask commands: init-data, seed-demo, create-user, contract-document, seed-bench, worker, run-job, backup,
+restore."""
 
 from __future__ import annotations
 
@@ -199,5 +200,41 @@ def init_app(app: Flask) -> None:
         seed_bench_command,
         worker_command,
         run_job_command,
+        backup_command,
+        restore_command,
     ):
         app.cli.add_command(command)
+
+
+@click.command("backup")
+@click.argument("dest", type=click.Path(path_type=Path))
+@with_appcontext
+def backup_command(dest: Path) -> None:
+    """Back up the database and the stored files into the new directory DEST."""
+    from portal import backup
+
+    try:
+        manifest = backup.backup(dest, upload_folder())
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Backed up to {dest}: {manifest['database']} and {manifest['files']} stored files.")
+
+
+@click.command("restore")
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.confirmation_option(prompt="This replaces the whole database and adds the backup's files. Go on?")
+@with_appcontext
+def restore_command(source: Path) -> None:
+    """Restore a backup made by `flask backup` (stop the web and worker processes first), then verify it."""
+    from portal import backup
+
+    try:
+        found = backup.restore(source, upload_folder())
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Database check: {found.database}; {found.files_checked} stored files checked.")
+    if not found.ok:
+        raise click.ClickException(
+            f"{len(found.missing)} files missing, {len(found.mismatched)} not matching their rows: "
+            + ", ".join((found.missing + found.mismatched)[:10])
+        )
