@@ -168,7 +168,14 @@ def worker_command(workers: int, no_periodic: bool) -> None:
 @click.argument(
     "job",
     type=click.Choice(
-        ["sla-sweep", "auto-close", "contract-expiry", "return-visits", "relationship-surveys"]
+        [
+            "sla-sweep",
+            "auto-close",
+            "contract-expiry",
+            "return-visits",
+            "relationship-surveys",
+            "recover-exports",
+        ]
     ),
 )
 def run_job_command(job: str) -> None:
@@ -177,6 +184,7 @@ def run_job_command(job: str) -> None:
 
     from portal.services.engagement import surveys
     from portal.services.messaging import reminders
+    from portal.services.reporting import exports
     from portal.timeutil import today_in
 
     count = {
@@ -184,6 +192,7 @@ def run_job_command(job: str) -> None:
         "auto-close": reminders.auto_close,
         "contract-expiry": reminders.contract_expiry,
         "return-visits": reminders.return_visits_due,
+        "recover-exports": exports.recover_jobs,
         "relationship-surveys": lambda: surveys.invite_relationship(
             today_in(current_app.config["DEFAULT_TIMEZONE"])
         ),

@@ -57,6 +57,9 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOX_FOLDER": None,
     # A resolved request the customer leaves unanswered this many days is closed by the system.
     "AUTO_CLOSE_DAYS": 7,
+    # A worker building an export renews its lease on it this often at least; a lease that runs out (the
+    # worker died) lets another worker take the job over (portal/services/reporting/exports.py).
+    "EXPORT_LEASE_SECONDS": 120,
     # One line per request and per unhandled error, to standard error: json | text (portal/logs.py).
     "LOG_FORMAT": "json",
     "LOG_LEVEL": "INFO",

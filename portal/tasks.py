@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 EMAIL_RETRIES = 4
 EMAIL_RETRY_DELAY_SECONDS = 120
+# A failed export is tried again (the service's MAX_ATTEMPTS is what counts: a dead worker is a try too).
+EXPORT_RETRIES = 2
+EXPORT_RETRY_DELAY_SECONDS = 30
 
 # Until init_app says where the queue lives, nothing is written anywhere (an in-memory, immediate queue).
 huey = Huey("portal", immediate=True)
@@ -110,13 +113,16 @@ def send_proposal(proposal_id: int) -> None:
     outgoing.send_proposal(proposal_id)
 
 
-@huey.task()
+@huey.task(retries=EXPORT_RETRIES, retry_delay=EXPORT_RETRY_DELAY_SECONDS)
 @in_app
 def build_summaries_zip(job_id: int) -> None:
+    from datetime import timedelta
+
     from portal.services.reporting import exports
     from portal.uploads import upload_folder
 
-    exports.build_zip(job_id, upload_folder())
+    lease = timedelta(seconds=float(_app().config["EXPORT_LEASE_SECONDS"]))
+    exports.build_zip(job_id, upload_folder(), lease)
 
 
 # --- periodic jobs (each idempotent: running it twice tells nobody twice) ---------------------------------
@@ -171,6 +177,14 @@ def monthly_statements() -> int:
     from portal.uploads import upload_folder
 
     return exports.monthly_statements(today_in(_app().config["DEFAULT_TIMEZONE"]), upload_folder())
+
+
+@huey.periodic_task(crontab(minute="*"))
+@in_app
+def recover_exports() -> int:
+    from portal.services.reporting import exports
+
+    return exports.recover_jobs()
 
 
 @huey.periodic_task(crontab(minute="*/10"))

@@ -98,3 +98,49 @@ def test_a_real_worker_builds_the_summaries_zip(app, database_url, tmp_path):
         worker.wait(timeout=20)
     done = db.session.get(ExportJob, job.id)
     assert (done.done, done.total) == (1, 1) and done.attachment_id is not None
+
+
+def test_a_zip_whose_worker_is_killed_midway_is_finished_by_another(app, database_url, tmp_path):
+    """SIGKILL in the middle of the all-accounts ZIP: the job once stayed "running 4/43" for ever."""
+    import signal
+    from datetime import date
+
+    from sqlalchemy import func, select
+
+    from portal.models import Attachment, ExportJob
+    from portal.services.reporting import exports
+    from tests.factories import make_account
+
+    for n in range(12):
+        make_account(name=f"客户 {n:02d}")
+    requester = make_user("finance")
+    settings = {"UPLOAD_FOLDER": app.config["UPLOAD_FOLDER"], "EXPORT_LEASE_SECONDS": "2"}
+    first = _start_worker(database_url, tmp_path, **settings)
+    second = None
+    huey.immediate = False
+    try:
+        job = exports.start_zip(requester, date(2026, 11, 1), date(2026, 11, 30))
+        db.session.commit()  # handed to the queue file; the first worker starts on it
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and db.session.get(ExportJob, job.id).done < 2:
+            time.sleep(0.2)
+            db.session.expire_all()
+        assert db.session.get(ExportJob, job.id).state == "running"
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=20)
+        second = _start_worker(database_url, tmp_path, **settings)
+        time.sleep(2.5)  # the dead worker's lease runs out
+        assert exports.recover_jobs() == 1  # the periodic sweep, now: back to the queue
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and db.session.get(ExportJob, job.id).state != "done":
+            time.sleep(0.5)
+            db.session.expire_all()
+    finally:
+        huey.immediate = True
+        for worker in (first, second):
+            if worker is not None and worker.poll() is None:
+                worker.terminate()
+                worker.wait(timeout=20)
+    done = db.session.get(ExportJob, job.id)
+    assert (done.state, done.attempt, done.done, done.total) == ("done", 2, 12, 12)
+    assert db.session.scalar(select(func.count(Attachment.id))) == 1

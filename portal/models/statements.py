@@ -56,3 +56,7 @@ class ExportJob(TimestampMixin, Base):
     attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id", ondelete="SET NULL"))
     error: Mapped[str] = mapped_column(String(500), default="")
     finished_at: Mapped[datetime | None]
+    # Which attempt holds it, and until when: a worker renews its lease after every account; another takes
+    # the job over once the lease has run out (its worker died) — the attempt number is the holder's token.
+    attempt: Mapped[int] = mapped_column(default=0)
+    lease_until: Mapped[datetime | None]

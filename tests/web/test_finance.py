@@ -384,3 +384,31 @@ def test_a_summary_is_true_for_its_period(client, login_as):
         f"/finance/summary.pdf?account={customer.account.id}&period=custom&start=2026-07-01&end=2026-09-30&language=en"
     )
     assert "Jinggong%20service%20summary%202026-07-01" in pdf.headers["Content-Disposition"]
+
+
+def test_a_failed_export_shows_failed_and_tries_again_for_the_same_period(client, login_as):
+    from portal.models import ExportJob
+    from tests.factories import make_account
+
+    make_account(name="华信银行")
+    user = login_as("finance")
+    job = ExportJob(
+        period_start=date(2026, 10, 1),
+        period_end=date(2026, 10, 31),
+        state="failed",
+        attempt=3,
+        error="The worker building it stopped each time it was tried.",
+        requested_by_id=user.id,
+    )
+    db.session.add(job)
+    db.session.commit()
+    page = client.get(f"/finance/exports/{job.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "The export failed" in page and "Try again" in page and 'hx-trigger="every 1s"' not in page
+    again = client.post_form(
+        "/finance/exports",
+        token_from=f"/finance/exports/{job.id}",
+        data={"period": "custom", "start": "2026-10-01", "end": "2026-10-31"},
+    )
+    assert again.status_code == 303
+    newest = db.session.scalar(select(ExportJob).order_by(ExportJob.id.desc()))
+    assert newest.id != job.id and (newest.period_start, newest.state) == (date(2026, 10, 1), "done")

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
@@ -38,46 +38,126 @@ def start_zip(user: User, start: date, end: date) -> ExportJob:
     return job
 
 
-def build_zip(job_id: int, folder: Path) -> ExportJob:
-    """Render each account's summary in its own language into one ZIP, saving progress as it goes."""
-    job = db.session.get(ExportJob, job_id)
-    if job is None or job.state != "queued":
-        raise InvalidInput("job", "no such queued export")
-    accounts = list(db.session.scalars(select(Account).where(Account.active).order_by(Account.name)))
-    job.state, job.total, job.done = "running", len(accounts), 0
+# A job is tried this often before it is shown as failed (a worker that dies counts as a try).
+MAX_ATTEMPTS = 3
+
+
+def claim(job_id: int, lease: timedelta, now: datetime | None = None) -> int | None:
+    """Take the job — queued, or running under a lease that has run out — for the next attempt; its number,
+    or None (done, failed, held by a live worker, or out of attempts). One ``UPDATE … RETURNING``: two
+    workers claiming at once cannot both win, whatever the isolation level, and progress starts again."""
+    now = now or utcnow()
+    taken = db.session.execute(
+        update(ExportJob)
+        .where(
+            ExportJob.id == job_id,
+            ExportJob.attempt < MAX_ATTEMPTS,
+            or_(
+                ExportJob.state == "queued",
+                and_(ExportJob.state == "running", ExportJob.lease_until < now),
+            ),
+        )
+        .values(state="running", attempt=ExportJob.attempt + 1, lease_until=now + lease, done=0)
+        .returning(ExportJob.attempt)
+        .execution_options(synchronize_session=False)
+    ).scalar()
     db.session.commit()
+    return taken
+
+
+def _still_held(job_id: int, attempt: int, lease: timedelta, **values: object) -> bool:
+    """Renew the lease (and write ``values``) if this attempt still holds the job; commits."""
+    held = db.session.execute(  # type: ignore[attr-defined]
+        update(ExportJob)
+        .where(ExportJob.id == job_id, ExportJob.attempt == attempt, ExportJob.state == "running")
+        .values(lease_until=utcnow() + lease, **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return bool(held)
+
+
+def build_zip(job_id: int, folder: Path, lease: timedelta = timedelta(minutes=2)) -> ExportJob | None:
+    """Render each account's summary in its own language into one ZIP, saving progress and renewing the
+    lease after each. Runs to completion at most once: a worker that finds the job held by a live lease
+    leaves it, one whose lease another has taken over stops, and only the holder stores the ZIP. A failure
+    puts the job back in the queue (the task is retried) until its last attempt, which marks it failed."""
+    attempt = claim(job_id, lease)
+    if attempt is None:
+        return None
+    job = db.session.get(ExportJob, job_id)
+    assert job is not None
+    accounts = list(db.session.scalars(select(Account).where(Account.active).order_by(Account.name)))
+    start, end, requester = job.period_start, job.period_end, job.requested_by_id
+    if not _still_held(job_id, attempt, lease, total=len(accounts)):
+        return None
     buffer = io.BytesIO()
     try:
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for account in accounts:
-                summary = summaries.gather(
-                    account, job.period_start, job.period_end, account.preferred_language
-                )
-                name = summaries.file_name(
-                    account, job.period_start, job.period_end, account.preferred_language
-                )
+            for done, account in enumerate(accounts, start=1):
+                summary = summaries.gather(account, start, end, account.preferred_language)
+                name = summaries.file_name(account, start, end, account.preferred_language)
                 archive.writestr(name, summaries.render_pdf(summary))
-                job.done += 1
-                db.session.commit()
-        name = f"summaries-{job.period_start.isoformat()}-{job.period_end.isoformat()}.zip"
+                if not _still_held(job_id, attempt, lease, done=done):
+                    return None  # taken over: the other worker finishes it
+        name = f"summaries-{start.isoformat()}-{end.isoformat()}.zip"
         attachment = store_file(
-            buffer.getvalue(),
-            name,
-            "application/zip",
-            folder,
-            account_id=None,
-            uploader_id=job.requested_by_id,
+            buffer.getvalue(), name, "application/zip", folder, account_id=None, uploader_id=requester
         )
-        job.attachment_id, job.state, job.finished_at = attachment.id, "done", utcnow()
+        finished = db.session.execute(  # type: ignore[attr-defined]
+            update(ExportJob)
+            .where(ExportJob.id == job_id, ExportJob.attempt == attempt, ExportJob.state == "running")
+            .values(attachment_id=attachment.id, state="done", finished_at=utcnow(), lease_until=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not finished:
+            db.session.rollback()  # the ZIP's row and file go: another attempt holds the job
+            return None
         db.session.commit()
     except Exception as error:
         db.session.rollback()
-        job = db.session.get(ExportJob, job_id)
-        assert job is not None
-        job.state, job.error, job.finished_at = "failed", str(error)[:500], utcnow()
+        last = attempt >= MAX_ATTEMPTS
+        db.session.execute(
+            update(ExportJob)
+            .where(ExportJob.id == job_id, ExportJob.attempt == attempt)
+            .values(
+                state="failed" if last else "queued",
+                error=str(error)[:500],
+                finished_at=utcnow() if last else None,
+                lease_until=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
         db.session.commit()
         raise
-    return job
+    return db.session.get(ExportJob, job_id)
+
+
+def recover_jobs(now: datetime | None = None) -> int:
+    """The periodic sweep: a job whose worker died (its lease ran out) goes back to the queue, or is marked
+    failed when it has had its tries; a job queued long ago whose task was lost is queued again. Returns how
+    many were handed to the queue (taking one twice is harmless: ``claim`` lets one attempt win)."""
+    now = now or utcnow()
+    expired = and_(ExportJob.state == "running", ExportJob.lease_until < now)
+    db.session.execute(
+        update(ExportJob)
+        .where(expired, ExportJob.attempt >= MAX_ATTEMPTS)
+        .values(
+            state="failed",
+            error="The worker building it stopped each time it was tried.",
+            finished_at=now,
+            lease_until=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    waiting = or_(
+        expired, and_(ExportJob.state == "queued", ExportJob.created_at < now - timedelta(minutes=5))
+    )
+    ids = list(db.session.scalars(select(ExportJob.id).where(waiting).order_by(ExportJob.id)))
+    for job_id in ids:
+        background.enqueue("summaries_zip", job_id)
+    db.session.commit()
+    return len(ids)
 
 
 # --- monthly statements ----------------------------------------------------------------------------------
