@@ -196,6 +196,7 @@ def reissue_statement():
         return _home(form, 422)
     start, end = period
     statement = exports.issue_statement(account, start, end, upload_folder(), current_user)
+    assert statement is not None  # a re-issue always makes the next version
     flash(_("Statement version %(v)d is issued.", v=statement.version), "info")
     return redirect(url_for("finance.home"), code=303)
 

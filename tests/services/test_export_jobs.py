@@ -99,3 +99,34 @@ def test_the_sweep_requeues_lost_jobs_and_fails_those_out_of_tries(job, monkeypa
     queued.clear()
     assert exports.recover_jobs(now) == 0 and queued == []
     assert _job(job).state == "failed"
+
+
+def test_two_hosts_issuing_the_months_statements_at_once_issue_each_once(app, tmp_path: Path):
+    """The second host's statement run once crashed with IntegrityError (or would have made version 2)."""
+    import threading
+
+    from portal.models import Statement
+
+    for n in range(3):
+        make_account(name=f"客户 {n}")
+    db.session.commit()
+    today, failures = date(2026, 12, 1), []
+
+    def host() -> None:
+        with app.app_context():
+            try:
+                exports.monthly_statements(today, tmp_path)
+            except Exception as error:  # noqa: BLE001 - the test reports it
+                failures.append(error)
+            finally:
+                db.session.remove()
+
+    hosts = [threading.Thread(target=host) for _ in range(2)]
+    for thread in hosts:
+        thread.start()
+    for thread in hosts:
+        thread.join(timeout=120)
+    assert failures == []
+    issued = db.session.execute(select(Statement.account_id, Statement.version)).all()
+    assert sorted(version for _, version in issued) == [1, 1, 1] and len({a for a, _ in issued}) == 3
+    assert len(list(tmp_path.iterdir())) == 3  # no stray file from the attempt that lost

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
@@ -176,12 +177,15 @@ def issue_statement(
     folder: Path,
     user: User | None = None,
     at: datetime | None = None,
-) -> Statement:
+    *,
+    first_only: bool = False,
+) -> Statement | None:
     """Issue (or re-issue, as the next version) the account's statement for a period. The PDF is rendered
-    before the transaction that files it, which stays short; a failed rendering writes nothing."""
+    before the transaction that files it, which stays short; a failed rendering writes nothing.
+    ``first_only``: only if the period has none yet (None otherwise)."""
     language = account.preferred_language
     pdf = summaries.render_pdf(summaries.gather(account, start, end, language))
-    return _file_statement(account, start, end, language, pdf, folder, user, at)
+    return _file_statement(account, start, end, language, pdf, folder, user, at, first_only)
 
 
 @use_case
@@ -194,7 +198,8 @@ def _file_statement(
     folder: Path,
     user: User | None,
     at: datetime | None,
-) -> Statement:
+    first_only: bool = False,
+) -> Statement | None:
     version = (
         db.session.scalar(
             select(func.max(Statement.version)).where(
@@ -205,6 +210,8 @@ def _file_statement(
         )
         or 0
     ) + 1
+    if first_only and version > 1:
+        return None  # another worker (another host's periodic job) issued it meanwhile
     language = account.preferred_language
     name = summaries.file_name(account, start, end, language, "statement").replace(".pdf", f" v{version}.pdf")
     user_id = user.id if user else None
@@ -227,7 +234,9 @@ def _file_statement(
 
 
 def monthly_statements(today: date, folder: Path) -> int:
-    """Last month's statement for every active account that has none yet (idempotent)."""
+    """Last month's statement for every active account that has none yet — idempotent, and safe to run on
+    several hosts at once: each statement is issued once (a second host finds it issued, or, committing
+    the same first version at the same moment, is refused by the unique key and moves on)."""
     start, end = month_of(date(today.year, today.month, 1) - timedelta(days=1))
     issued = set(
         db.session.scalars(
@@ -236,9 +245,14 @@ def monthly_statements(today: date, folder: Path) -> int:
     )
     count = 0
     for account in db.session.scalars(select(Account).where(Account.active).order_by(Account.id)).all():
-        if account.id not in issued:
-            issue_statement(account, start, end, folder)
-            count += 1
+        if account.id in issued:
+            continue
+        try:
+            made = issue_statement(account, start, end, folder, first_only=True)
+        except IntegrityError:  # the same first version, committed by another host a moment before
+            db.session.rollback()
+            continue
+        count += made is not None
     return count
 
 
