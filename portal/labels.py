@@ -173,6 +173,12 @@ LABELS = {
         "low_rating": _l("Requests rated 1 or 2"),
     },
     "visit_state": {"overdue": _l("Overdue"), "due_soon": _l("Due soon"), "fine": _l("On track")},
+    "export_state": {
+        "queued": _l("Waiting for a worker"),
+        "running": _l("Being built"),
+        "done": _l("Ready"),
+        "failed": _l("Failed"),
+    },
     "prospect_source": {
         "trade_show": _l("Trade show"),
         "referral": _l("Referral"),
@@ -272,6 +278,7 @@ LABELS = {
         "finance.summary_downloaded": _l("Service summary downloaded"),
         "finance.zip_downloaded": _l("All accounts' summaries downloaded"),
         "finance.zip_requested": _l("All accounts' summaries requested"),
+        "finance.zip_retried": _l("All accounts' summaries tried again"),
         "kpi.exported": _l("KPI figures exported"),
         "kpi.weights_changed": _l("KPI weights changed"),
         "policy.cadence_changed": _l("Return-visit cadence changed"),

@@ -1,13 +1,16 @@
 """The audit log for admins: filtered by person, action, object and days (in the admin's time zone), paged
-newest first, action names in words, and the same selection as CSV."""
+newest first, action names in words, and the same selection as CSV — and the background work: what the
+task queue holds, emails not sent yet or given up on, the export jobs (a failed one run again)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import request, url_for
+from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from portal import web
 from portal.admin import bp, forms
@@ -15,6 +18,7 @@ from portal.admin.views import admin_required
 from portal.labels import LABELS, label
 from portal.rendering import render, sends_file
 from portal.services import audit
+from portal.services.reporting import exports
 from portal.timeutil import end_of_day, start_of_day, zone_of
 
 
@@ -90,3 +94,26 @@ def audit_csv():
     )
     header = ["when_utc", "person", "action", "action_name", "object", "object_id", "address", "route"]
     return web.csv_download(header, rows, "audit-log.csv")
+
+
+# --- background work ----------------------------------------------------------------------------------
+
+
+@bp.get("/jobs")
+@admin_required
+def background_work():
+    from portal.tasks import huey
+
+    return render("admin/jobs.html", work=exports.work_overview(huey.pending_count()))
+
+
+@bp.post("/jobs/<int:job_id>/retry")
+@admin_required
+def retry_job(job_id: int):
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    if exports.try_again(job_id, current_user):
+        flash(_("The export is queued again."), "info")
+    else:
+        flash(_("It is not failed (any more): nothing to try again."), "info")
+    return redirect(url_for("admin.background_work"), code=303)

@@ -102,6 +102,7 @@ HOMES = [
     ("sales@portal.example", "/staff/proposals/2"),  # the demo's 云帆通信, version 2
     ("sales@portal.example", "/staff/prospects/4/proposals/new"),  # 金石证券, needs analysed
     ("sales@portal.example", "/staff/prospects/3"),  # 北辰能源, with its pre-sale request
+    ("admin@portal.example", "/admin/jobs"),
     ("sales@portal.example", "/staff/prospects/3/requests/new"),
     ("wang.fang@dongfang-energy.example", "/my/proposals"),
     ("wang.fang@dongfang-energy.example", "/my/proposals/4"),

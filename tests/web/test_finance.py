@@ -412,3 +412,40 @@ def test_a_failed_export_shows_failed_and_tries_again_for_the_same_period(client
     assert again.status_code == 303
     newest = db.session.scalar(select(ExportJob).order_by(ExportJob.id.desc()))
     assert newest.id != job.id and (newest.period_start, newest.state) == (date(2026, 10, 1), "done")
+
+
+def test_an_admin_sees_the_background_work_and_runs_a_failed_export_again(client, login_as):
+    from portal.models import ExportJob, Notification
+    from tests.factories import make_account
+
+    make_account(name="华信银行")
+    admin = login_as("admin")
+    failed = ExportJob(
+        period_start=date(2026, 10, 1),
+        period_end=date(2026, 10, 31),
+        state="failed",
+        attempt=3,
+        error="The worker building it stopped each time it was tried.",
+        requested_by_id=admin.id,
+    )
+    db.session.add(failed)
+    db.session.add(Notification(user_id=admin.id, kind="request_resolved", email_state="failed", data={}))
+    db.session.commit()
+    page = client.get("/admin/jobs", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "The worker building it stopped each time it was tried." in page and "Failed" in page
+    assert re.search(r"Emails given up on</dt><dd>1<", page)
+    again = client.post_form(f"/admin/jobs/{failed.id}/retry", token_from="/admin/jobs")
+    assert again.status_code == 303
+    job = db.session.get(ExportJob, failed.id)
+    assert (job.state, job.attempt, job.done, job.total) == ("done", 1, 1, 1)  # immediate mode: built at once
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "finance.zip_retried"))
+    twice = client.post_form(
+        f"/admin/jobs/{failed.id}/retry", token_from="/admin/jobs", follow_redirects=True
+    )
+    assert "无需重试" in twice.get_data(as_text=True)  # pressed again a moment later (the page is in Chinese)
+
+
+@pytest.mark.parametrize("role", ["finance", "manager", "agent"])
+def test_only_admins_see_the_background_work(client, login_as, role):
+    login_as(role)
+    assert client.get("/admin/jobs").status_code == 403

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
-from portal.models import Account, ExportJob, Statement, User
+from portal.models import Account, ExportJob, Notification, Statement, User
 from portal.models.base import utcnow
 from portal.services import audit, background
 from portal.services.errors import InvalidInput
@@ -265,3 +266,43 @@ def statements() -> list[Statement]:
             .limit(300)
         )
     )
+
+
+# --- the background work an admin watches ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkOverview:
+    tasks_waiting: int  # in the task queue, not yet taken by a worker
+    emails_pending: int
+    emails_failed: int
+    jobs: list[ExportJob]  # the latest, newest first
+
+
+def work_overview(tasks_waiting: int, limit: int = 50) -> WorkOverview:
+    """What the queue holds, the emails not sent yet or given up on, and the latest export jobs."""
+    counts = dict(
+        db.session.execute(
+            select(Notification.email_state, func.count())
+            .where(Notification.email_state.in_(("pending", "failed")))
+            .group_by(Notification.email_state)
+        ).all()
+    )
+    jobs = list(db.session.scalars(select(ExportJob).order_by(ExportJob.id.desc()).limit(limit)))
+    return WorkOverview(tasks_waiting, counts.get("pending", 0), counts.get("failed", 0), jobs)
+
+
+@use_case
+def try_again(job_id: int, user: User) -> bool:
+    """Run a failed export again from its first try (the same job, so its page and link stay). False when
+    it is not failed (someone pressed it a moment before: it is queued already)."""
+    again = db.session.execute(  # type: ignore[attr-defined]
+        update(ExportJob)
+        .where(ExportJob.id == job_id, ExportJob.state == "failed")
+        .values(state="queued", attempt=0, done=0, error="", finished_at=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if again:
+        audit.record("finance.zip_retried", actor=user, job_id=job_id)
+        background.enqueue("summaries_zip", job_id)
+    return bool(again)
