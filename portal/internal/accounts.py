@@ -18,7 +18,7 @@ from portal import permissions, web
 from portal.access import account_for_staff, follow_up_for_staff, internal_viewer_required
 from portal.extensions import db
 from portal.internal import bp, forms
-from portal.models import Account, FollowUpTask, ServiceRequest
+from portal.models import Account, FollowUpTask, Prospect, ServiceRequest
 from portal.models.requests import OPEN_STATUSES
 from portal.rendering import render
 from portal.services.contracts import entitlements
@@ -78,6 +78,19 @@ def _account_page(account: Account, form: Any = None, status: int = 200) -> Resp
         )
     )
     account_proposals = proposals.of_account(account, current_user)
+    # The prospect it was won from, and the pre-sale work done then (they stay on the prospect's record).
+    won_from = db.session.scalar(select(Prospect).where(Prospect.account_id == account.id).limit(1))
+    presale = (
+        list(
+            db.session.scalars(
+                select(ServiceRequest)
+                .where(ServiceRequest.prospect_id == won_from.id, permissions.request_condition(current_user))
+                .order_by(ServiceRequest.created_at.desc())
+            )
+        )
+        if won_from is not None
+        else []
+    )
     return render(
         "internal/account.html",
         status=status,
@@ -91,6 +104,8 @@ def _account_page(account: Account, form: Any = None, status: int = 200) -> Resp
         state=_state(due.due_on, today),
         follow_ups=follow_ups,
         proposals=account_proposals,
+        won_from=won_from,
+        presale_requests=presale,
         renewed_ids={p.renews_id for p in account_proposals} | {c.renews_id for c in contracts},
         form=form or forms.ContactForm(formdata=None, contacted_on=today),
         done_form=forms.FollowUpDoneForm(formdata=None),

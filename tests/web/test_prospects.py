@@ -272,3 +272,37 @@ def test_only_its_owner_and_sales_leads_open_the_pre_sale_form(app, client, logi
     db.session.add(prospect)
     db.session.commit()
     assert client.get(f"/staff/prospects/{prospect.id}/requests/new").status_code in (403, 404)
+
+
+def test_the_account_a_prospect_became_shows_its_pre_sale_work(app, client, login_as, tmp_path):
+    from datetime import date
+    from pathlib import Path
+
+    from portal.services.reference_data import ensure_reference_data
+    from portal.services.requests import intake, workflow
+    from tests.factories import make_account
+
+    ensure_reference_data()
+    owner = login_as("agent", departments=["sales"])
+    prospect = Prospect(
+        name="Orion",
+        industry="energy",
+        size="large",
+        source="inbound",
+        stage="first_contact",
+        owner_id=owner.id,
+    )
+    db.session.add(prospect)
+    db.session.commit()
+    new = workflow.NewRequest(
+        "pre_sale", "solution_design", "Design for Orion", "d", details={"project_background": "grid"}
+    )
+    asked = intake.file_presale_request(
+        prospect, owner, new, [], today=date.today(), folder=Path(tmp_path), max_bytes=10**6
+    )
+    account = make_account(name="Orion Energy", account_manager=owner)
+    prospect.account_id, prospect.stage = account.id, "won"
+    db.session.commit()
+    page = client.get(f"/staff/accounts/{account.id}", headers=EN).get_data(as_text=True)
+    assert "Won as the prospect Orion." in page and asked.reference in page
+    assert f"/staff/prospects/{prospect.id}" in page
