@@ -57,9 +57,8 @@ def _libpq(url: URL) -> str:
 
 def _pg_tool(name: str) -> str:
     """``pg_dump``/``pg_restore`` on the PATH, else the newest of Debian's installed servers."""
-    found = shutil.which(name) or next(
-        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))[::-1]), None
-    )
+    installed = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(p.split("/")[4]))
+    found = shutil.which(name) or (installed[-1] if installed else None)
     if found is None:
         raise BackupError(f"{name} is not installed (Debian: the postgresql-client package)")
     return found

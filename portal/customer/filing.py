@@ -16,10 +16,10 @@ from portal.models.contracts import ENTITLEMENT_UNITS
 from portal.models.requests import SUBTYPES
 from portal.rendering import render
 from portal.services.errors import InvalidInput, Problems
-from portal.services.requests import attachments, intake, workflow
+from portal.services.requests import intake, workflow
 from portal.services.submissions import AlreadySubmitted
 from portal.timeutil import today_for
-from portal.uploads import upload_folder
+from portal.uploads import upload_folder, uploads_of
 
 
 def _service_or_404(category: str, subtype: str) -> None:
@@ -121,9 +121,7 @@ def file_request(category: str, subtype: str):
     # Every problem at once — the form's own, the service's rules, the files — so that one correction
     # is enough (a browser cannot keep the chosen files across a refusal).
     valid = form.validate_on_submit()
-    uploads = [
-        attachments.Upload(f.filename or "", f.read()) for f in (form.files.data or []) if f and f.filename
-    ]
+    uploads = uploads_of(form.files)
     if form.contract.data and _chosen_contract(form, contracts) is None:
         problems.add("contract", _("Choose one of your account's running contracts."))
     intake.check_details(category, subtype, _details(form, category, subtype), today, problems)

@@ -23,10 +23,10 @@ from portal.rendering import render, sends_file
 from portal.services import overview
 from portal.services.contracts.contracts import account_contracts
 from portal.services.errors import DomainError, InvalidInput
-from portal.services.requests import attachments, intake, lifecycle, my_requests, sla, workflow
+from portal.services.requests import intake, lifecycle, my_requests, sla, workflow
 from portal.services.submissions import AlreadySubmitted
 from portal.timeutil import today_for
-from portal.uploads import upload_folder
+from portal.uploads import upload_folder, uploads_of
 
 
 @bp.get("/")
@@ -123,9 +123,7 @@ def reply(request_id: int):
     form = forms.ReplyForm()
     if not form.validate_on_submit():
         return _show_request(service_request, form=form, status=422)
-    uploads = [
-        attachments.Upload(f.filename or "", f.read()) for f in (form.files.data or []) if f and f.filename
-    ]
+    uploads = uploads_of(form.files)
     try:
         workflow.reply_with_files(
             service_request,

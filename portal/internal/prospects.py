@@ -23,10 +23,10 @@ from portal.models.pipeline import PROSPECT_STAGES
 from portal.rendering import render
 from portal.services.errors import DomainError, InvalidInput, Problems
 from portal.services.pipeline import proposals, prospects
-from portal.services.requests import attachments, intake, workflow
+from portal.services.requests import intake, workflow
 from portal.services.submissions import AlreadySubmitted
 from portal.timeutil import today_for
-from portal.uploads import upload_folder
+from portal.uploads import upload_folder, uploads_of
 
 
 def _owners(field: Any, blank: object) -> None:
@@ -242,9 +242,7 @@ def file_presale_request(prospect_id: int):
     problems = Problems()
     # Every problem at once: the form's own, the service's rules and the files.
     valid = form.validate_on_submit()
-    uploads = [
-        attachments.Upload(f.filename or "", f.read()) for f in (form.files.data or []) if f and f.filename
-    ]
+    uploads = uploads_of(form.files)
     details = {
         name: getattr(form, name).data
         for name in ("project_background", "budget_range", "decision_timeline")
