@@ -1,12 +1,14 @@
 """Backup and restore (``flask backup DEST``, ``flask restore SRC``).
 
 A backup is a directory: the database — SQLite through its online backup API (never a copy of the file,
-which a commit can tear), PostgreSQL through ``pg_dump`` (one consistent snapshot) — then the stored
-files, then ``manifest.json``. The order matters: a file is written before its row commits, so every row
-in the snapshot has its file by the time the files are copied (a file newer than the snapshot is copied
-too, harmlessly). A restore puts the database back whole (SQLite's backup API again; ``pg_restore
---clean``), copies the files back, and verifies: the database's integrity, and every stored file's
-SHA-256 against its row. Stop the portal's web and worker processes before restoring."""
+which a commit can tear), PostgreSQL through ``pg_dump`` (one consistent snapshot) — which holds the
+stored files kept in the database (``FILE_STORAGE = "database"``, the default); then the files of the
+folder store (``filesystem``), then ``manifest.json``. The order matters: a folder's file is written
+before its row commits, so every row in the snapshot has its file by the time the files are copied (a file
+newer than the snapshot is copied too, harmlessly). A restore puts the database back whole (SQLite's
+backup API again; ``pg_restore --clean``), copies the folder's files back, and verifies: the database's
+integrity, and every stored file's SHA-256 against its row, in whichever store it lives. Stop the
+portal's web and worker processes before restoring."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from sqlalchemy.engine import URL
 
 from portal.extensions import db
 from portal.models import Attachment
+from portal.services.storage import FileStore, FileUnreadable
 
 SQLITE_FILE, POSTGRES_FILE, FILES, MANIFEST = "database.sqlite3", "database.pgdump", "files", "manifest.json"
 
@@ -70,7 +73,7 @@ def _run(command: list[str]) -> None:
         raise BackupError(f"{Path(command[0]).name} failed: {done.stderr.strip()[-2000:]}")
 
 
-def backup(dest: Path, upload_folder: Path) -> dict[str, object]:
+def backup(dest: Path, store: FileStore) -> dict[str, object]:
     """Take a backup into ``dest`` (which must not exist yet); returns the manifest written there."""
     if dest.exists():
         raise BackupError(f"{dest} exists already: a backup goes into a new directory")
@@ -100,6 +103,7 @@ def backup(dest: Path, upload_folder: Path) -> dict[str, object]:
     files = dest / FILES
     files.mkdir()
     copied = 0
+    upload_folder = store.folder
     for path in sorted(upload_folder.iterdir()) if upload_folder.is_dir() else []:
         if path.is_file():
             try:
@@ -118,7 +122,7 @@ def backup(dest: Path, upload_folder: Path) -> dict[str, object]:
     return manifest
 
 
-def restore(source: Path, upload_folder: Path) -> Verified:
+def restore(source: Path, store: FileStore) -> Verified:
     """Put a backup back into the configured database and upload folder, then verify it."""
     manifest_path = source / MANIFEST
     if not manifest_path.is_file():
@@ -152,14 +156,16 @@ def restore(source: Path, upload_folder: Path) -> Verified:
                 str(database),
             ]
         )
-    upload_folder.mkdir(parents=True, exist_ok=True)
-    for path in sorted((source / FILES).iterdir()):
-        if not (upload_folder / path.name).exists():
-            shutil.copy2(path, upload_folder / path.name)
-    return verify(upload_folder)
+    copied = sorted((source / FILES).iterdir())
+    if copied:
+        store.folder.mkdir(parents=True, exist_ok=True)
+    for path in copied:
+        if not (store.folder / path.name).exists():
+            shutil.copy2(path, store.folder / path.name)
+    return verify(store)
 
 
-def verify(upload_folder: Path) -> Verified:
+def verify(store: FileStore) -> Verified:
     """The database's integrity check, and every stored file's SHA-256 against its row."""
     found = Verified()
     if db.engine.dialect.name == "sqlite":
@@ -167,12 +173,12 @@ def verify(upload_folder: Path) -> Verified:
     else:
         db.session.execute(text("SELECT count(*) FROM alembic_version")).scalar()
         found.database = "ok"
-    for stored_name, sha256 in db.session.execute(select(Attachment.stored_name, Attachment.sha256)):
+    for attachment in db.session.scalars(select(Attachment).order_by(Attachment.id)).yield_per(500):
         found.files_checked += 1
-        path = upload_folder / stored_name
-        if not path.is_file():
-            found.missing.append(stored_name)
-        elif hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
-            found.mismatched.append(stored_name)
+        try:
+            for _ in store.chunks(attachment):
+                pass
+        except FileUnreadable as error:
+            (found.missing if error.problem == "missing" else found.mismatched).append(attachment.stored_name)
     db.session.remove()
     return found

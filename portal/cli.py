@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -17,7 +17,7 @@ from portal.models.accounts import DEPARTMENTS, ROLES
 from portal.services.errors import InvalidInput
 from portal.services.identity import auth
 from portal.services.reference_data import ensure_reference_data
-from portal.uploads import upload_folder
+from portal.uploads import file_store
 
 
 @click.command("init-data")
@@ -50,7 +50,7 @@ def seed_demo_command(seed: int, password: str, today: object, if_empty: bool) -
             return
         raise click.ClickException("The database already has users; seed-demo only fills an empty database.")
     day = today.date() if today is not None else None  # type: ignore[attr-defined]
-    summary = demo.seed_demo(seed=seed, password=password, today=day, upload_dir=upload_folder())
+    summary = demo.seed_demo(seed=seed, password=password, today=day, files=file_store())
     click.echo(
         f"Demo data loaded: {summary.users} users, {summary.accounts} accounts, "
         f"{summary.contracts} contracts, {summary.requests} requests."
@@ -120,7 +120,7 @@ def contract_document_command(number: str, path: Path) -> None:
             contract,
             Upload(path.name, path.read_bytes()),
             None,
-            folder=upload_folder(),
+            files=file_store(),
             max_bytes=current_app.config["UPLOAD_MAX_BYTES"],
         )
     except InvalidInput as error:
@@ -211,6 +211,7 @@ def init_app(app: Flask) -> None:
         run_job_command,
         backup_command,
         restore_command,
+        storage_group,
     ):
         app.cli.add_command(command)
 
@@ -223,7 +224,7 @@ def backup_command(dest: Path) -> None:
     from portal import backup
 
     try:
-        manifest = backup.backup(dest, upload_folder())
+        manifest = backup.backup(dest, file_store())
     except backup.BackupError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"Backed up to {dest}: {manifest['database']} and {manifest['files']} stored files.")
@@ -238,7 +239,7 @@ def restore_command(source: Path) -> None:
     from portal import backup
 
     try:
-        found = backup.restore(source, upload_folder())
+        found = backup.restore(source, file_store())
     except backup.BackupError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"Database check: {found.database}; {found.files_checked} stored files checked.")
@@ -247,3 +248,40 @@ def restore_command(source: Path) -> None:
             f"{len(found.missing)} files missing, {len(found.mismatched)} not matching their rows: "
             + ", ".join((found.missing + found.mismatched)[:10])
         )
+
+
+@click.group("storage")
+def storage_group() -> None:
+    """The stored files: move them between the database and the upload folder, and check them."""
+
+
+@storage_group.command("migrate")
+@click.option("--to", "to", type=click.Choice(["database", "filesystem"]), required=True)
+@with_appcontext
+def storage_migrate_command(to: str) -> None:
+    """Move every stored file into the store TO, each read back and checked against its SHA-256 before its old
+    copy goes. Safe while the portal runs and safe to run again; set FILE_STORAGE to TO as well, so that new
+    files go there too."""
+    moved = file_store().migrate(to)
+    click.echo(f"Moved {moved.count} stored files to the {to} store.")
+    if current_app.config["FILE_STORAGE"] != to:
+        click.echo(f"FILE_STORAGE is {current_app.config['FILE_STORAGE']}: new files still go there.")
+    if moved.failed:
+        raise click.ClickException(
+            f"{len(moved.failed)} files could not be moved: " + "; ".join(moved.failed[:10])
+        )
+
+
+@storage_group.command("check")
+@with_appcontext
+def storage_check_command() -> None:
+    """Read every stored file through and check it against its row; list files that no row names."""
+    found = file_store().check()
+    click.echo(
+        f"{found.files} stored files checked: {len(found.unreadable)} unreadable, "
+        f"{len(found.orphans)} without a row."
+    )
+    for line in found.unreadable + [f"without a row: {name}" for name in found.orphans]:
+        click.echo(f"  {line}")
+    if not found.ok:
+        raise click.ClickException("the stored files are not all in order")

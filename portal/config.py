@@ -42,6 +42,11 @@ DEFAULTS: dict[str, Any] = {
     # under its field, with everything typed kept — not by a bare 413 page.
     "UPLOAD_MAX_BYTES": 20 * 1024 * 1024,
     "UPLOAD_MAX_FILES": 5,
+    # Where the bytes of stored files live (portal/services/storage.py): database (shared by every host, in
+    # every database backup) or filesystem (UPLOAD_FOLDER, default instance/uploads: a volume every host
+    # mounts). `flask storage migrate --to …` moves existing files; `flask storage check` verifies them.
+    "FILE_STORAGE": "database",
+    "UPLOAD_FOLDER": None,
     "PROXY_FIX": False,
     "SESSION_LIFETIME_HOURS": 12,
     # Links in emails are built from this address, never from the Host header of a request.
@@ -103,6 +108,8 @@ def finalise(config: dict[str, Any], instance_path: str) -> None:
         raise ValueError(f"LOG_FORMAT: json or text, not {config['LOG_FORMAT']!r}")
     if config["PASSWORD_HASHING"] not in ("RFC_9106_LOW_MEMORY", "RFC_9106_HIGH_MEMORY", "CHEAPEST"):
         raise ValueError(f"PASSWORD_HASHING: no Argon2 profile {config['PASSWORD_HASHING']!r}")
+    if config["FILE_STORAGE"] not in ("database", "filesystem"):
+        raise ValueError(f"FILE_STORAGE: database or filesystem, not {config['FILE_STORAGE']!r}")
     upload = int(config["UPLOAD_MAX_BYTES"])
     config["UPLOAD_MAX_BYTES"] = upload
     config["MAX_CONTENT_LENGTH"] = upload * (int(config["UPLOAD_MAX_FILES"]) + 1) + 1024 * 1024

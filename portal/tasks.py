@@ -119,10 +119,10 @@ def build_summaries_zip(job_id: int) -> None:
     from datetime import timedelta
 
     from portal.services.reporting import exports
-    from portal.uploads import upload_folder
+    from portal.uploads import file_store
 
     lease = timedelta(seconds=float(_app().config["EXPORT_LEASE_SECONDS"]))
-    exports.build_zip(job_id, upload_folder(), lease)
+    exports.build_zip(job_id, file_store(), lease)
 
 
 # --- periodic jobs (each idempotent: running it twice tells nobody twice) ---------------------------------
@@ -174,9 +174,9 @@ def relationship_surveys() -> int:
 def monthly_statements() -> int:
     from portal.services.reporting import exports
     from portal.timeutil import today_in
-    from portal.uploads import upload_folder
+    from portal.uploads import file_store
 
-    return exports.monthly_statements(today_in(_app().config["DEFAULT_TIMEZONE"]), upload_folder())
+    return exports.monthly_statements(today_in(_app().config["DEFAULT_TIMEZONE"]), file_store())
 
 
 @huey.periodic_task(crontab(minute="*"))

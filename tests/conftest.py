@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ os.environ.pop("PORTAL_REDIS_URL", None)
 from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.models import Base, User  # noqa: E402
+from portal.services.storage import FileStore  # noqa: E402
 from tests import factories  # noqa: E402
 
 BACKEND = os.environ.get("PORTAL_TEST_DATABASE", "sqlite")
@@ -113,11 +115,16 @@ def _empty_tables() -> None:
         for table in tables:
             db.session.execute(text(f"DELETE FROM {table}"))
     db.session.commit()
+    # The folder store's files went with their rows (the database store's went with the rows themselves).
+    folder = Path(current_app.config["UPLOAD_FOLDER"])
+    if folder.exists():
+        shutil.rmtree(folder)
 
 
 # The demo company is seeded once per run (it takes most of a minute); later tests that want it get the
-# same rows copied back in, with the files seed-demo stored still in the upload folder. Tests of seeding
-# itself compare with this one seeding rather than seeding again (DEMO_SEED, and the day it was seeded on).
+# same rows copied back in, the stored files' bytes with them (in the database, the default store). Tests
+# of seeding itself compare with this one seeding rather than seeding again (DEMO_SEED, and the day it was
+# seeded on).
 _demo_snapshot: dict[str, list[dict]] = {}
 DEMO_SEED = 2026
 _demo_day: dict[str, date] = {}
@@ -127,12 +134,11 @@ def demo_rows() -> dict[str, list[dict]]:
     """Every table's rows of the demo company (seeded on first use, in the current app context)."""
     if not _demo_snapshot:
         from portal.demo.company import seed_demo
+        from portal.uploads import file_store
 
         _empty_tables()
         _demo_day["today"] = datetime.now(UTC).date()
-        seed_demo(
-            seed=DEMO_SEED, today=_demo_day["today"], upload_dir=Path(current_app.config["UPLOAD_FOLDER"])
-        )
+        seed_demo(seed=DEMO_SEED, today=_demo_day["today"], files=file_store())
         _demo_snapshot.update(_snapshot())
         _loaded["state"] = "demo"
     return _demo_snapshot
@@ -288,9 +294,10 @@ def count_queries():
     return _count
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def scratch_database_url(database_url: str) -> Iterator[str]:
-    """A second, empty database on the same server, for tests that build and drop a schema themselves."""
+    """A second database on the same server, empty for each test that builds and drops a schema itself (one
+    test's restored backup is no other test's starting point)."""
     if database_url.startswith("sqlite"):
         path = Path(tempfile.mkdtemp()) / "scratch.sqlite3"
         yield f"sqlite:///{path}"
@@ -342,6 +349,27 @@ def smtp_server(app: Flask) -> Iterator[SmtpInbox]:
     finally:
         app.config.update(saved)
         controller.stop()
+
+
+@pytest.fixture
+def store(app: Flask) -> FileStore:
+    """The configured file store (the database, as in production by default)."""
+    from portal.uploads import file_store
+
+    return file_store()
+
+
+@pytest.fixture(params=["database", "filesystem"])
+def each_store(app: Flask, request: pytest.FixtureRequest) -> Iterator[FileStore]:
+    """The test once with each store configured for new files."""
+    from portal.uploads import file_store
+
+    saved = app.config["FILE_STORAGE"]
+    app.config["FILE_STORAGE"] = request.param
+    try:
+        yield file_store()
+    finally:
+        app.config["FILE_STORAGE"] = saved
 
 
 @pytest.fixture

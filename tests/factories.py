@@ -117,3 +117,14 @@ def make_request(requester: User, **overrides: Any) -> ServiceRequest:
     db.session.add(TimelineEvent(request_id=request.id, kind="created", actor_id=requester.id))
     db.session.commit()
     return request
+
+
+def stored_files() -> set[str]:
+    """Every file either store holds: the upload folder's names and the database's (a rollback must leave
+    neither a row nor a file behind)."""
+    from portal.models import FileChunk
+    from portal.uploads import upload_folder
+
+    folder = upload_folder()
+    on_disk = {p.name for p in folder.iterdir()} if folder.exists() else set()
+    return on_disk | set(db.session.scalars(select(FileChunk.stored_name).distinct()))

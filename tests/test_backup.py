@@ -15,6 +15,7 @@ from portal import backup, create_app
 from portal.extensions import db
 from portal.models import Attachment, TimelineEvent
 from portal.services.requests import attachments
+from portal.services.storage import FileStore
 from tests.conftest import app_config
 from tests.test_concurrency import Client, _serve, _world
 
@@ -41,8 +42,10 @@ def _write(base: str, email: str, staff: bool, hot: list[int], number: int, acke
 def test_a_backup_under_load_restores_whole_elsewhere(app, database_url, scratch_database_url, tmp_path):
     customers, agents, hot = _world(CLIENTS)
     folder = Path(app.config["UPLOAD_FOLDER"])
-    for i in range(4):
-        attachments.store_file(f"report {i}\n".encode(), f"r{i}.txt", "text/plain", folder, account_id=None)
+    in_database, in_folder = FileStore("database", folder), FileStore("filesystem", folder)
+    for i in range(4):  # files in both stores: the database's come with its dump, the folder's are copied
+        data, store = f"report {i}\n".encode(), in_folder if i % 2 else in_database
+        attachments.store_file(data, f"r{i}.txt", "text/plain", store, account_id=None)
     db.session.commit()
     files = db.session.scalar(select(func.count(Attachment.id)))
     server, base, _log = _serve(database_url, tmp_path)
@@ -61,7 +64,7 @@ def test_a_backup_under_load_restores_whole_elsewhere(app, database_url, scratch
         while len(acked) < 2 * CLIENTS and time.monotonic() < deadline:  # the writers are in full swing
             time.sleep(0.05)
         began = time.monotonic()
-        manifest = backup.backup(tmp_path / "backup", folder)
+        manifest = backup.backup(tmp_path / "backup", in_database)
         time.sleep(1)  # and go on writing after it
         stop.set()
         for writer in writers:
@@ -72,29 +75,29 @@ def test_a_backup_under_load_restores_whole_elsewhere(app, database_url, scratch
         server.wait(timeout=30)
     before = {marker for marker, at in acked if at < began}
     assert len(before) > CLIENTS and len(acked) > len(before), "the backup was taken under load"
-    assert manifest["files"] >= files
+    assert manifest["files"] >= 2
 
     elsewhere = create_app(app_config(scratch_database_url, tmp_path / "elsewhere"))
     restored_files = tmp_path / "elsewhere" / "uploads"
     with elsewhere.app_context():
-        found = backup.restore(tmp_path / "backup", restored_files)
+        found = backup.restore(tmp_path / "backup", FileStore("database", restored_files))
         assert found.ok, found
         assert found.database == "ok" and found.files_checked == files
+        assert len(list(restored_files.iterdir())) >= 2
         bodies = set(db.session.scalars(select(TimelineEvent.body).where(TimelineEvent.body.like("b-%"))))
         assert before <= bodies, sorted(before - bodies)[:10]
         db.session.remove()
         db.engine.dispose()
 
 
-def test_a_damaged_backup_is_refused(app, tmp_path):
-    folder = Path(app.config["UPLOAD_FOLDER"])
-    backup.backup(tmp_path / "b", folder)
+def test_a_damaged_backup_is_refused(app, store, tmp_path):
+    backup.backup(tmp_path / "b", store)
     with pytest.raises(backup.BackupError, match="exists already"):
-        backup.backup(tmp_path / "b", folder)
+        backup.backup(tmp_path / "b", store)
     manifest = tmp_path / "b" / backup.MANIFEST
     manifest.write_text(manifest.read_text().replace('"sha256": "', '"sha256": "0'))
     with pytest.raises(backup.BackupError, match="damaged"):
-        backup.restore(tmp_path / "b", folder)
+        backup.restore(tmp_path / "b", store)
 
 
 def test_the_commands_back_up_and_restore(app, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
@@ -10,6 +11,7 @@ from sqlalchemy import inspect
 from portal import create_app
 from portal.extensions import db
 from portal.models import Base
+from portal.services.storage import FileStore
 
 
 def test_the_migrated_schema_matches_the_models(app):
@@ -38,11 +40,11 @@ def test_migrations_go_down_to_nothing_and_up_again(scratch_database_url, tmp_pa
 FIRST_REVISION = "6e1ec6c0388b"
 
 
-def test_migrations_upgrade_a_populated_database(scratch_database_url):
+def test_migrations_upgrade_a_populated_database(scratch_database_url, tmp_path):
     """The demo company's database taken back to the first revision and up to head again: every batch
     migration that re-creates a table runs over rows that other rows point at. The defect found: on SQLite
     "FOREIGN KEY constraint failed", and a copy of service_requests left behind made a retry fail too."""
-    from portal.models import ServiceRequest
+    from portal.models import Attachment, ServiceRequest
     from tests.conftest import demo_rows, restore_rows
 
     rows = demo_rows()  # the run's one seeding of the demo company, copied into the scratch database
@@ -60,6 +62,12 @@ def test_migrations_upgrade_a_populated_database(scratch_database_url):
             # An earlier run that died mid-copy left this behind; the next run must not trip over it.
             with db.engine.begin() as connection:
                 connection.exec_driver_sql("CREATE TABLE _alembic_tmp_service_requests (id INTEGER)")
+        # The earlier schemas keep no files in the database: the way down refuses until they are moved out.
+        with pytest.raises(SystemExit):
+            downgrade(revision=FIRST_REVISION)
+        stored = db.session.query(Attachment.id).count()
+        assert FileStore("filesystem", tmp_path).migrate("filesystem").count == stored > 0
+        db.session.remove()
         downgrade(revision=FIRST_REVISION)
         upgrade()
         names = set(inspect(db.engine).get_table_names())

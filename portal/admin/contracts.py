@@ -23,7 +23,7 @@ from portal.services.contracts import contracts, drafting, entitlements
 from portal.services.errors import InvalidInput
 from portal.services.requests.attachments import Upload
 from portal.timeutil import today_for
-from portal.uploads import upload_folder
+from portal.uploads import file_store
 
 
 def _terms(form: forms.ContractForm) -> drafting.ContractTerms:
@@ -157,7 +157,7 @@ def upload_signed_copy(contract_id: int):
                 contract,
                 Upload(file.filename, file.read()),
                 current_user,
-                folder=upload_folder(),
+                files=file_store(),
                 max_bytes=current_app.config["UPLOAD_MAX_BYTES"],
             )
         except InvalidInput as error:

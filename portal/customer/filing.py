@@ -19,7 +19,7 @@ from portal.services.errors import InvalidInput, Problems
 from portal.services.requests import intake, workflow
 from portal.services.submissions import AlreadySubmitted
 from portal.timeutil import today_for
-from portal.uploads import upload_folder, uploads_of
+from portal.uploads import file_store, uploads_of
 
 
 def _service_or_404(category: str, subtype: str) -> None:
@@ -153,7 +153,7 @@ def file_request(category: str, subtype: str):
             new,
             uploads,
             today=today,
-            folder=upload_folder(),
+            files=file_store(),
             max_bytes=current_app.config["UPLOAD_MAX_BYTES"],
             idempotency_key=form.idempotency_key.data,
         )

@@ -26,7 +26,7 @@ from portal.services.errors import DomainError, InvalidInput
 from portal.services.requests import intake, lifecycle, my_requests, sla, workflow
 from portal.services.submissions import AlreadySubmitted
 from portal.timeutil import today_for
-from portal.uploads import upload_folder, uploads_of
+from portal.uploads import file_store, uploads_of
 
 
 @bp.get("/")
@@ -130,7 +130,7 @@ def reply(request_id: int):
             current_user,
             form.body.data,
             uploads,
-            folder=upload_folder(),
+            files=file_store(),
             max_bytes=current_app.config["UPLOAD_MAX_BYTES"],
             idempotency_key=form.idempotency_key.data,
         )

@@ -4,13 +4,11 @@ and contact logs. Deterministic for a given seed and day."""
 
 from __future__ import annotations
 
-import hashlib
 import random
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 from sqlalchemy import and_, func, or_, select
 
@@ -18,7 +16,6 @@ from portal.demo import pipeline
 from portal.extensions import db
 from portal.models import (
     Account,
-    Attachment,
     ContactLog,
     Contract,
     Deliverable,
@@ -39,7 +36,8 @@ from portal.services.identity import auth
 from portal.services.messaging import notifications
 from portal.services.reference_data import ensure_reference_data
 from portal.services.requests import workflow
-from portal.services.requests.attachments import Upload
+from portal.services.requests.attachments import Upload, store_file
+from portal.services.storage import FileStore
 
 DEMO_PASSWORD = "demo-Portal-2026"
 MAX_DEMO_FILE = 1024 * 1024
@@ -113,14 +111,14 @@ def database_is_empty() -> bool:
 
 
 def seed_demo(
-    *, seed: int = 2026, password: str = DEMO_PASSWORD, today: date | None = None, upload_dir: Path
+    *, seed: int = 2026, password: str = DEMO_PASSWORD, today: date | None = None, files: FileStore
 ) -> DemoSummary:
     """The demo company's history makes in-app notifications like real work does, but no email."""
     with notifications.without_email():
-        return _seed_demo(seed=seed, password=password, today=today, upload_dir=upload_dir)
+        return _seed_demo(seed=seed, password=password, today=today, files=files)
 
 
-def _seed_demo(*, seed: int, password: str, today: date | None, upload_dir: Path) -> DemoSummary:
+def _seed_demo(*, seed: int, password: str, today: date | None, files: FileStore) -> DemoSummary:
     today = today or datetime.now(UTC).date()
     rng = random.Random(seed)
     ensure_reference_data()
@@ -166,7 +164,7 @@ def _seed_demo(*, seed: int, password: str, today: date | None, upload_dir: Path
                 contract,
                 Upload(f"{contract.number}.pdf", _tiny_pdf(f"{contract.number} - {contract.title} - signed")),
                 None,
-                folder=upload_dir,
+                files=files,
                 max_bytes=MAX_DEMO_FILE,
             )
     members = {code: list(dept.members) for code, dept in departments.items()}
@@ -181,7 +179,7 @@ def _seed_demo(*, seed: int, password: str, today: date | None, upload_dir: Path
             customers[plan.account_key],
             contracts[plan.account_key],
             members,
-            upload_dir,
+            files,
         )
     request_count = len(plans)
 
@@ -342,7 +340,7 @@ def _request(
     people: list[User],
     contracts: list[Contract],
     members: dict[str, list[User]],
-    upload_dir: Path,
+    files: FileStore,
 ) -> ServiceRequest:
     """Submit a request through the engine at its planned time, then work it to its planned status with the
     same service functions staff and customers use, back-dated."""
@@ -428,7 +426,7 @@ def _request(
         return sr
     clock += timedelta(hours=rng.randint(1, 48))
     if category == "value_added" and subtype != "custom_service":
-        _deliverable(sr, agent, clock, upload_dir)
+        _deliverable(sr, agent, clock, files)
     workflow.change_status(sr, "resolve", agent, seen_version=None, now=clock)
     if status == "closed":
         workflow.change_status(
@@ -479,24 +477,18 @@ def _account_key(account: Account) -> str:
     return {name: key for key, name, *_ in ACCOUNTS}[account.name]
 
 
-def _deliverable(sr: ServiceRequest, agent: User, at: datetime, upload_dir: Path) -> None:
+def _deliverable(sr: ServiceRequest, agent: User, at: datetime, files: FileStore) -> None:
     content = _tiny_pdf(f"{sr.reference} - {TITLES[sr.subtype][1]}")
-    stored_name = hashlib.sha256(sr.reference.encode()).hexdigest()[:32] + ".pdf"
-    upload_dir.mkdir(parents=True, exist_ok=True)
-    (upload_dir / stored_name).write_bytes(content)
-    attachment = Attachment(
-        request_id=sr.id,
+    attachment = store_file(
+        content,
+        f"{sr.reference}.pdf",
+        "application/pdf",
+        files,
         account_id=sr.account_id,
-        original_name=f"{sr.reference}.pdf",
-        stored_name=stored_name,
-        size_bytes=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-        content_type="application/pdf",
-        uploaded_by_id=agent.id,
-        created_at=at,
+        request_id=sr.id,
+        uploader_id=agent.id,
+        at=at,
     )
-    db.session.add(attachment)
-    db.session.flush()
     db.session.add(
         Deliverable(
             request_id=sr.id,

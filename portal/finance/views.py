@@ -23,7 +23,7 @@ from portal.services import audit, overview
 from portal.services.errors import InvalidInput
 from portal.services.reporting import billing, exports, kpi, summaries
 from portal.timeutil import today_for
-from portal.uploads import upload_folder
+from portal.uploads import file_store
 from portal.web import options
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
@@ -195,7 +195,7 @@ def reissue_statement():
     if account is None or period is None:
         return _home(form, 422)
     start, end = period
-    statement = exports.issue_statement(account, start, end, upload_folder(), current_user)
+    statement = exports.issue_statement(account, start, end, file_store(), current_user)
     assert statement is not None  # a re-issue always makes the next version
     flash(_("Statement version %(v)d is issued.", v=statement.version), "info")
     return redirect(url_for("finance.home"), code=303)

@@ -26,7 +26,7 @@ from portal.services.pipeline import proposals, prospects
 from portal.services.requests import intake, workflow
 from portal.services.submissions import AlreadySubmitted
 from portal.timeutil import today_for
-from portal.uploads import upload_folder, uploads_of
+from portal.uploads import file_store, uploads_of
 
 
 def _owners(field: Any, blank: object) -> None:
@@ -268,7 +268,7 @@ def file_presale_request(prospect_id: int):
             new,
             uploads,
             today=today,
-            folder=upload_folder(),
+            files=file_store(),
             max_bytes=current_app.config["UPLOAD_MAX_BYTES"],
             idempotency_key=form.idempotency_key.data,
         )

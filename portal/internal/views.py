@@ -29,7 +29,7 @@ from portal.services.errors import DomainError, InvalidInput
 from portal.services.requests import attachments, queues, sla, workflow
 from portal.services.requests.workflow import StaleRequest
 from portal.services.submissions import AlreadySubmitted
-from portal.uploads import upload_folder
+from portal.uploads import file_store
 from portal.web import safe_next
 
 
@@ -338,7 +338,7 @@ def attach(request_id: int):
             r,
             uploads,
             current_user,
-            folder=upload_folder(),
+            files=file_store(),
             max_bytes=current_app.config["UPLOAD_MAX_BYTES"],
             internal=f.internal.data,
         )
@@ -356,7 +356,7 @@ def publish_report(request_id: int):
             title=f.title.data or "",
             summary=f.summary.data or "",
             upload=attachments.Upload(f.file.data.filename or "", f.file.data.read()),
-            folder=upload_folder(),
+            files=file_store(),
             max_bytes=current_app.config["UPLOAD_MAX_BYTES"],
             idempotency_key=f.idempotency_key.data,
         )

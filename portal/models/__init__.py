@@ -5,6 +5,7 @@ from portal.models.audit import AuditEvent
 from portal.models.base import Base
 from portal.models.changes import DataVersion
 from portal.models.contracts import Contract, Entitlement
+from portal.models.files import FileChunk
 from portal.models.kpi import KpiWeight
 from portal.models.notifications import Notification, NotificationPreference
 from portal.models.pipeline import Proposal, ProposalLine, Prospect, ProspectActivity
@@ -36,6 +37,7 @@ __all__ = [
     "Department",
     "Entitlement",
     "ExportJob",
+    "FileChunk",
     "FollowUpTask",
     "KpiWeight",
     "LoginSession",

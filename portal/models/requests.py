@@ -337,12 +337,14 @@ def _timeline_is_append_only(mapper: object, connection: object, target: Timelin
 
 
 class Attachment(TimestampMixin, Base):
-    """A stored file. The bytes live under instance/uploads by a random name, never under static/."""
+    """A stored file: its name, size and SHA-256 here; its bytes under a random name in the store that
+    ``storage`` names — the database (``FileChunk``) or a folder, never under static/ (services/storage)."""
 
     __tablename__ = "attachments"
     __table_args__ = (
         CheckConstraint("size_bytes >= 0", name="size_not_negative"),
         CheckConstraint("length(sha256) = 64", name="sha256_hex"),
+        CheckConstraint("storage IN ('database', 'filesystem')", name="storage_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -360,6 +362,7 @@ class Attachment(TimestampMixin, Base):
     size_bytes: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64))
     content_type: Mapped[str] = mapped_column(String(100))
+    storage: Mapped[str] = mapped_column(String(16), default="database")
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 

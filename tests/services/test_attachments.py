@@ -15,7 +15,7 @@ from portal.services.reference_data import ensure_reference_data
 from portal.services.requests import attachments
 from portal.services.requests.attachments import Upload
 from portal.services.requests.workflow import NotAllowed
-from tests.factories import department, make_request, make_user
+from tests.factories import department, make_request, make_user, stored_files
 
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -88,15 +88,16 @@ def test_a_long_name_is_shortened_keeping_its_extension():
     assert attachments.safe_name("x" * 300) == "x" * attachments.MAX_NAME
 
 
-def test_attaching_stores_hashes_and_records_or_keeps_nothing(tmp_path):
+def test_attaching_stores_hashes_and_records_or_keeps_nothing(each_store):
     ensure_reference_data()
     agent = make_user("agent", departments=["after_sales"])
     request = make_request(make_user("customer"), department_id=department("after_sales").id)
     stored = attachments.attach_to_request(
-        request, [Upload("a.pdf", PDF), Upload("b.png", PNG)], agent, folder=tmp_path, max_bytes=10_000
+        request, [Upload("a.pdf", PDF), Upload("b.png", PNG)], agent, files=each_store, max_bytes=10_000
     )
     assert [a.content_type for a in stored] == ["application/pdf", "image/png"]
-    assert (tmp_path / stored[0].stored_name).read_bytes() == PDF and len(stored[0].sha256) == 64
+    assert {a.storage for a in stored} == {each_store.kind}
+    assert each_store.read(stored[0]) == PDF and len(stored[0].sha256) == 64
     assert db.session.scalar(select(func.count()).where(TimelineEvent.kind == "attachment")) == 2
     # One bad file in the batch: nothing of the batch is stored.
     with pytest.raises(InvalidInput):
@@ -104,14 +105,14 @@ def test_attaching_stores_hashes_and_records_or_keeps_nothing(tmp_path):
             request,
             [Upload("c.pdf", PDF), Upload("d.pdf", b"nope")],
             agent,
-            folder=tmp_path,
+            files=each_store,
             max_bytes=10_000,
         )
     assert db.session.scalar(select(func.count(Attachment.id))) == 2
-    assert len(list(tmp_path.iterdir())) == 2
+    assert stored_files() == {a.stored_name for a in stored}
 
 
-def test_only_people_of_the_request_may_attach(tmp_path):
+def test_only_people_of_the_request_may_attach(store):
     ensure_reference_data()
     request = make_request(make_user("customer"), department_id=department("after_sales").id)
     with pytest.raises(NotAllowed):
@@ -119,10 +120,10 @@ def test_only_people_of_the_request_may_attach(tmp_path):
             request,
             [Upload("a.pdf", PDF)],
             make_user("agent", departments=["sales"]),
-            folder=tmp_path,
+            files=store,
             max_bytes=10_000,
         )
     with pytest.raises(NotAllowed):
         attachments.attach_to_request(
-            request, [Upload("a.pdf", PDF)], make_user("customer"), folder=tmp_path, max_bytes=10_000
+            request, [Upload("a.pdf", PDF)], make_user("customer"), files=store, max_bytes=10_000
         )

@@ -27,6 +27,8 @@ from portal.models import (
 from portal.models.requests import STATUSES
 from portal.services.engagement import relationship
 from portal.services.identity.auth import password_matches
+from portal.services.storage import FileStore
+from portal.uploads import file_store
 from tests.conftest import DEMO_SEED, demo_day
 
 TODAY = date(2026, 11, 27)
@@ -72,7 +74,7 @@ def _empty() -> None:
 @pytest.mark.demo_data
 def test_the_demo_company_is_complete(app):
     """The demo company as seed-demo makes it (the run's one seeding, on its day)."""
-    today, uploads = demo_day(), Path(app.config["UPLOAD_FOLDER"])
+    today, files = demo_day(), file_store()
     assert db.session.scalar(select(func.count(User.id))) == 12
     assert db.session.scalar(select(func.count(Account.id))) == 3
     users = {u.email: u for u in db.session.scalars(select(User))}
@@ -102,7 +104,7 @@ def test_the_demo_company_is_complete(app):
 
     assert db.session.scalar(select(func.count(Deliverable.id))) > 0
     for deliverable in db.session.scalars(select(Deliverable)):
-        assert (uploads / deliverable.attachment.stored_name).read_bytes().startswith(b"%PDF-")
+        assert files.read(deliverable.attachment).startswith(b"%PDF-")
     assert db.session.scalar(select(func.count(TimeEntry.id))) > 0
     answered = db.session.scalar(select(func.count()).where(SurveyInvitation.answered_at.is_not(None)))
     unanswered = db.session.scalar(select(func.count()).where(SurveyInvitation.answered_at.is_(None)))
@@ -129,7 +131,7 @@ def test_the_demo_company_is_complete(app):
 def test_the_same_seed_gives_the_same_data(tmp_path: Path, demo_written):  # noqa: ARG001
     first = _snapshot()  # the run's one seeding
     _empty()
-    seed_demo(seed=DEMO_SEED, today=demo_day(), upload_dir=tmp_path)
+    seed_demo(seed=DEMO_SEED, today=demo_day(), files=FileStore("filesystem", tmp_path))
     assert _snapshot() == first
 
 

@@ -5,7 +5,6 @@ queue until its last try, which shows it failed; the periodic sweep hands lost j
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -14,7 +13,7 @@ from portal.extensions import db
 from portal.models import Attachment, ExportJob
 from portal.models.base import utcnow
 from portal.services.reporting import exports
-from tests.factories import make_account, make_user
+from tests.factories import make_account, make_user, stored_files
 
 LEASE = timedelta(seconds=30)
 
@@ -46,17 +45,19 @@ def test_one_attempt_holds_the_job_until_its_lease_runs_out(job):
     assert (_job(job).state, _job(job).attempt) == ("running", 2)
 
 
-def test_a_job_whose_worker_died_is_finished_once_by_another(job, tmp_path: Path):
+def test_a_job_whose_worker_died_is_finished_once_by_another(job, each_store):
+    store = each_store
     exports.claim(job, LEASE, utcnow() - LEASE - timedelta(seconds=1))  # the first worker, long gone
-    finished = exports.build_zip(job, tmp_path, LEASE)
+    finished = exports.build_zip(job, store, LEASE)
     assert finished is not None and (finished.state, finished.attempt) == ("done", 2)
     assert (finished.done, finished.total) == (2, 2) and finished.attachment_id is not None
-    assert exports.build_zip(job, tmp_path, LEASE) is None  # done: nobody builds it again
+    assert exports.build_zip(job, store, LEASE) is None  # done: nobody builds it again
     assert db.session.scalar(select(func.count(Attachment.id))) == 1
-    assert len(list(tmp_path.iterdir())) == 1
+    assert len(stored_files()) == 1
 
 
-def test_a_worker_whose_job_was_taken_over_stops_and_stores_nothing(job, tmp_path: Path, monkeypatch):
+def test_a_worker_whose_job_was_taken_over_stops_and_stores_nothing(job, each_store, monkeypatch):
+    store = each_store
     real = exports.summaries.render_pdf
 
     def taken_over_meanwhile(summary):  # another worker claims the job while this one renders
@@ -68,21 +69,21 @@ def test_a_worker_whose_job_was_taken_over_stops_and_stores_nothing(job, tmp_pat
         return pdf
 
     monkeypatch.setattr(exports.summaries, "render_pdf", taken_over_meanwhile)
-    assert exports.build_zip(job, tmp_path, LEASE) is None
-    assert _job(job).attachment_id is None and list(tmp_path.iterdir()) == []
+    assert exports.build_zip(job, store, LEASE) is None
+    assert _job(job).attachment_id is None and stored_files() == set()
 
 
-def test_a_failure_is_tried_again_and_the_last_one_shows_failed(job, tmp_path: Path, monkeypatch):
+def test_a_failure_is_tried_again_and_the_last_one_shows_failed(job, store, monkeypatch):
     def broken(summary):
         raise RuntimeError("the renderer broke")
 
     monkeypatch.setattr(exports.summaries, "render_pdf", broken)
     for attempt in range(1, exports.MAX_ATTEMPTS + 1):
         with pytest.raises(RuntimeError):
-            exports.build_zip(job, tmp_path, LEASE)
+            exports.build_zip(job, store, LEASE)
         expected = "failed" if attempt == exports.MAX_ATTEMPTS else "queued"
         assert (_job(job).state, _job(job).attempt) == (expected, attempt)
-    assert "the renderer broke" in _job(job).error and exports.build_zip(job, tmp_path, LEASE) is None
+    assert "the renderer broke" in _job(job).error and exports.build_zip(job, store, LEASE) is None
 
 
 def test_the_sweep_requeues_lost_jobs_and_fails_those_out_of_tries(job, monkeypatch):
@@ -101,8 +102,9 @@ def test_the_sweep_requeues_lost_jobs_and_fails_those_out_of_tries(job, monkeypa
     assert _job(job).state == "failed"
 
 
-def test_two_hosts_issuing_the_months_statements_at_once_issue_each_once(app, tmp_path: Path):
+def test_two_hosts_issuing_the_months_statements_at_once_issue_each_once(app, each_store):
     """The second host's statement run once crashed with IntegrityError (or would have made version 2)."""
+    store = each_store
     import threading
 
     from portal.models import Statement
@@ -115,7 +117,7 @@ def test_two_hosts_issuing_the_months_statements_at_once_issue_each_once(app, tm
     def host() -> None:
         with app.app_context():
             try:
-                exports.monthly_statements(today, tmp_path)
+                exports.monthly_statements(today, store)
             except Exception as error:  # noqa: BLE001 - the test reports it
                 failures.append(error)
             finally:
@@ -129,4 +131,4 @@ def test_two_hosts_issuing_the_months_statements_at_once_issue_each_once(app, tm
     assert failures == []
     issued = db.session.execute(select(Statement.account_id, Statement.version)).all()
     assert sorted(version for _, version in issued) == [1, 1, 1] and len({a for a, _ in issued}) == 3
-    assert len(list(tmp_path.iterdir())) == 3  # no stray file from the attempt that lost
+    assert len(stored_files()) == 3  # no stray file from the attempt that lost

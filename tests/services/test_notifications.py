@@ -17,6 +17,7 @@ from portal.services.messaging import notifications
 from portal.services.reference_data import ensure_reference_data
 from portal.services.requests import intake, workflow
 from portal.services.requests.workflow import NewRequest
+from portal.uploads import file_store
 from tests.factories import make_account, make_contract, make_user
 
 MONDAY_9 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
@@ -134,7 +135,7 @@ def test_waiting_resolved_and_the_approval_flow(team, tmp_path):
         ),
         [],
         today=date.today(),
-        folder=tmp_path,
+        files=file_store(),
         max_bytes=1,
     )
     assert over.approval == "pending"

@@ -5,7 +5,6 @@ refused, with every problem at once and nothing written, when the rules are not 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -18,6 +17,7 @@ from portal.services.errors import InvalidInput, NotAllowed
 from portal.services.reference_data import ensure_reference_data
 from portal.services.requests import attachments, intake, sla, workflow
 from portal.services.requests.workflow import NewRequest
+from portal.uploads import file_store
 from tests.factories import make_account, make_request, make_user
 
 MONDAY_9 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
@@ -61,14 +61,14 @@ def _design(**changes) -> NewRequest:
     return NewRequest(**{**values, **changes})
 
 
-def _file(prospect, requester, new=None, uploads=(), tmp_path: Path | None = None, **keys):
+def _file(prospect, requester, new=None, uploads=(), **keys):
     return intake.file_presale_request(
         prospect,
         requester,
         new or _design(),
         list(uploads),
         today=TODAY,
-        folder=tmp_path or Path("/nonexistent"),
+        files=file_store(),
         max_bytes=1_000_000,
         now=MONDAY_9,
         **keys,
@@ -98,17 +98,17 @@ def test_the_owner_asks_technical_support_for_a_solution_design(prospect, owner)
     assert intake.of_prospect(prospect) == [filed]
 
 
-def test_a_quotation_goes_to_sales_and_its_files_are_kept(prospect, owner, tmp_path):
+def test_a_quotation_goes_to_sales_and_its_files_are_kept(prospect, owner, store):
     filed = _file(
         prospect,
         owner,
         _design(subtype="quotation", priority="normal"),
         [attachments.Upload("site-list.txt", b"substation 1\nsubstation 2\n")],
-        tmp_path=tmp_path,
     )
     assert db.session.get(Department, filed.department_id).code == "sales"
     kept = db.session.scalars(select(Attachment).where(Attachment.request_id == filed.id)).all()
     assert [(a.original_name, a.account_id) for a in kept] == [("site-list.txt", None)]
+    assert store.read(kept[0]) == b"substation 1\nsubstation 2\n"
 
 
 def test_every_problem_at_once_and_nothing_written(prospect, owner):

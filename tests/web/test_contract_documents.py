@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from flask import current_app
 from sqlalchemy import select
 
 from portal.demo.company import _tiny_pdf
@@ -14,11 +11,8 @@ from portal.models import Attachment, AuditEvent, Contract
 from portal.services.contracts import contracts
 from portal.services.errors import InvalidInput
 from portal.services.requests.attachments import Upload
-from tests.factories import make_contract, make_user
-
-
-def _folder() -> Path:
-    return Path(current_app.config["UPLOAD_FOLDER"])
+from portal.uploads import file_store
+from tests.factories import make_contract, make_user, stored_files
 
 
 def test_a_customer_downloads_the_signed_contract_and_it_is_audited(client, login_as):
@@ -26,7 +20,7 @@ def test_a_customer_downloads_the_signed_contract_and_it_is_audited(client, logi
     contract = make_contract(me.account)
     pdf = _tiny_pdf("signed copy")
     contracts.attach_signed_document(
-        contract, Upload("签约合同.pdf", pdf), None, folder=_folder(), max_bytes=10**6
+        contract, Upload("签约合同.pdf", pdf), None, files=file_store(), max_bytes=10**6
     )
     login_as(me)
     page = client.get(f"/my/contracts/{contract.id}").get_data(as_text=True)
@@ -59,26 +53,28 @@ def test_without_a_document_the_page_says_so_and_the_download_is_404(client, log
     ],
 )
 def test_only_a_real_pdf_is_accepted_and_nothing_is_stored_otherwise(name, data):
+    before = stored_files()
     contract = make_contract(make_user("customer").account)
     with pytest.raises(InvalidInput):
         contracts.attach_signed_document(
-            contract, Upload(name, data), None, folder=_folder(), max_bytes=10**6
+            contract, Upload(name, data), None, files=file_store(), max_bytes=10**6
         )
     db.session.rollback()
     assert db.session.get(Contract, contract.id).signed_document_id is None
     assert db.session.scalar(select(Attachment)) is None
+    assert stored_files() == before
 
 
 def test_a_resigned_copy_replaces_the_link_and_keeps_the_old_file():
     contract = make_contract(make_user("customer").account)
     first = contracts.attach_signed_document(
-        contract, Upload("v1.pdf", _tiny_pdf("v1")), None, folder=_folder(), max_bytes=10**6
+        contract, Upload("v1.pdf", _tiny_pdf("v1")), None, files=file_store(), max_bytes=10**6
     )
     second = contracts.attach_signed_document(
-        contract, Upload("v2.pdf", _tiny_pdf("v2")), None, folder=_folder(), max_bytes=10**6
+        contract, Upload("v2.pdf", _tiny_pdf("v2")), None, files=file_store(), max_bytes=10**6
     )
     assert contracts.signed_document(contract).id == second.id != first.id
-    assert (_folder() / first.stored_name).exists()
+    assert file_store().read(first) == _tiny_pdf("v1")
 
 
 def test_the_contract_document_command(app, tmp_path):
@@ -87,10 +83,11 @@ def test_the_contract_document_command(app, tmp_path):
     good.write_bytes(_tiny_pdf("signed"))
     bad = tmp_path / "fake.pdf"
     bad.write_bytes(b"<svg onload=alert(1)>")
-    runner = app.test_cli_runner()
+    runner, before = app.test_cli_runner(), stored_files()
     refused = runner.invoke(args=["contract-document", contract.number, str(bad)])
     assert refused.exit_code != 0 and ".pdf" in refused.output
     assert db.session.scalar(select(Attachment)) is None
+    assert stored_files() == before
     unknown = runner.invoke(args=["contract-document", "NO-SUCH", str(good)])
     assert unknown.exit_code != 0 and "No contract numbered NO-SUCH" in unknown.output
     result = runner.invoke(args=["contract-document", contract.number, str(good)])

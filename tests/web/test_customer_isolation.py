@@ -5,10 +5,8 @@ nothing changes. The URL list comes from the app's own routes, so a new customer
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
-from flask import current_app
 
 from portal.demo.company import _tiny_pdf
 from portal.extensions import db
@@ -20,6 +18,8 @@ from portal.services.pipeline import proposals
 from portal.services.reference_data import ensure_reference_data
 from portal.services.requests import attachments
 from portal.services.requests.attachments import Upload
+from portal.services.storage import FileStore
+from portal.uploads import file_store
 from tests.factories import make_contract, make_request, make_user
 
 
@@ -34,20 +34,20 @@ def _customer_rules(app):
     )
 
 
-def _world(admin: User, folder: Path, title: str) -> dict:
+def _world(admin: User, files: FileStore, title: str) -> dict:
     """One account's objects, each kind that a customer URL can name."""
     colleague = make_user("customer", account=admin.account)
     request = make_request(admin, title=title, status="open")
     contract = make_contract(admin.account)
     contracts.attach_signed_document(
-        contract, Upload("signed.pdf", _tiny_pdf("signed")), admin, folder=folder, max_bytes=10**6
+        contract, Upload("signed.pdf", _tiny_pdf("signed")), admin, files=files, max_bytes=10**6
     )
     (file,) = attachments.attach_to_request(
-        request, [Upload("log.txt", b"a log")], admin, folder=folder, max_bytes=10**6
+        request, [Upload("log.txt", b"a log")], admin, files=files, max_bytes=10**6
     )
     report_request = make_request(admin, category="value_added", subtype="custom_report", status="resolved")
     (report_file,) = attachments.attach_to_request(
-        report_request, [Upload("report.pdf", _tiny_pdf("report"))], admin, folder=folder, max_bytes=10**6
+        report_request, [Upload("report.pdf", _tiny_pdf("report"))], admin, files=files, max_bytes=10**6
     )
     deliverable = Deliverable(request_id=report_request.id, attachment_id=report_file.id, title=title)
     db.session.add(deliverable)
@@ -91,10 +91,9 @@ def _world(admin: User, folder: Path, title: str) -> dict:
 @pytest.fixture
 def two_accounts(app, login_as):
     ensure_reference_data()
-    folder = Path(current_app.config["UPLOAD_FOLDER"])
-    theirs = _world(make_user("customer_admin"), folder, "Their secret request")
+    theirs = _world(make_user("customer_admin"), file_store(), "Their secret request")
     me = make_user("customer_admin")
-    mine = _world(me, folder, "My own request")
+    mine = _world(me, file_store(), "My own request")
     login_as(me)
     return me, mine, theirs
 

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from portal.extensions import db
+from portal.uploads import file_store
 from tests.factories import make_contract, make_request, make_user
 
 
@@ -69,7 +70,6 @@ def test_the_dashboard_shows_what_waits_for_the_customer(client, login_as):
 
 
 def test_the_dashboard_shows_entitlement_bars_and_the_latest_reports(client, login_as, app):
-    from pathlib import Path
 
     from sqlalchemy import select
 
@@ -86,7 +86,7 @@ def test_the_dashboard_shows_entitlement_bars_and_the_latest_reports(client, log
         report,
         [attachments.Upload("q3.pdf", _tiny_pdf("q3"))],
         me,
-        folder=Path(app.config["UPLOAD_FOLDER"]),
+        files=file_store(),
         max_bytes=10**6,
     )
     db.session.add(Deliverable(request_id=report.id, attachment_id=file.id, title="Q3 market analysis"))
@@ -98,7 +98,7 @@ def test_the_dashboard_shows_entitlement_bars_and_the_latest_reports(client, log
         private,
         [attachments.Upload("private.pdf", _tiny_pdf("private"))],
         colleague,
-        folder=Path(app.config["UPLOAD_FOLDER"]),
+        files=file_store(),
         max_bytes=10**6,
     )
     db.session.add(Deliverable(request_id=private.id, attachment_id=theirs.id, title="A colleague's report"))

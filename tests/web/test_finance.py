@@ -273,16 +273,15 @@ def test_a_running_export_polls_and_shows_its_progress(client, login_as):
 
 
 def test_monthly_statements_are_issued_once_and_reissues_are_new_versions(client, login_as, app):
-    from pathlib import Path
-
     from portal.models import Statement
     from portal.services.reporting import exports
+    from portal.uploads import file_store
     from tests.factories import make_account
 
     account = make_account(name="华信银行")
-    folder = Path(app.config["UPLOAD_FOLDER"])
-    assert exports.monthly_statements(date(2026, 12, 1), folder) == 1
-    assert exports.monthly_statements(date(2026, 12, 15), folder) == 0
+    files = file_store()
+    assert exports.monthly_statements(date(2026, 12, 1), files) == 1
+    assert exports.monthly_statements(date(2026, 12, 15), files) == 0
     (first,) = db.session.scalars(select(Statement)).all()
     assert (first.period_start, first.period_end, first.version) == (date(2026, 11, 1), date(2026, 11, 30), 1)
     login_as("finance")

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import AuditEvent, Prospect, ProspectActivity, ServiceRequest
 from portal.services.pipeline import prospects
+from portal.uploads import file_store
 from tests.conftest import sign_in
 from tests.factories import make_user
 
@@ -276,7 +277,6 @@ def test_only_its_owner_and_sales_leads_open_the_pre_sale_form(app, client, logi
 
 def test_the_account_a_prospect_became_shows_its_pre_sale_work(app, client, login_as, tmp_path):
     from datetime import date
-    from pathlib import Path
 
     from portal.services.reference_data import ensure_reference_data
     from portal.services.requests import intake, workflow
@@ -298,7 +298,7 @@ def test_the_account_a_prospect_became_shows_its_pre_sale_work(app, client, logi
         "pre_sale", "solution_design", "Design for Orion", "d", details={"project_background": "grid"}
     )
     asked = intake.file_presale_request(
-        prospect, owner, new, [], today=date.today(), folder=Path(tmp_path), max_bytes=10**6
+        prospect, owner, new, [], today=date.today(), files=file_store(), max_bytes=10**6
     )
     account = make_account(name="Orion Energy", account_manager=owner)
     prospect.account_id, prospect.stage = account.id, "won"

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from pathlib import Path
 
 import pytest
-from flask import current_app
 from sqlalchemy import select
 
 from portal.demo.company import _tiny_pdf
@@ -21,16 +19,13 @@ from portal.services.errors import InvalidInput
 from portal.services.reference_data import ensure_reference_data
 from portal.services.requests.attachments import Upload
 from portal.services.requests.workflow import NotAllowed
-from tests.factories import make_contract, make_request, make_user
+from portal.uploads import file_store
+from tests.factories import make_contract, make_request, make_user, stored_files
 
 
 @pytest.fixture(autouse=True)
 def _reference_data():
     ensure_reference_data()
-
-
-def _folder() -> Path:
-    return Path(current_app.config["UPLOAD_FOLDER"])
 
 
 @pytest.fixture
@@ -59,7 +54,7 @@ def _publish(request, staff, title="East China charging 2026", name="analysis.pd
         title=title,
         summary="Growth by province",
         upload=Upload(name, data if data is not None else _tiny_pdf("analysis")),
-        folder=_folder(),
+        files=file_store(),
         max_bytes=10**6,
     )
 
@@ -93,10 +88,12 @@ def test_publishing_tells_the_requester_and_counts_against_the_contract(report_r
 )
 def test_only_report_files_are_published_and_nothing_is_kept_otherwise(report_request, name, data):
     request, marketing, *_ = report_request
+    before = stored_files()
     with pytest.raises(InvalidInput):
         _publish(request, marketing, name=name, data=data)
     db.session.rollback()
     assert db.session.scalar(select(Deliverable)) is None
+    assert stored_files() == before
 
 
 def test_not_on_other_requests_nor_by_other_departments(report_request):

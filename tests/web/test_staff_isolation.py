@@ -5,10 +5,8 @@ and a refused POST changes nothing — and no staff page shows a request its vie
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
-from flask import current_app
 from sqlalchemy import func, select
 
 from portal import permissions
@@ -19,6 +17,7 @@ from portal.services.pipeline import proposals
 from portal.services.reference_data import ensure_reference_data
 from portal.services.requests import attachments
 from portal.services.requests.attachments import Upload
+from portal.uploads import file_store
 from tests.factories import department, make_account, make_contract, make_request, make_user
 
 SECRET = "Vault-7 alarm log"
@@ -62,7 +61,7 @@ def world(app):
         request,
         [Upload("log.txt", b"a log")],
         customer,
-        folder=Path(current_app.config["UPLOAD_FOLDER"]),
+        files=file_store(),
         max_bytes=10**6,
     )
     task = FollowUpTask(account_id=account.id, owner_id=account_manager.id, reason="low_csat")
@@ -73,7 +72,7 @@ def world(app):
         contract,
         Upload("signed.pdf", b"%PDF-1.4\n%%EOF\n"),
         None,
-        folder=Path(current_app.config["UPLOAD_FOLDER"]),
+        files=file_store(),
         max_bytes=10**6,
     )
     proposal = proposals.create(

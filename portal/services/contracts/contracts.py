@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -14,6 +12,7 @@ from portal.models import Attachment, Contract, User
 from portal.services import audit
 from portal.services.errors import InvalidInput
 from portal.services.requests.attachments import Upload, check, store_file
+from portal.services.storage import FileStore
 from portal.services.unit_of_work import use_case
 
 
@@ -33,7 +32,7 @@ def account_contracts(account_id: int, viewer: User | None = None) -> list[Contr
 
 @use_case
 def attach_signed_document(
-    contract: Contract, upload: Upload, uploader: User | None, *, folder: Path, max_bytes: int
+    contract: Contract, upload: Upload, uploader: User | None, *, files: FileStore, max_bytes: int
 ) -> Attachment:
     """Store the signed contract as a PDF and make it the contract's document. A re-signed copy replaces
     the link; the earlier file stays stored (nothing a customer once downloaded disappears silently)."""
@@ -42,7 +41,7 @@ def attach_signed_document(
         raise InvalidInput("file", str(_l("The signed contract must be a PDF file.")))
     uploader_id = uploader.id if uploader else None
     attachment = store_file(
-        upload.data, name, content_type, folder, account_id=contract.account_id, uploader_id=uploader_id
+        upload.data, name, content_type, files, account_id=contract.account_id, uploader_id=uploader_id
     )
     attachment.contract_id = contract.id
     contract.signed_document_id = attachment.id

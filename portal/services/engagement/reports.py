@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
@@ -24,6 +23,7 @@ from portal.services import audit, submissions
 from portal.services.errors import InvalidInput, NotAllowed
 from portal.services.requests import workflow
 from portal.services.requests.attachments import Upload, check, store_file
+from portal.services.storage import FileStore
 from portal.services.unit_of_work import use_case
 
 REPORT_KINDS = ("custom_report", "industry_news", "market_analysis")
@@ -39,7 +39,7 @@ def publish(
     title: str,
     summary: str,
     upload: Upload,
-    folder: Path,
+    files: FileStore,
     max_bytes: int,
     now: datetime | None = None,
     idempotency_key: str | None = None,
@@ -64,7 +64,7 @@ def publish(
         upload.data,
         name,
         content_type,
-        folder,
+        files,
         account_id=request.account_id,
         request_id=request.id,
         uploader_id=staff.id,

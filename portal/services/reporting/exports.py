@@ -9,7 +9,6 @@ import io
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, update
@@ -23,6 +22,7 @@ from portal.services import audit, background
 from portal.services.errors import InvalidInput
 from portal.services.reporting import summaries
 from portal.services.requests.attachments import store_file
+from portal.services.storage import FileStore
 from portal.services.unit_of_work import use_case
 
 # --- all accounts as one ZIP -----------------------------------------------------------------------------
@@ -79,7 +79,7 @@ def _still_held(job_id: int, attempt: int, lease: timedelta, **values: object) -
     return bool(held)
 
 
-def build_zip(job_id: int, folder: Path, lease: timedelta = timedelta(minutes=2)) -> ExportJob | None:
+def build_zip(job_id: int, files: FileStore, lease: timedelta = timedelta(minutes=2)) -> ExportJob | None:
     """Render each account's summary in its own language into one ZIP, saving progress and renewing the
     lease after each. Runs to completion at most once: a worker that finds the job held by a live lease
     leaves it, one whose lease another has taken over stops, and only the holder stores the ZIP. A failure
@@ -104,7 +104,7 @@ def build_zip(job_id: int, folder: Path, lease: timedelta = timedelta(minutes=2)
                     return None  # taken over: the other worker finishes it
         name = f"summaries-{start.isoformat()}-{end.isoformat()}.zip"
         attachment = store_file(
-            buffer.getvalue(), name, "application/zip", folder, account_id=None, uploader_id=requester
+            buffer.getvalue(), name, "application/zip", files, account_id=None, uploader_id=requester
         )
         finished = db.session.execute(  # type: ignore[attr-defined]
             update(ExportJob)
@@ -175,7 +175,7 @@ def issue_statement(
     account: Account,
     start: date,
     end: date,
-    folder: Path,
+    files: FileStore,
     user: User | None = None,
     at: datetime | None = None,
     *,
@@ -186,7 +186,7 @@ def issue_statement(
     ``first_only``: only if the period has none yet (None otherwise)."""
     language = account.preferred_language
     pdf = summaries.render_pdf(summaries.gather(account, start, end, language))
-    return _file_statement(account, start, end, language, pdf, folder, user, at, first_only)
+    return _file_statement(account, start, end, language, pdf, files, user, at, first_only)
 
 
 @use_case
@@ -196,7 +196,7 @@ def _file_statement(
     end: date,
     language: str,
     pdf: bytes,
-    folder: Path,
+    files: FileStore,
     user: User | None,
     at: datetime | None,
     first_only: bool = False,
@@ -216,7 +216,7 @@ def _file_statement(
     language = account.preferred_language
     name = summaries.file_name(account, start, end, language, "statement").replace(".pdf", f" v{version}.pdf")
     user_id = user.id if user else None
-    stored = store_file(pdf, name, "application/pdf", folder, account_id=account.id, uploader_id=user_id)
+    stored = store_file(pdf, name, "application/pdf", files, account_id=account.id, uploader_id=user_id)
     statement = Statement(
         account_id=account.id,
         period_start=start,
@@ -234,7 +234,7 @@ def _file_statement(
     return statement
 
 
-def monthly_statements(today: date, folder: Path) -> int:
+def monthly_statements(today: date, files: FileStore) -> int:
     """Last month's statement for every active account that has none yet — idempotent, and safe to run on
     several hosts at once: each statement is issued once (a second host finds it issued, or, committing
     the same first version at the same moment, is refused by the unique key and moves on)."""
@@ -249,7 +249,7 @@ def monthly_statements(today: date, folder: Path) -> int:
         if account.id in issued:
             continue
         try:
-            made = issue_statement(account, start, end, folder, first_only=True)
+            made = issue_statement(account, start, end, files, first_only=True)
         except IntegrityError:  # the same first version, committed by another host a moment before
             db.session.rollback()
             continue

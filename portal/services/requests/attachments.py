@@ -4,11 +4,9 @@ kept outside static/ under a random name, hashed, and always handed out as downl
 from __future__ import annotations
 
 import hashlib
-import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import filetype
 from flask_babel import lazy_gettext as _l
@@ -20,7 +18,8 @@ from portal.models import Attachment, ServiceRequest, TimelineEvent, User
 from portal.models.base import utcnow
 from portal.services import audit
 from portal.services.errors import InvalidInput, NotAllowed
-from portal.services.unit_of_work import use_case, write_new_file
+from portal.services.storage import FileStore
+from portal.services.unit_of_work import use_case
 
 # extension -> the content type the bytes must show
 ALLOWED = {
@@ -121,7 +120,7 @@ def attach_to_request(
     uploads: list[Upload],
     uploader: User,
     *,
-    folder: Path,
+    files: FileStore,
     max_bytes: int,
     internal: bool = False,
 ) -> list[Attachment]:
@@ -142,7 +141,7 @@ def attach_to_request(
             upload.data,
             name,
             content_type,
-            folder,
+            files,
             account_id=request.account_id,
             request_id=request.id,
             uploader_id=uploader.id,
@@ -167,17 +166,16 @@ def store_file(
     data: bytes,
     name: str,
     content_type: str,
-    folder: Path,
+    files: FileStore,
     *,
     account_id: int | None,
     request_id: int | None = None,
     uploader_id: int | None = None,
     at: datetime | None = None,
 ) -> Attachment:
-    """Write the bytes under a random name and add their Attachment row, both part of the current
-    transaction: if it rolls back, the file is removed (``unit_of_work``)."""
-    stored_name = secrets.token_hex(16)
-    write_new_file(folder / stored_name, data)
+    """Keep the bytes in the file store and add their Attachment row, both part of the current
+    transaction: if it rolls back, neither stays (``storage``)."""
+    stored_name, kind = files.put(data)
     attachment = Attachment(
         request_id=request_id,
         account_id=account_id,
@@ -186,6 +184,7 @@ def store_file(
         size_bytes=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
         content_type=content_type,
+        storage=kind,
         uploaded_by_id=uploader_id,
         created_at=at or utcnow(),
     )
@@ -204,7 +203,3 @@ def is_internal(attachment: Attachment) -> bool:
         )
     )
     return internal is not False
-
-
-def path_of(attachment: Attachment, folder: Path) -> Path:
-    return folder / attachment.stored_name

@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -22,6 +21,7 @@ from portal.services.contracts import entitlements
 from portal.services.errors import InvalidInput, Problems
 from portal.services.requests import attachments, lifecycle, sla, workflow
 from portal.services.requests.workflow import NewRequest, NotAllowed
+from portal.services.storage import FileStore
 from portal.services.unit_of_work import use_case
 
 REQUIRED = {
@@ -140,7 +140,7 @@ def file_request(
     uploads: list[attachments.Upload],
     *,
     today: date,
-    folder: Path,
+    files: FileStore,
     max_bytes: int,
     now: datetime | None = None,
     idempotency_key: str | None = None,
@@ -184,7 +184,7 @@ def file_request(
             )
         )
     if uploads:
-        attachments.attach_to_request(request, uploads, requester, folder=folder, max_bytes=max_bytes)
+        attachments.attach_to_request(request, uploads, requester, files=files, max_bytes=max_bytes)
     return request
 
 
@@ -196,7 +196,7 @@ def file_presale_request(
     uploads: list[attachments.Upload],
     *,
     today: date,
-    folder: Path,
+    files: FileStore,
     max_bytes: int,
     now: datetime | None = None,
     idempotency_key: str | None = None,
@@ -218,7 +218,7 @@ def file_presale_request(
     request = workflow.submit_request(prospect, requester, new, now=now)
     submissions.made(once, request.id)
     if uploads:
-        attachments.attach_to_request(request, uploads, requester, folder=folder, max_bytes=max_bytes)
+        attachments.attach_to_request(request, uploads, requester, files=files, max_bytes=max_bytes)
     return request
 
 

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import wraps
-from pathlib import Path
 from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
@@ -40,6 +39,7 @@ from portal.services.errors import DomainError, InvalidInput, NotAllowed
 from portal.services.requests import attachments, lifecycle, sla
 from portal.services.requests.references import next_reference
 from portal.services.requests.routing import route_request
+from portal.services.storage import FileStore
 from portal.services.unit_of_work import use_case
 from portal.timeutil import today_for
 
@@ -249,7 +249,7 @@ def reply_with_files(
     body: str,
     uploads: list[attachments.Upload],
     *,
-    folder: Path,
+    files: FileStore,
     max_bytes: int,
     internal: bool = False,
     now: datetime | None = None,
@@ -262,7 +262,7 @@ def reply_with_files(
     event = add_reply(request, author, body, internal=internal, now=now, idempotency_key=idempotency_key)
     if uploads:
         attachments.attach_to_request(
-            request, uploads, author, folder=folder, max_bytes=max_bytes, internal=internal
+            request, uploads, author, files=files, max_bytes=max_bytes, internal=internal
         )
     return event
 

@@ -1,0 +1,217 @@
+"""Where the bytes of every stored file live — attachments, signed contracts, deliverables, proposals, ZIPs,
+statements: one interface, two stores.
+
+- ``database`` (the default): the bytes in ``file_chunks`` rows, written in the same transaction as the
+  file's ``Attachment`` row — shared by every host, gone with a rollback, in every database backup.
+- ``filesystem``: a folder (a volume every host mounts), each file under its random name; a rollback
+  removes what the transaction wrote (``unit_of_work.write_new_file``).
+
+A row says which store holds its bytes (``Attachment.storage``); new files go to the configured one, so
+``migrate`` can move files one at a time while the portal runs and every file stays readable throughout.
+Reading streams a chunk at a time and checks the SHA-256: a file whose bytes no longer match its row is
+never handed out whole (the last chunk is held back until the sum is known), and one that fits in a chunk
+is refused before anything is sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import delete, func, select
+
+from portal.extensions import db
+from portal.models import Attachment, FileChunk
+from portal.services.unit_of_work import use_case, write_new_file
+
+log = logging.getLogger(__name__)
+
+KINDS = ("database", "filesystem")
+CHUNK = 512 * 1024
+
+
+class FileUnreadable(Exception):
+    """A stored file is missing from its store or its bytes do not match its SHA-256."""
+
+    def __init__(self, attachment: Attachment, problem: str) -> None:
+        super().__init__(f"file {attachment.stored_name} (attachment {attachment.id}): {problem}")
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class FileStore:
+    """The configured store for new files (``kind``) and the folder of the filesystem store."""
+
+    kind: str
+    folder: Path
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"FILE_STORAGE: database or filesystem, not {self.kind!r}")
+
+    # --- writing, inside the caller's transaction -------------------------------------------------------
+
+    def put(self, data: bytes) -> tuple[str, str]:
+        """Keep ``data`` under a new random name; returns (stored name, store). Part of the current
+        transaction: a rollback leaves nothing behind."""
+        name = secrets.token_hex(16)
+        self._write(self.kind, name, data)
+        return name, self.kind
+
+    def _write(self, kind: str, name: str, data: bytes) -> None:
+        if kind == "filesystem":
+            write_new_file(self.folder / name, data)
+            return
+        chunks = [data[at : at + CHUNK] for at in range(0, len(data), CHUNK)] or [b""]
+        db.session.add_all(
+            FileChunk(stored_name=name, seq=seq, data=chunk) for seq, chunk in enumerate(chunks)
+        )
+        db.session.flush()
+
+    # --- reading ------------------------------------------------------------------------------------------
+
+    def chunks(self, attachment: Attachment) -> Iterator[bytes]:
+        """The file's bytes, a chunk at a time, checked against its SHA-256 and size: raises
+        ``FileUnreadable`` before the last chunk if they do not match (and at once if the file is missing)."""
+        digest, size = hashlib.sha256(), 0
+        raw = self._raw(attachment)
+        held = next(raw, None)
+        if held is None:
+            raise FileUnreadable(attachment, "missing")
+        for chunk in raw:
+            digest.update(held)
+            size += len(held)
+            yield held
+            held = chunk
+        digest.update(held)
+        size += len(held)
+        if size != attachment.size_bytes or digest.hexdigest() != attachment.sha256:
+            raise FileUnreadable(attachment, "damaged: its bytes do not match its SHA-256")
+        yield held
+
+    def read(self, attachment: Attachment) -> bytes:
+        return b"".join(self.chunks(attachment))
+
+    def _raw(self, attachment: Attachment) -> Iterator[bytes]:
+        if attachment.storage == "filesystem":
+            try:
+                handle = open(self.folder / attachment.stored_name, "rb")  # noqa: SIM115 - closed below
+            except FileNotFoundError:
+                return
+            with handle:
+                first = handle.read(CHUNK)
+                yield first
+                while chunk := handle.read(CHUNK):
+                    yield chunk
+            return
+        # One chunk per statement: memory holds one chunk, whatever the file's size.
+        name = attachment.stored_name
+        for seq in range(self._chunk_count(name)):
+            data = db.session.scalar(
+                select(FileChunk.data).where(
+                    FileChunk.stored_name == attachment.stored_name, FileChunk.seq == seq
+                )
+            )
+            if data is None:
+                return
+            yield data
+
+    @staticmethod
+    def _chunk_count(name: str) -> int:
+        return db.session.scalar(select(func.count()).where(FileChunk.stored_name == name)) or 0
+
+    def exists(self, attachment: Attachment) -> bool:
+        if attachment.storage == "filesystem":
+            return (self.folder / attachment.stored_name).is_file()
+        return self._chunk_count(attachment.stored_name) > 0
+
+    # --- moving and checking (``flask storage migrate`` / ``check``) ---------------------------------------
+
+    def migrate(self, to: str) -> Moved:
+        """Move every file not yet in store ``to`` there, one use case per file: read and check it, write
+        it, read it back and check again, point its row at the new store, then remove the old copy (a
+        folder's file after the commit). A file that cannot be read is reported and left where it is.
+        Safe to run again, and while the portal runs."""
+        if to not in KINDS:
+            raise ValueError(f"database or filesystem, not {to!r}")
+        moved = Moved()
+        ids = db.session.scalars(
+            select(Attachment.id).where(Attachment.storage != to).order_by(Attachment.id)
+        )
+        for attachment_id in list(ids):
+            try:
+                left = self._move_one(attachment_id, to)
+            except FileUnreadable as error:
+                moved.failed.append(str(error))
+                continue
+            if left is not None:
+                left.unlink(missing_ok=True)
+            moved.count += 1
+        return moved
+
+    @use_case
+    def _move_one(self, attachment_id: int, to: str) -> Path | None:
+        attachment = db.session.get(Attachment, attachment_id)
+        if attachment is None or attachment.storage == to:
+            return None
+        data = self.read(attachment)
+        self._write(to, attachment.stored_name, data)
+        source, attachment.storage = attachment.storage, to
+        if self.read(attachment) != data:  # pragma: no cover - a store that loses what it just took
+            raise FileUnreadable(attachment, f"not the same after copying to {to}")
+        if source == "database":
+            db.session.execute(delete(FileChunk).where(FileChunk.stored_name == attachment.stored_name))
+            return None
+        return self.folder / attachment.stored_name
+
+    def check(self) -> Checked:
+        """Every row's file present and matching its SHA-256 (read through, a chunk at a time); every file in
+        either store belonging to a row."""
+        found = Checked()
+        for attachment in db.session.scalars(select(Attachment).order_by(Attachment.id)).yield_per(500):
+            found.files += 1
+            try:
+                for _ in self.chunks(attachment):
+                    pass
+            except FileUnreadable as error:
+                found.unreadable.append(str(error))
+        in_folder = set(
+            db.session.scalars(select(Attachment.stored_name).where(Attachment.storage == "filesystem"))
+        )
+        in_database = set(
+            db.session.scalars(select(Attachment.stored_name).where(Attachment.storage == "database"))
+        )
+        if self.folder.is_dir():
+            found.orphans += [
+                f"{self.folder / entry.name}"
+                for entry in os.scandir(self.folder)
+                if entry.is_file() and entry.name not in in_folder
+            ]
+        found.orphans += [
+            f"database: {name}"
+            for name in db.session.scalars(select(FileChunk.stored_name).distinct())
+            if name not in in_database
+        ]
+        return found
+
+
+@dataclass
+class Moved:
+    count: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Checked:
+    files: int = 0
+    unreadable: list[str] = field(default_factory=list)
+    orphans: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.unreadable and not self.orphans
