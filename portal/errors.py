@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from portal import logs
 from portal.extensions import db, htmx
 from portal.services import audit
+from portal.services.storage import FileUnreadable
 
 MESSAGES = {
     400: (_l("Bad request"), _l("The request could not be understood. Please go back and try again.")),
@@ -30,6 +31,9 @@ MESSAGES = {
     ),
     500: (_l("Something went wrong"), _l("The portal hit an error. Nothing was saved; please try again.")),
 }
+FILE_MESSAGE = _l(
+    "This file cannot be read just now. The portal's operators have been told; quote the reference below."
+)
 CSRF_MESSAGE = _l("Your form expired or did not come from this site. Reload the page and try again.")
 
 
@@ -84,6 +88,12 @@ def init_app(app: Flask) -> None:
             extra = {"reason": "too_large"} if error.code == 413 else {}
             audit.note_refusal(REFUSALS[error.code], **extra)
         return render_error(error.code if error.code in MESSAGES else 400)
+
+    @app.errorhandler(FileUnreadable)
+    def file_unreadable(error: FileUnreadable) -> tuple[str, int, dict[str, str]]:
+        # Before anything was sent (web.send_stored reads the first chunk first): a page, not a cut download.
+        current_app.logger.error("stored file unreadable: %s", error)
+        return render_error(500, str(FILE_MESSAGE))
 
     @app.errorhandler(InternalServerError)
     def server_error(error: InternalServerError) -> tuple[str, int, dict[str, str]]:

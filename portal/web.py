@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from flask import Response, request, stream_with_context, url_for
+from flask import Flask, Response, current_app, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
@@ -28,6 +28,7 @@ from portal.rendering import render
 from portal.services.engagement import surveys
 from portal.services.errors import InvalidInput
 from portal.services.requests import attachments
+from portal.services.storage import FileUnreadable
 from portal.uploads import file_store
 
 ALL_SUBTYPES = sorted({s for subs in SUBTYPES.values() for s in subs})
@@ -174,7 +175,7 @@ def send_stored(attachment: Attachment) -> Response:
     chunks = file_store().chunks(attachment)
     first = next(chunks)
     return Response(
-        stream_with_context(_prepend(first, chunks)),
+        _stream(current_app._get_current_object(), first, chunks),  # type: ignore[attr-defined]
         mimetype=attachment.content_type,
         headers={
             "Content-Disposition": _disposition(attachment.original_name),
@@ -183,9 +184,20 @@ def send_stored(attachment: Attachment) -> Response:
     )
 
 
-def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+def _stream(app: Flask, first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    """The chunks after the first, each read in an app context of its own (after the request has ended):
+    nothing stays pushed while the client takes its time, or if it never reads on."""
     yield first
-    yield from rest
+    while True:
+        with app.app_context():
+            try:
+                chunk = next(rest)
+            except StopIteration:
+                return
+            except FileUnreadable as error:
+                app.logger.error("stored file unreadable, download broken off: %s", error)
+                raise
+        yield chunk
 
 
 def _disposition(name: str) -> str:

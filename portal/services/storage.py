@@ -38,9 +38,21 @@ CHUNK = 512 * 1024
 class FileUnreadable(Exception):
     """A stored file is missing from its store or its bytes do not match its SHA-256."""
 
-    def __init__(self, attachment: Attachment, problem: str) -> None:
+    def __init__(self, attachment: Attachment | _File, problem: str) -> None:
         super().__init__(f"file {attachment.stored_name} (attachment {attachment.id}): {problem}")
         self.problem = problem
+
+
+@dataclass(frozen=True)
+class _File:
+    """What reading needs of an Attachment, taken once: a download goes on after the request's session has
+    committed (an audit line) and let go of its objects."""
+
+    id: int
+    stored_name: str
+    storage: str
+    size_bytes: int
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -78,11 +90,18 @@ class FileStore:
     def chunks(self, attachment: Attachment) -> Iterator[bytes]:
         """The file's bytes, a chunk at a time, checked against its SHA-256 and size: raises
         ``FileUnreadable`` before the last chunk if they do not match (and at once if the file is missing)."""
+        file = _File(
+            attachment.id,
+            attachment.stored_name,
+            attachment.storage,
+            attachment.size_bytes,
+            attachment.sha256,
+        )
         digest, size = hashlib.sha256(), 0
-        raw = self._raw(attachment)
+        raw = self._raw(file)
         held = next(raw, None)
         if held is None:
-            raise FileUnreadable(attachment, "missing")
+            raise FileUnreadable(file, "missing")
         for chunk in raw:
             digest.update(held)
             size += len(held)
@@ -90,14 +109,14 @@ class FileStore:
             held = chunk
         digest.update(held)
         size += len(held)
-        if size != attachment.size_bytes or digest.hexdigest() != attachment.sha256:
-            raise FileUnreadable(attachment, "damaged: its bytes do not match its SHA-256")
+        if size != file.size_bytes or digest.hexdigest() != file.sha256:
+            raise FileUnreadable(file, "damaged: its bytes do not match its SHA-256")
         yield held
 
     def read(self, attachment: Attachment) -> bytes:
         return b"".join(self.chunks(attachment))
 
-    def _raw(self, attachment: Attachment) -> Iterator[bytes]:
+    def _raw(self, attachment: _File) -> Iterator[bytes]:
         if attachment.storage == "filesystem":
             try:
                 handle = open(self.folder / attachment.stored_name, "rb")  # noqa: SIM115 - closed below
