@@ -43,9 +43,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
-    from portal import logs
+    from portal import logs, metrics
 
     logs.init_app(app)
+    metrics.init_app(app)
     db.init_app(app)
     migrate.init_app(
         app,
@@ -97,6 +98,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             importlib.import_module(f"{package.__name__}.{module}")
     for blueprint in (
         health.bp,
+        metrics.bp,
         auth_views.bp,
         inbox_views.bp,
         survey_views.bp,

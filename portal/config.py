@@ -65,6 +65,9 @@ DEFAULTS: dict[str, Any] = {
     # A worker building an export renews its lease on it this often at least; a lease that runs out (the
     # worker died) lets another worker take the job over (portal/services/reporting/exports.py).
     "EXPORT_LEASE_SECONDS": 120,
+    # /metrics (Prometheus) answers only a scraper sending "Authorization: Bearer <METRICS_TOKEN>"; unset, it
+    # does not exist.
+    "METRICS_TOKEN": None,
     # One line per request and per unhandled error, to standard error: json | text (portal/logs.py).
     "LOG_FORMAT": "json",
     "LOG_LEVEL": "INFO",

@@ -86,7 +86,11 @@ class Client:
 
 
 def _serve(
-    database_url: str, tmp_path: Path, rate_limit: str = "10000 per minute", threads: int = 8
+    database_url: str,
+    tmp_path: Path,
+    rate_limit: str = "10000 per minute",
+    threads: int = 8,
+    **settings: str,
 ) -> tuple[subprocess.Popen[bytes], str, Path]:
     port = _free_port()
     log = tmp_path / "gunicorn.log"
@@ -99,6 +103,7 @@ def _serve(
         "PORTAL_OUTBOX_FOLDER": str(tmp_path / "outbox"),
         "PORTAL_LOGIN_RATE_LIMIT": rate_limit,
         "PORTAL_PASSWORD_HASHING": "CHEAPEST",  # as the users were made (the default would re-hash each)
+        **{f"PORTAL_{name}": value for name, value in settings.items()},
     }
     command = [GUNICORN, "--workers", "4", "--threads", str(threads), "--bind", f"127.0.0.1:{port}"]
     server = subprocess.Popen(

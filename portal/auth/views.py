@@ -11,6 +11,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from portal import metrics
 from portal.access import home_url
 from portal.auth.forms import (
     ForgotPasswordForm,
@@ -71,6 +72,7 @@ def login_submit() -> Response:
             policy=_throttle_policy(),
         )
     except SignInRefused as refused:
+        metrics.sign_in_refused(refused.locked)
         message = (
             _("Too many failed sign-ins. This address is locked for a few minutes; try again later.")
             if refused.locked
