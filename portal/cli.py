@@ -175,6 +175,7 @@ def worker_command(workers: int, no_periodic: bool) -> None:
             "return-visits",
             "relationship-surveys",
             "recover-exports",
+            "monthly-statements",
         ]
     ),
 )
@@ -193,6 +194,9 @@ def run_job_command(job: str) -> None:
         "contract-expiry": reminders.contract_expiry,
         "return-visits": reminders.return_visits_due,
         "recover-exports": exports.recover_jobs,
+        "monthly-statements": lambda: exports.monthly_statements(
+            today_in(current_app.config["DEFAULT_TIMEZONE"]), file_store()
+        ),
         "relationship-surveys": lambda: surveys.invite_relationship(
             today_in(current_app.config["DEFAULT_TIMEZONE"])
         ),
