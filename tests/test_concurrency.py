@@ -194,7 +194,7 @@ def test_concurrent_writers_lose_nothing_and_never_fail(app, database_url, tmp_p
         server.wait(timeout=30)
     statuses = Counter(status for _, status in outcomes)
     assert statuses[303] > CLIENTS * 3, statuses  # the load was real
-    assert set(statuses) == {303}, statuses  # no 500, no refusal: appending never conflicts
+    assert set(statuses) == {303}, (statuses, log.read_text()[-4000:])  # no 500, no refusal
     db.session.expire_all()
     stored = set(db.session.scalars(select(TimelineEvent.body).where(TimelineEvent.body.like("m-%"))))
     stored |= set(db.session.scalars(select(ServiceRequest.title).where(ServiceRequest.title.like("m-%"))))
