@@ -22,12 +22,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from portal.extensions import db
-from portal.models import Attachment
-from portal.services.storage import FileStore, FileUnreadable
+from portal.services.storage import FileStore
 
 SQLITE_FILE, POSTGRES_FILE, FILES, MANIFEST = "database.sqlite3", "database.pgdump", "files", "manifest.json"
 
@@ -173,12 +172,9 @@ def verify(store: FileStore) -> Verified:
     else:
         db.session.execute(text("SELECT count(*) FROM alembic_version")).scalar()
         found.database = "ok"
-    for attachment in db.session.scalars(select(Attachment).order_by(Attachment.id)).yield_per(500):
+    for stored_name, error in store.read_through():
         found.files_checked += 1
-        try:
-            for _ in store.chunks(attachment):
-                pass
-        except FileUnreadable as error:
-            (found.missing if error.problem == "missing" else found.mismatched).append(attachment.stored_name)
+        if error is not None:
+            (found.missing if error.problem == "missing" else found.mismatched).append(stored_name)
     db.session.remove()
     return found

@@ -41,6 +41,12 @@ def _begin() -> None:
     g.request_started = time.perf_counter()
 
 
+def elapsed() -> float | None:
+    """Seconds since this request began (None outside one, or before ``_begin``)."""
+    started = g.get("request_started") if has_request_context() else None
+    return time.perf_counter() - started if started is not None else None
+
+
 def _signed_in_user_id() -> int | None:
     # Only a user the request has already loaded: logging must not cost a statement of its own.
     user = g.get("_login_user")
@@ -49,7 +55,7 @@ def _signed_in_user_id() -> int | None:
 
 def _end(response: Response) -> Response:
     response.headers["X-Request-ID"] = g.get("request_id", "")
-    started = g.get("request_started")
+    took = elapsed()
     requests_log.info(
         "%s %s %s",
         request.method,
@@ -61,7 +67,7 @@ def _end(response: Response) -> Response:
             "route": request.url_rule.rule if request.url_rule else None,
             "path": request.path,
             "status": response.status_code,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
+            "duration_ms": round(took * 1000, 1) if took is not None else None,
         },
     )
     return response

@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import hmac
 import os
-import time
 from collections.abc import Iterator
 
-from flask import Blueprint, Flask, abort, current_app, g, request
+from flask import Blueprint, Flask, abort, current_app, request
 from flask.wrappers import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 
-from portal.extensions import db
+from portal import logs
 
 bp = Blueprint("metrics", __name__)
 
@@ -51,17 +49,13 @@ def sign_in_refused(locked: bool) -> None:
     SIGN_IN_REFUSALS.labels("locked" if locked else "bad_credentials").inc()
 
 
-def _begin() -> None:
-    g.metrics_started = time.perf_counter()
-
-
 def _end(response: Response) -> Response:
-    started = g.pop("metrics_started", None)
     endpoint = request.endpoint or "unmatched"
     if endpoint != "metrics.scrape":
         REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
-        if started is not None:
-            LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+        took = logs.elapsed()  # the request's clock is the log's (portal/logs.py starts it)
+        if took is not None:
+            LATENCY.labels(endpoint).observe(took)
     return response
 
 
@@ -69,7 +63,7 @@ class WorkCollector(Collector):
     """The shared state, read from the queue and the database at each scrape."""
 
     def collect(self) -> Iterator[Metric]:
-        from portal.models import ExportJob, Notification
+        from portal.services.reporting import exports
         from portal.tasks import huey
 
         waiting = GaugeMetricFamily("portal_tasks_waiting", "Tasks in the queue waiting for a worker.")
@@ -78,22 +72,14 @@ class WorkCollector(Collector):
         emails = GaugeMetricFamily(
             "portal_emails", "Notification emails by delivery state (failed: given up on).", labels=["state"]
         )
-        counts = dict(
-            db.session.execute(
-                select(Notification.email_state, func.count())
-                .where(Notification.email_state != "none")
-                .group_by(Notification.email_state)
-            ).all()
-        )
+        counts = exports.email_counts()
         for state in ("pending", "sent", "failed"):
             emails.add_metric([state], counts.get(state, 0))
         yield emails
         jobs = GaugeMetricFamily(
             "portal_export_jobs", "Export jobs (the summaries ZIP) by state.", labels=["state"]
         )
-        counts = dict(
-            db.session.execute(select(ExportJob.state, func.count()).group_by(ExportJob.state)).all()
-        )
+        counts = exports.job_counts()
         for state in ("queued", "running", "done", "failed"):
             jobs.add_metric([state], counts.get(state, 0))
         yield jobs
@@ -123,5 +109,4 @@ def scrape() -> Response:
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(_begin)
     app.after_request(_end)

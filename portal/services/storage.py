@@ -188,16 +188,23 @@ class FileStore:
             return None
         return self.folder / attachment.stored_name
 
-    def check(self) -> Checked:
-        """Every row's file present and matching its SHA-256 (read through, a chunk at a time); every file in
-        either store belonging to a row."""
-        found = Checked()
+    def read_through(self) -> Iterator[tuple[str, FileUnreadable | None]]:
+        """Each row's file read through a chunk at a time: (stored name, why it cannot be read, or None)."""
         for attachment in db.session.scalars(select(Attachment).order_by(Attachment.id)).yield_per(500):
-            found.files += 1
             try:
                 for _ in self.chunks(attachment):
                     pass
             except FileUnreadable as error:
+                yield attachment.stored_name, error
+            else:
+                yield attachment.stored_name, None
+
+    def check(self) -> Checked:
+        """Every row's file present and matching its SHA-256; every file in either store has a row."""
+        found = Checked()
+        for _, error in self.read_through():
+            found.files += 1
+            if error is not None:
                 found.unreadable.append(str(error))
         in_folder = set(
             db.session.scalars(select(Attachment.stored_name).where(Attachment.storage == "filesystem"))

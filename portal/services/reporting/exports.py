@@ -279,15 +279,26 @@ class WorkOverview:
     jobs: list[ExportJob]  # the latest, newest first
 
 
-def work_overview(tasks_waiting: int, limit: int = 50) -> WorkOverview:
-    """What the queue holds, the emails not sent yet or given up on, and the latest export jobs."""
-    counts = dict(
-        db.session.execute(
+def email_counts() -> dict[str, int]:
+    """Notification emails by delivery state (pending, sent, failed — given up on); one statement."""
+    return dict(
+        db.session.execute(  # type: ignore[arg-type]
             select(Notification.email_state, func.count())
-            .where(Notification.email_state.in_(("pending", "failed")))
+            .where(Notification.email_state != "none")
             .group_by(Notification.email_state)
         ).all()
     )
+
+
+def job_counts() -> dict[str, int]:
+    """Export jobs by state."""
+    by_state = select(ExportJob.state, func.count()).group_by(ExportJob.state)
+    return dict(db.session.execute(by_state).all())  # type: ignore[arg-type]
+
+
+def work_overview(tasks_waiting: int, limit: int = 50) -> WorkOverview:
+    """What the queue holds, the emails not sent yet or given up on, and the latest export jobs."""
+    counts = email_counts()
     jobs = list(db.session.scalars(select(ExportJob).order_by(ExportJob.id.desc()).limit(limit)))
     return WorkOverview(tasks_waiting, counts.get("pending", 0), counts.get("failed", 0), jobs)
 
