@@ -90,6 +90,7 @@ def _serve(
     tmp_path: Path,
     rate_limit: str = "10000 per minute",
     threads: int = 8,
+    workers: int = 4,
     **settings: str,
 ) -> tuple[subprocess.Popen[bytes], str, Path]:
     port = _free_port()
@@ -105,7 +106,7 @@ def _serve(
         "PORTAL_PASSWORD_HASHING": "CHEAPEST",  # as the users were made (the default would re-hash each)
         **{f"PORTAL_{name}": value for name, value in settings.items()},
     }
-    command = [GUNICORN, "--workers", "4", "--threads", str(threads), "--bind", f"127.0.0.1:{port}"]
+    command = [GUNICORN, "--workers", str(workers), "--threads", str(threads), "--bind", f"127.0.0.1:{port}"]
     server = subprocess.Popen(
         [*command, "--error-logfile", str(log), "--capture-output", "wsgi:app"], cwd=ROOT, env=env
     )

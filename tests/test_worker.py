@@ -20,8 +20,11 @@ from tests.factories import make_request, make_user
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _start_worker(database_url: str, tmp_path: Path, **settings: str) -> subprocess.Popen[bytes]:
-    """`flask worker` in its own process, on the test database and Huey's queue file."""
+def _start_worker(
+    database_url: str, tmp_path: Path, *, periodic: bool = False, log: Path | None = None, **settings: str
+) -> subprocess.Popen[bytes]:
+    """`flask worker` in its own process, on the test database and Huey's queue file (or the queue in
+    ``settings``), with periodic jobs if asked; its output to ``log``, or a pipe."""
     env = {
         **os.environ,
         "PORTAL_DATABASE_URL": database_url,
@@ -30,9 +33,12 @@ def _start_worker(database_url: str, tmp_path: Path, **settings: str) -> subproc
         **{f"PORTAL_{key}": value for key, value in settings.items()},
     }
     command = [str(Path(sys.executable).parent / "flask"), "--app", "portal", "worker", "--workers", "1"]
-    return subprocess.Popen(
-        [*command, "--no-periodic"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
+    if not periodic:
+        command.append("--no-periodic")
+    if log is None:
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    with log.open("ab") as output:  # the worker has its own copy of the file
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
 
 
 def test_a_real_worker_sends_a_queued_email(app, database_url, tmp_path):
