@@ -169,7 +169,9 @@ def relationship_surveys() -> int:
     return surveys.invite_relationship(today_in(_app().config["DEFAULT_TIMEZONE"]))
 
 
-@huey.periodic_task(crontab(day="1", hour="3", minute="0"))
+# From 03:00 on the 1st, every hour that day: a run cut short (a killed worker, the database restarting) is
+# finished by the next; a run that finds every statement issued costs one query.
+@huey.periodic_task(crontab(day="1", hour="3-23", minute="0"))
 @in_app
 def monthly_statements() -> int:
     from portal.services.reporting import exports

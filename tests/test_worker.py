@@ -150,3 +150,14 @@ def test_a_zip_whose_worker_is_killed_midway_is_finished_by_another(app, databas
     done = db.session.get(ExportJob, job.id)
     assert (done.state, done.attempt, done.done, done.total) == ("done", 2, 12, 12)
     assert db.session.scalar(select(func.count(Attachment.id))) == 1
+
+
+def test_the_monthly_statements_run_again_each_hour_of_the_first_so_a_cut_run_is_finished():
+    from datetime import datetime
+
+    from portal import tasks
+
+    runs = tasks.monthly_statements.s().validate_datetime
+    assert runs(datetime(2026, 12, 1, 3, 0)) and runs(datetime(2026, 12, 1, 4, 0))
+    assert runs(datetime(2026, 12, 1, 23, 0))
+    assert not runs(datetime(2026, 12, 1, 2, 0)) and not runs(datetime(2026, 12, 2, 3, 0))
