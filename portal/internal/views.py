@@ -109,12 +109,15 @@ def queue():
 
 
 def _row_or_redirect(service_request: ServiceRequest) -> Response:
-    """A queue row's action (an htmx post) gets its row again; a form (boosted or not) goes on."""
+    """A queue row's action (an htmx post) gets its row again, in the row's place (said here, so that no row
+    carries it); a form (boosted or not) goes on."""
     if htmx and not htmx.boosted:
         row = queues.QueueRow(
             service_request, *queues.sla_badge(service_request, sla.load_calendar(), utcnow())
         )
-        return render("internal/_queue_row.html", row=row)
+        response = render("internal/_queue_row.html", row=row)
+        response.headers.update({"HX-Retarget": f"#request-{service_request.id}", "HX-Reswap": "outerHTML"})
+        return response
     return redirect(safe_next(request.form.get("next")) or url_for("internal.queue"), code=303)
 
 
