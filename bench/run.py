@@ -148,21 +148,13 @@ class Postgres:
 
 
 def serve(app: str, port: int, target: Target) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            str(VENV_BIN / "gunicorn"),
-            "--workers",
-            str(WORKERS),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "--no-control-socket",  # the portal and the floor run side by side
-            app,
-        ],
-        cwd=ROOT if app.startswith("wsgi") else ROOT / "bench",
-        env=env(target),
-    )
+    """gunicorn on loopback; the portal logs every request (one JSON line, as in production) to the data
+    set's gunicorn.log rather than over the table."""
+    command = [str(VENV_BIN / "gunicorn"), "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}"]
+    command += ["--log-level", "warning", "--no-control-socket", app]  # the portal and the floor side by side
+    cwd = ROOT if app.startswith("wsgi") else ROOT / "bench"
+    with (target.instance / "gunicorn.log").open("ab") as log:
+        return subprocess.Popen(command, cwd=cwd, env=env(target), stderr=log)
 
 
 def wait_for(url: str) -> None:
@@ -188,29 +180,19 @@ def sign_in(base: str, email: str, password: str) -> str:
     return next(c.value for c in jar if c.name == "session")
 
 
-def wrk(
-    url: str, cookie: str | None = None, headers: dict[str, str] | None = None, seconds: int | None = None
-) -> dict[str, float]:
+def _wrk_command(
+    url: str, cookie: str | None, headers: dict[str, str] | None, seconds: int | None, connections: int
+) -> list[str]:
     # The browser that signed in: a session seen from another user agent is marked not fresh on every request.
     options = ["-H", f"User-Agent: {AGENT}"]
     options += ["-H", f"Cookie: session={cookie}"] if cookie else []
     for name, value in (headers or {}).items():
         options += ["-H", f"{name}: {value}"]
-    out = subprocess.run(
-        [
-            "wrk",
-            f"-t{min(2, CONNECTIONS)}",
-            f"-c{CONNECTIONS}",
-            f"-d{seconds or SECONDS}s",
-            "--latency",
-            *options,
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    threads = min(2, connections)
+    return ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds or SECONDS}s", "--latency", *options, url]
 
+
+def _wrk_result(url: str, out: str) -> dict[str, float]:
     def ms(label: str) -> float:
         value, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out).groups()
         return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
@@ -220,9 +202,17 @@ def wrk(
         raise SystemExit(f"{url} answered {non_2xx.group(1)} errors under load:\n{out}")
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
         "p50": ms("50"),
         "p99": ms("99"),
     }
+
+
+def wrk(
+    url: str, cookie: str | None = None, headers: dict[str, str] | None = None, seconds: int | None = None
+) -> dict[str, float]:
+    command = _wrk_command(url, cookie, headers, seconds, CONNECTIONS)
+    return _wrk_result(url, subprocess.run(command, capture_output=True, text=True, check=True).stdout)
 
 
 def in_process(target: Target) -> dict:
@@ -237,7 +227,8 @@ def in_process(target: Target) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def measure(target: Target) -> list[dict]:
+def measure(target: Target) -> tuple[list[dict], dict[str, str]]:
+    """Each page's row (under load and in process), and who was signed in for them (role: email)."""
     measured = in_process(target)
     portal_port, floor_port = free_port(), free_port()
     servers = [serve("wsgi:app", portal_port, target), serve("floor:app", floor_port, target)]
@@ -261,7 +252,67 @@ def measure(target: Target) -> list[dict]:
         for server in servers:
             server.terminate()
             server.wait(timeout=30)
-    return rows
+    return rows, measured["people"]
+
+
+def _cpu_seconds(parent: int) -> float:
+    """User and system CPU used so far by a process and its children (gunicorn's workers, PostgreSQL's
+    backends), read from /proc."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            pid = int(stat.parent.name)
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after the command name: state, ppid, …
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        if pid == parent or int(fields[1]) == parent:
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def scale_out(target: Target, page: dict, email: str, postgres: Postgres) -> str:
+    """One read page served by one gunicorn group, then by two (two hosts on one database), wrk's connections
+    split between the groups: requests a second and CPU per request, the web tier's and the database's."""
+    postmaster = int((postgres.server.root / "data" / "postmaster.pid").read_text().split()[0])
+    lines = [
+        f"\n{target.backend}, {target.size:,} requests · {page['name']} · gunicorn groups of {WORKERS} "
+        f"workers, {CONNECTIONS} connections in all, {SECONDS} s, {os.cpu_count()} cores",
+        f"{'groups':>6} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'web CPU ms/req':>14} "
+        f"{'db CPU ms/req':>13}",
+    ]
+    for groups in (1, 2):
+        ports = [free_port() for _ in range(groups)]
+        servers = [serve("wsgi:app", port, target) for port in ports]
+        try:
+            bases = [f"http://127.0.0.1:{port}" for port in ports]
+            for base in bases:
+                wait_for(f"{base}/login")
+            cookie = sign_in(bases[0], email, PASSWORDS.get(page["who"], STAFF_PASSWORD))  # valid on both
+            for base in bases:
+                wrk(base + page["path"], cookie, page["headers"], seconds=1)
+            web, database = sum(_cpu_seconds(s.pid) for s in servers), _cpu_seconds(postmaster)
+            runs = [
+                subprocess.Popen(
+                    _wrk_command(base + page["path"], cookie, page["headers"], None, CONNECTIONS // groups),
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+                for base in bases
+            ]
+            loads = [_wrk_result(page["path"], run.communicate()[0]) for run in runs]
+            web = sum(_cpu_seconds(s.pid) for s in servers) - web
+            database = _cpu_seconds(postmaster) - database
+        finally:
+            for server in servers:
+                server.terminate()
+                server.wait(timeout=30)
+        served = sum(load["requests"] for load in loads)
+        lines.append(
+            f"{groups:6d} {sum(load['rps'] for load in loads):7.0f} {max(load['p50'] for load in loads):7.1f}"
+            f" {max(load['p99'] for load in loads):7.1f} {1000 * web / served:14.1f}"
+            f" {1000 * database / served:13.1f}"
+        )
+    return "\n".join(lines)
 
 
 def table(target: Target, rows: list[dict]) -> str:
@@ -322,9 +373,13 @@ def main() -> None:
                 smaller = target
                 if os.environ.get("BENCH_BUILD_ONLY"):
                     continue
-                results[(backend, size)] = measure(target)
+                results[(backend, size)], people = measure(target)
                 report.append(table(target, results[(backend, size)]))
                 print(report[-1], flush=True)
+                if postgres and size == min(SIZES):
+                    page = next(r for r in results[(backend, size)] if r["name"] == "request workspace")
+                    report.append(scale_out(target, page, people[page["who"]], postgres))
+                    print(report[-1], flush=True)
         finally:
             if postgres:
                 postgres.stop()
