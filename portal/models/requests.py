@@ -18,6 +18,8 @@ from sqlalchemy import (
     String,
     Text,
     event,
+    literal_column,
+    or_,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -51,6 +53,8 @@ OPEN_STATUSES = ("submitted", "open", "in_progress", "waiting_customer", "schedu
 # The open statuses written into the SQL itself (not as parameters): a partial index on open requests is
 # used only when a query's condition is the index's own, word for word.
 OPEN_SQL = "status IN ('submitted', 'open', 'in_progress', 'waiting_customer', 'scheduled')"
+# What a customer's dashboard lists under "needs you" (an answer, or an approval), written the same way.
+NEEDS_CUSTOMER_SQL = "status = 'waiting_customer' OR approval = 'pending'"
 APPROVAL_STATES = ("not_needed", "pending", "approved", "declined")
 SEVERITIES = ("minor", "major", "critical")
 
@@ -131,6 +135,23 @@ class ServiceRequest(Base):
             "id",
             sqlite_where=text(OPEN_SQL),
             postgresql_where=text(OPEN_SQL),
+        ),
+        # A customer's dashboard: the account's open requests, newest first, and what waits for the customer
+        # (partial too: an account's years of closed requests are never read for them).
+        Index(
+            "ix_service_requests_open_account",
+            "account_id",
+            "created_at",
+            "id",
+            sqlite_where=text(OPEN_SQL),
+            postgresql_where=text(OPEN_SQL),
+        ),
+        Index(
+            "ix_service_requests_needs_customer",
+            "account_id",
+            "updated_at",
+            sqlite_where=text(NEEDS_CUSTOMER_SQL),
+            postgresql_where=text(NEEDS_CUSTOMER_SQL),
         ),
         # Partial indexes hold only the rows a queue asks about (unassigned, waiting for a first answer), so
         # they stay small however large the table grows, and no other query is drawn to them.
@@ -306,6 +327,15 @@ class ServiceRequest(Base):
     @classmethod
     def is_open_expression(cls) -> ColumnElement[bool]:
         return cls.status.in_(OPEN_STATUSES)
+
+
+# The two conditions as SQL expressions, literal like the indexes' own (a query with bound values instead
+# would not be answered from them).
+IS_OPEN: ColumnElement[bool] = ServiceRequest.status.in_([literal_column(f"'{s}'") for s in OPEN_STATUSES])
+NEEDS_CUSTOMER: ColumnElement[bool] = or_(
+    ServiceRequest.status == literal_column("'waiting_customer'"),
+    ServiceRequest.approval == literal_column("'pending'"),
+)
 
 
 class TimelineEvent(Base):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal import permissions
@@ -24,7 +24,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.models.requests import OPEN_STATUSES
+from portal.models.requests import IS_OPEN, NEEDS_CUSTOMER, OPEN_STATUSES
 from portal.services.contracts.contracts import account_contracts
 from portal.services.contracts.entitlements import LedgerLine, contract_ledgers
 from portal.services.pipeline import proposals
@@ -54,7 +54,9 @@ def customer_home(user: User, today: date) -> CustomerHome:
         select(Account).where(Account.id == user.account_id).options(selectinload(Account.account_manager))
     )
     assert account is not None
-    open_query = permissions.visible_requests(user).where(ServiceRequest.status.in_(OPEN_STATUSES))
+    # The conditions of the partial indexes, word for word: the account's open and waiting requests are read,
+    # never its whole history.
+    open_query = permissions.visible_requests(user).where(IS_OPEN)
     open_requests = list(
         db.session.scalars(
             open_query.order_by(ServiceRequest.created_at.desc(), ServiceRequest.id.desc()).limit(
@@ -66,7 +68,7 @@ def customer_home(user: User, today: date) -> CustomerHome:
     needs_you = list(
         db.session.scalars(
             permissions.visible_requests(user)
-            .where(or_(ServiceRequest.status == "waiting_customer", ServiceRequest.approval == "pending"))
+            .where(NEEDS_CUSTOMER)
             .order_by(ServiceRequest.updated_at.desc())
             .limit(20)
         )

@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal_column, or_, select, union
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, union
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal import permissions
 from portal.database import INT_MAX
 from portal.extensions import db
 from portal.models import Account, ServiceRequest, User
-from portal.models.requests import OPEN_STATUSES
+from portal.models.requests import IS_OPEN
 from portal.services.requests import sla
 
 QUEUES = ("unassigned", "mine", "at_risk", "waiting", "all_open")
@@ -133,12 +133,8 @@ def keyset_after(keys: list[SortKey], values: list[Any]) -> ColumnElement[bool]:
 AT_RISK_STATUSES = ("submitted", "open", "in_progress", "scheduled")
 
 
-# Written into the SQL, as the partial indexes on open requests are (see OPEN_SQL).
-_OPEN = ServiceRequest.status.in_([literal_column(f"'{status}'") for status in OPEN_STATUSES])
-
-
 def _queue_terms(queue: str, user: User, now: datetime) -> list[ColumnElement[bool]]:
-    open_ = _OPEN
+    open_ = IS_OPEN
     if queue == "unassigned":
         return [open_, ServiceRequest.assignee_id.is_(None)]
     if queue == "mine":
