@@ -17,6 +17,7 @@ from flask_babel import (
 from flask_login import current_user
 
 from portal import labels
+from portal.timeutil import machine_time
 
 
 def available_languages() -> tuple[str, ...]:
@@ -95,6 +96,7 @@ def init_app(app: Flask) -> None:
         business_duration=business_duration,
         readable_size=readable_size,
         quantity=quantity,
+        machine_time=machine_time,
     )
 
     @app.context_processor
