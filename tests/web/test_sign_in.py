@@ -116,6 +116,15 @@ def test_sign_in_is_rate_limited_per_client(client, app):
     assert codes == [422, 422, 422, 429]
 
 
+def test_the_reset_link_is_rate_limited_too(client):
+    codes = [
+        client.post_form("/password/forgot", {"email": "someone@example.com"}, token_from="/password/forgot")
+        for _ in range(6)
+    ]
+    assert [code.status_code for code in codes][-1] == 429
+    assert 429 not in [code.status_code for code in codes][:5]
+
+
 def test_signing_in_renews_the_session(client):
     user = make_user("agent", departments=["sales"])
     client.get("/login")
