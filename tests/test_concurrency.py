@@ -85,6 +85,21 @@ class Client:
         assert self.post("/login", {"csrf_token": csrf, "email": email, "password": PASSWORD}) == 303
 
 
+def host_env(database_url: str, folder: Path, **settings: str) -> dict[str, str]:
+    """A host's environment: the database, a secret shared by every host, folders of its own, ``settings``
+    as ``PORTAL_<NAME>``; its processes (gunicorn, ``flask run-job``) read their config from it."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PORTAL_TEST")},
+        "PORTAL_DATABASE_URL": database_url,
+        "PORTAL_SECRET_KEY": "concurrency-test-key",
+        "PORTAL_INSTANCE_PATH": str(folder / "instance"),
+        "PORTAL_UPLOAD_FOLDER": str(folder / "uploads"),
+        "PORTAL_OUTBOX_FOLDER": str(folder / "outbox"),
+        "PORTAL_PASSWORD_HASHING": "CHEAPEST",  # as the users were made (the default would re-hash each)
+        **{f"PORTAL_{name}": value for name, value in settings.items()},
+    }
+
+
 def _serve(
     database_url: str,
     tmp_path: Path,
@@ -95,17 +110,7 @@ def _serve(
 ) -> tuple[subprocess.Popen[bytes], str, Path]:
     port = _free_port()
     log = tmp_path / "gunicorn.log"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("PORTAL_TEST")},
-        "PORTAL_DATABASE_URL": database_url,
-        "PORTAL_SECRET_KEY": "concurrency-test-key",
-        "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"),
-        "PORTAL_UPLOAD_FOLDER": str(tmp_path / "uploads"),
-        "PORTAL_OUTBOX_FOLDER": str(tmp_path / "outbox"),
-        "PORTAL_LOGIN_RATE_LIMIT": rate_limit,
-        "PORTAL_PASSWORD_HASHING": "CHEAPEST",  # as the users were made (the default would re-hash each)
-        **{f"PORTAL_{name}": value for name, value in settings.items()},
-    }
+    env = host_env(database_url, tmp_path, LOGIN_RATE_LIMIT=rate_limit, **settings)
     command = [GUNICORN, "--workers", str(workers), "--threads", str(threads), "--bind", f"127.0.0.1:{port}"]
     server = subprocess.Popen(
         [*command, "--error-logfile", str(log), "--capture-output", "wsgi:app"], cwd=ROOT, env=env

@@ -42,7 +42,7 @@ from portal.timeutil import utcnow
 from tests.conftest import BACKEND, app_config
 from tests.factories import department, make_account, make_request, make_user
 from tests.postgres_server import PostgresServer, start_postgres
-from tests.test_concurrency import ROOT, Client, _NoRedirect, _serve
+from tests.test_concurrency import ROOT, Client, _NoRedirect, _serve, host_env
 from tests.test_two_hosts import _download, _upload
 from tests.test_worker import _start_worker
 
@@ -125,7 +125,7 @@ class Cluster:
 
     def run_job(self, host: str, job: str) -> subprocess.Popen[str]:
         """`flask run-job` as an operator (or a host's cron) runs it on that host."""
-        env = _host_env(self.database.url, self.root / host, self.settings())
+        env = host_env(self.database.url, self.root / host, **self.settings())
         return subprocess.Popen(
             [FLASK, "--app", "portal", "run-job", job],
             cwd=ROOT,
@@ -149,18 +149,6 @@ class Cluster:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
-
-
-def _host_env(database_url: str, folder: Path, settings: dict[str, str]) -> dict[str, str]:
-    import os
-
-    return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("PORTAL_TEST")},
-        "PORTAL_DATABASE_URL": database_url,
-        "PORTAL_SECRET_KEY": "concurrency-test-key",
-        "PORTAL_INSTANCE_PATH": str(folder / "instance"),
-        **{f"PORTAL_{name}": value for name, value in settings.items()},
-    }
 
 
 @pytest.fixture
