@@ -97,10 +97,16 @@ def build(target: Target, smaller: Target | None, copy) -> None:  # noqa: ANN001
     print(f"Built {target.backend} with {target.size:,} requests in {time.monotonic() - started:.0f} s")
 
 
+def _copy_uploads(source: Target, target: Target) -> None:
+    """The files of the filesystem store, if the data set has any (by default they are in the database)."""
+    if (source.instance / "uploads").exists():
+        shutil.copytree(source.instance / "uploads", target.instance / "uploads", dirs_exist_ok=True)
+
+
 def copy_sqlite(source: Target, target: Target) -> None:
     import sqlite3
 
-    shutil.copytree(source.instance / "uploads", target.instance / "uploads", dirs_exist_ok=True)
+    _copy_uploads(source, target)
     with (
         sqlite3.connect(source.url.removeprefix("sqlite:///")) as old,
         sqlite3.connect(target.url.removeprefix("sqlite:///")) as new,
@@ -132,7 +138,7 @@ class Postgres:
             self.sql(f"CREATE DATABASE bench_{target.size}")
 
     def copy(self, source: Target, target: Target) -> None:
-        shutil.copytree(source.instance / "uploads", target.instance / "uploads", dirs_exist_ok=True)
+        _copy_uploads(source, target)
         self.sql(f"DROP DATABASE IF EXISTS bench_{target.size}")
         self.sql(f"CREATE DATABASE bench_{target.size} TEMPLATE bench_{source.size}")
 
