@@ -52,7 +52,7 @@ STATUSES = (
 OPEN_STATUSES = ("submitted", "open", "in_progress", "waiting_customer", "scheduled")
 # The open statuses written into the SQL itself (not as parameters): a partial index on open requests is
 # used only when a query's condition is the index's own, word for word.
-OPEN_SQL = "status IN ('submitted', 'open', 'in_progress', 'waiting_customer', 'scheduled')"
+OPEN_SQL = "status IN ({})".format(", ".join(f"'{status}'" for status in OPEN_STATUSES))
 # What a customer's dashboard lists under "needs you" (an answer, or an approval), written the same way.
 NEEDS_CUSTOMER_SQL = "status = 'waiting_customer' OR approval = 'pending'"
 APPROVAL_STATES = ("not_needed", "pending", "approved", "declined")
@@ -324,13 +324,9 @@ class ServiceRequest(Base):
             return self.account.display_name(language)
         return self.prospect.name if self.prospect is not None else ""
 
-    @classmethod
-    def is_open_expression(cls) -> ColumnElement[bool]:
-        return cls.status.in_(OPEN_STATUSES)
-
 
 # The two conditions as SQL expressions, literal like the indexes' own (a query with bound values instead
-# would not be answered from them).
+# would not be answered from them); every query for open requests uses IS_OPEN.
 IS_OPEN: ColumnElement[bool] = ServiceRequest.status.in_([literal_column(f"'{s}'") for s in OPEN_STATUSES])
 NEEDS_CUSTOMER: ColumnElement[bool] = or_(
     ServiceRequest.status == literal_column("'waiting_customer'"),

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
 from portal.models import ServiceRequest, User
+from portal.models.requests import IS_OPEN
 from portal.permissions import visible_requests
 from portal.services.requests.queues import decode_cursor, encode_cursor, keyset_after, sort_keys
 
@@ -43,7 +44,7 @@ def request_page(
 ) -> RequestPage:
     query = visible_requests(user)
     if filters.status == "open":
-        query = query.where(ServiceRequest.is_open_expression())
+        query = query.where(IS_OPEN)
     elif filters.status:
         query = query.where(ServiceRequest.status == filters.status)
     if filters.category:
