@@ -152,7 +152,7 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(app: Flask, redis_url: str, tmp_path: Path) -> Iterator[tuple[Cluster, Flask]]:
+def cluster(app: Flask, redis_url: str, tmp_path: Path) -> Iterator[Cluster]:
     """The database, Redis, and this test's own app on them (for making the world and reading it back);
     the run's app gets its rate limiter and queue back afterwards (both live on module-level objects)."""
     database = start_postgres()
@@ -163,7 +163,7 @@ def cluster(app: Flask, redis_url: str, tmp_path: Path) -> Iterator[tuple[Cluste
             from flask_migrate import upgrade
 
             upgrade()
-            yield cluster, here
+            yield cluster
     finally:
         cluster.stop()
         with here.app_context():
@@ -190,7 +190,6 @@ def _job(job_id: int) -> ExportJob:
 
 
 def test_the_portal_on_two_hosts_with_two_workers(cluster):
-    cluster, _here = cluster
     ensure_reference_data()
     after_sales = department("after_sales").id
     accounts = [make_account(name=f"多主机客户 {n:02d}") for n in range(ACCOUNTS)]
