@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort, current_app, redirect, request, session, url_for
+from flask import abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user
 
 from portal import permissions
@@ -24,7 +24,7 @@ from portal.models import (
     User,
 )
 from portal.services import audit
-from portal.services.identity.auth import load_signed_in_user
+from portal.services.identity import auth
 from portal.services.requests import attachments
 from portal.web import login_url_for
 
@@ -46,9 +46,19 @@ def home_url(user: User) -> str:
     return url_for(HOME_ENDPOINTS[user.role])
 
 
+def signed_in() -> auth.SignedIn | None:
+    """Who this request's session cookie names, as plain values (read once a request, no ORM object): what
+    the page cache needs to find a page kept for them before anyone asks for ``current_user``."""
+    if "signed_in" not in g:
+        g.signed_in = auth.read_signed_in(session.get("sid"), session.get("_user_id"))
+    return g.signed_in  # type: ignore[no-any-return]
+
+
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    return load_signed_in_user(session.get("sid"), user_id)
+    if "signed_in" in g:  # the session is already checked in this request: only the ORM user is missing
+        return auth.user_of(g.signed_in) if g.signed_in is not None else None
+    return auth.load_signed_in_user(session.get("sid"), user_id)
 
 
 @login_manager.unauthorized_handler

@@ -25,18 +25,27 @@ def available_languages() -> tuple[str, ...]:
 
 
 def select_locale() -> str:
-    languages = available_languages()
     if not has_request_context():  # CLI commands and background work speak the default language
         return str(current_app.config["DEFAULT_LOCALE"])
-    if current_user.is_authenticated and current_user.locale in languages:
-        return str(current_user.locale)
+    if not current_user.is_authenticated:
+        return locale_for(None, None)
+    account = current_user.account
+    return locale_for(current_user.locale, account.preferred_language if account is not None else None)
+
+
+def locale_for(person_locale: str | None, account_language: str | None) -> str:
+    """The language of this request for a person of these settings (``None`` for nobody signed in): their
+    own choice, else the one chosen in this browser, else the browser's, else their account's."""
+    languages = available_languages()
+    if person_locale in languages:
+        return str(person_locale)
     if session.get("locale") in languages:
         return str(session["locale"])
     browser = request.accept_languages.best_match(languages)
     if browser:
         return browser
-    if current_user.is_authenticated and current_user.account is not None:
-        return current_user.account.preferred_language
+    if account_language:
+        return account_language
     return str(current_app.config["DEFAULT_LOCALE"])
 
 

@@ -48,9 +48,12 @@ def elapsed() -> float | None:
 
 
 def _signed_in_user_id() -> int | None:
-    # Only a user the request has already loaded: logging must not cost a statement of its own.
+    # Only a user the request has already loaded (``current_user``, or the session's plain values the page
+    # cache read: ``access.signed_in``): logging must not cost a statement of its own.
     user = g.get("_login_user")
-    return getattr(user, "id", None) if user is not None and user.is_authenticated else None
+    if user is not None and user.is_authenticated:
+        return getattr(user, "id", None)
+    return getattr(g.get("signed_in"), "user_id", None)
 
 
 def _end(response: Response) -> Response:

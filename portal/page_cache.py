@@ -1,8 +1,12 @@
 """Busy pages served again without being rendered again, until the data changes or the minute turns.
 
-A page marked ``@cached_page`` (under its permission decorator, so that nobody reaches a page they may not
-see) is kept per person, address, htmx mode, language and time zone, under the data version (``changes``)
-read *before* the page is rendered, and the current minute (its SLA clocks and "today" move with time).
+A page marked ``@cached_page`` is kept per person and role, address, htmx mode, language and time zone, under
+the data version (``changes``) read *before* the page is rendered, and the current minute (its SLA clocks
+and "today" move with time). The mark goes *above* the view's permission decorator: a kept page is looked up
+from the session's plain values (``access.signed_in``: one statement, no ORM user), and one is only ever
+found under the key of the person and role for whom the permission decorator let it be rendered, at that
+data version — any change to what they may see raises the version. Whatever is not found is rendered
+through the permission decorator as usual.
 Any commit that changes what pages show raises the version, so the next view renders afresh: a person never
 sees a page older than their own last change, and nobody sees one older than a minute.
 
@@ -18,14 +22,14 @@ from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, request, session
 from flask_caching import Cache
-from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import URLSafeTimedSerializer
 
-from portal import changes
+from portal import access, changes
 from portal.extensions import db
-from portal.i18n import select_locale
+from portal.i18n import locale_for
 from portal.models.base import utcnow
+from portal.services.identity.auth import SignedIn
 from portal.timeutil import zone_of
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,12 +42,12 @@ def init_app(app: Flask) -> None:
     cache.init_app(app)
 
 
-def _key(minute: str) -> str:
+def _key(minute: str, who: SignedIn) -> str:
     headers = "|".join(request.headers.get(name, "") for name in _VARIES)
     version = changes.current(db.session())  # first: then the page is at least this new
     return (
-        f"{request.endpoint}|{current_user.id}|{current_user.role}|{select_locale()}|"
-        f"{zone_of(current_user)}|{request.full_path}|{headers}|{version}|{minute}"
+        f"{request.endpoint}|{who.user_id}|{who.role}|{locale_for(who.locale, who.account_language)}|"
+        f"{zone_of(who)}|{request.full_path}|{headers}|{version}|{minute}"
     )
 
 
@@ -66,10 +70,11 @@ def _csrf_token(minute: str) -> str:
 def cached_page(view: F) -> F:
     @wraps(view)
     def serve(*args: Any, **kwargs: Any) -> Any:
-        if not current_app.config["PAGE_CACHE"] or "_flashes" in session:
+        who = access.signed_in() if current_app.config["PAGE_CACHE"] and "_flashes" not in session else None
+        if who is None:  # nobody signed in (the permission decorator answers), or a message to show
             return view(*args, **kwargs)
         minute = utcnow().strftime("%Y%m%d%H%M")
-        key = _key(minute)
+        key = _key(minute, who)
         kept = cache.get(key)
         if kept is not None:
             status, headers, body = kept

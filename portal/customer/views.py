@@ -30,15 +30,15 @@ from portal.uploads import file_store, uploads_of
 
 
 @bp.get("/")
-@customer_required
 @cached_page
+@customer_required
 def home():
     return render("customer/home.html", home=overview.customer_home(current_user, today_for(current_user)))
 
 
 @bp.get("/requests")
-@customer_required
 @cached_page
+@customer_required
 def requests():
     contracts = account_contracts(current_user.account_id, current_user)
     form = forms.RequestFilterForm(request.args)
@@ -67,8 +67,8 @@ def requests():
 
 
 @bp.get("/requests/<int:request_id>")
-@customer_required
 @cached_page
+@customer_required
 def request_detail(request_id: int):
     return _show_request(request_for_customer(request_id))
 

@@ -80,8 +80,8 @@ def account_suggestions():
 
 
 @bp.get("/queue")
-@internal_viewer_required
 @cached_page
+@internal_viewer_required
 def queue():
     form = forms.QueueFilterForm(request.args)
     name = form.queue.data if form.queue.data in queues.QUEUES else "all_open"
@@ -214,8 +214,8 @@ def _id_and_version(value: str) -> tuple[int, int] | None:
 
 
 @bp.get("/requests/<int:request_id>")
-@internal_viewer_required
 @cached_page
+@internal_viewer_required
 def workspace(request_id: int):
     return show_workspace(request_for_staff(request_id))
 

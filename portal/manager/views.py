@@ -75,8 +75,8 @@ def _args() -> dict[str, str]:
 
 
 @bp.get("/")
-@manager_required
 @cached_page
+@manager_required
 def home():
     form, scope, account = _filters()
     found, trend = kpi.assess_with_trend(scope)

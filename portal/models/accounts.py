@@ -123,8 +123,12 @@ class User(UserMixin, TimestampMixin, Base):
 
     @property
     def may_sign_in(self) -> bool:
-        """Active, and of an account that is not switched off (staff belong to none)."""
-        return self.active and (self.account is None or self.account.active)
+        return self.signs_in(self.active, self.account.active if self.account is not None else None)
+
+    @staticmethod
+    def signs_in(active: bool, account_active: bool | None) -> bool:
+        """Active, and of an account that is not switched off (staff belong to none: ``None``)."""
+        return bool(active) and account_active is not False
 
     @property
     def is_active(self) -> bool:  # flask-login refuses inactive users

@@ -88,41 +88,84 @@ def test_success_clears_earlier_failures():
     assert refused.value.locked is False
 
 
-def test_a_deactivated_user_cannot_sign_in_and_their_sessions_stop_loading():
+def _through_the_orm(session_id, user_id, now=None):  # noqa: ANN001, ANN202
+    user = auth.load_signed_in_user(session_id, user_id, now=now)
+    return user.id if user is not None else None
+
+
+def _as_plain_values(session_id, user_id, now=None):  # noqa: ANN001, ANN202
+    who = auth.read_signed_in(session_id, user_id, now=now)
+    return who.user_id if who is not None else None
+
+
+# Both readers of a session cookie (the ORM user for a page rendered, the plain values the page cache looks
+# a kept page up with) keep the same rule: each test below runs against both.
+READERS = pytest.mark.parametrize("loads", [_through_the_orm, _as_plain_values], ids=["orm", "plain"])
+
+
+@READERS
+def test_a_deactivated_user_cannot_sign_in_and_their_sessions_stop_loading(loads):
     user = make_user("agent", email="agent@example.com")
     _, session = auth.sign_in("agent@example.com", PASSWORD, now=NOW)
+    assert loads(session.id, str(user.id), now=NOW) == user.id
     auth.set_active(user, False)
-    assert auth.load_signed_in_user(session.id, str(user.id)) is None
+    assert loads(session.id, str(user.id), now=NOW) is None
     with pytest.raises(SignInRefused):
         auth.sign_in("agent@example.com", PASSWORD, now=NOW)
     assert _actions()[-1] == "auth.sign_in_failed"
 
 
-def test_sign_out_revokes_the_session():
+@READERS
+def test_a_switched_off_account_stops_its_peoples_sessions(loads):
+    account = make_account()
+    user = make_user("customer", account=account, email="buyer@example.com")
+    _, session = auth.sign_in("buyer@example.com", PASSWORD, now=NOW)
+    assert loads(session.id, str(user.id), now=NOW) == user.id
+    account.active = False
+    db.session.commit()
+    assert loads(session.id, str(user.id), now=NOW) is None
+
+
+@READERS
+def test_sign_out_revokes_the_session(loads):
     user = make_user("agent", email="agent@example.com")
     _, session = auth.sign_in("agent@example.com", PASSWORD, now=NOW)
     auth.sign_out(session.id, user=user)
     assert db.session.get(LoginSession, session.id).revoked_at is not None
-    assert auth.load_signed_in_user(session.id, str(user.id)) is None
+    assert loads(session.id, str(user.id)) is None
 
 
-def test_a_sign_in_lasts_its_lifetime_from_signing_in_however_active(app):
+@READERS
+def test_a_sign_in_lasts_its_lifetime_from_signing_in_however_active(app, loads):
     user = make_user("agent", email="agent@example.com")
     _, session = auth.sign_in("agent@example.com", PASSWORD, now=NOW)
     lifetime = app.config["PERMANENT_SESSION_LIFETIME"]
     for hours in range(1, int(lifetime.total_seconds() // 3600)):  # busy all day: seen every hour
-        assert auth.load_signed_in_user(session.id, str(user.id), now=NOW + timedelta(hours=hours)) == user
+        assert loads(session.id, str(user.id), now=NOW + timedelta(hours=hours)) == user.id
     later = NOW + lifetime + timedelta(minutes=1)
-    assert auth.load_signed_in_user(session.id, str(user.id), now=later) is None
+    assert loads(session.id, str(user.id), now=later) is None
 
 
-def test_a_session_id_only_loads_its_own_user():
+@READERS
+def test_a_session_id_only_loads_its_own_user(loads):
     user = make_user("agent", email="agent@example.com")
     other = make_user("agent")
     _, session = auth.sign_in("agent@example.com", PASSWORD, now=NOW)
-    assert auth.load_signed_in_user(session.id, str(other.id)) is None
-    assert auth.load_signed_in_user(None, str(user.id)) is None
-    assert auth.load_signed_in_user(session.id, "not-a-number") is None
+    assert loads(session.id, str(other.id)) is None
+    assert loads(None, str(user.id)) is None
+    assert loads(session.id, "not-a-number") is None
+    assert loads(session.id, None) is None
+
+
+def test_the_plain_values_are_the_users_own():
+    account = make_account(preferred_language="en")
+    user = make_user(
+        "customer", account=account, email="buyer@example.com", locale="zh", timezone="Europe/Paris"
+    )
+    _, session = auth.sign_in("buyer@example.com", PASSWORD, now=NOW)
+    who = auth.read_signed_in(session.id, str(user.id), now=NOW)
+    assert who == auth.SignedIn(user.id, "customer", "zh", "Europe/Paris", "en")
+    assert auth.user_of(who) == user
 
 
 def test_create_user_checks_role_account_password_and_duplicates():

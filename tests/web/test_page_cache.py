@@ -11,8 +11,9 @@ from sqlalchemy import insert, update
 
 from portal import changes
 from portal.extensions import db
-from portal.models import Account, RateLimitCounter, ServiceRequest
+from portal.models import Account, LoginSession, RateLimitCounter, ServiceRequest
 from portal.models.base import utcnow
+from portal.services.identity import auth
 from portal.services.requests import workflow
 from tests.conftest import sign_in
 from tests.factories import department, make_request, make_user
@@ -115,3 +116,46 @@ def _chain(view):  # noqa: ANN001, ANN202
     while view is not None:
         yield view
         view = getattr(view, "__wrapped__", None)
+
+
+def test_a_kept_page_is_found_without_the_orm_user_and_logged_with_their_id(
+    client, login_as, monkeypatch, caplog
+):
+    lead = login_as("lead", departments=["after_sales"])
+    _in_after_sales(status="submitted")
+    client.get("/staff/queue")
+    assert client.get("/staff/queue").headers["X-Page-Cache"] == "kept"
+
+    def refused(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a kept page loaded the ORM user")
+
+    monkeypatch.setattr(auth, "user_of", refused)
+    monkeypatch.setattr(auth, "load_signed_in_user", refused)
+    caplog.clear()
+    with caplog.at_level("INFO", logger="portal.requests"):
+        served = client.get("/staff/queue")
+    assert served.headers["X-Page-Cache"] == "hit"
+    assert [r.user_id for r in caplog.records if r.name == "portal.requests"] == [lead.id]
+
+
+def test_a_kept_page_is_never_served_to_a_session_that_stopped_working_or_to_another_role(
+    app, client, login_as
+):
+    lead = login_as("lead", departments=["after_sales"])
+    _in_after_sales(status="submitted")
+    client.get("/staff/queue")
+    assert client.get("/staff/queue").headers["X-Page-Cache"] == "kept"
+    assert client.get("/staff/queue").headers["X-Page-Cache"] == "hit"
+    # Revoking a session is bookkeeping no page shows: the data version stays, the kept page is still there.
+    version = changes.current(db.session())
+    db.session.execute(
+        update(LoginSession).where(LoginSession.user_id == lead.id).values(revoked_at=utcnow())
+    )
+    db.session.commit()
+    assert changes.current(db.session()) == version
+    refused = client.get("/staff/queue")
+    assert refused.status_code == 302 and "/login" in refused.headers["Location"]
+    # A customer on the same address finds no page kept for them: the permission decorator answers.
+    customer = app.test_client()
+    sign_in(customer, make_user("customer").email)
+    assert customer.get("/staff/queue").status_code == 403

@@ -18,7 +18,7 @@ from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, joinedload
 
 from portal import changes
 from portal.extensions import db
@@ -172,8 +172,8 @@ def _settle_sign_in(
 
 # Built once: it runs on every request, and building the statement cost more than running it. It brings
 # the user's account (the language may come from it) and the data version (pages kept under it) along, so
-# that a page served again costs this one statement. The session's own fields come as plain columns: made
-# into an ORM object as well, it cost a sixth of a page served again.
+# that a page rendered costs this one statement for the person. The session's own fields come as plain
+# columns: made into an ORM object as well, it cost a sixth of a page served again.
 _SIGNED_IN = (
     select(User, LoginSession.revoked_at, LoginSession.created_at, LoginSession.last_seen_at)
     .add_columns(changes.as_column())
@@ -183,27 +183,120 @@ _SIGNED_IN = (
     .options(contains_eager(User.account))
 )
 
+# The same session as plain columns of the tables, for a page that may be served from the page cache: no
+# ORM object is made for it (that was a third of a page served again). Executed on the session's connection,
+# so the ORM is not asked at all.
+_users, _sessions, _accounts = User.__table__, LoginSession.__table__, Account.__table__
+_WHO = (
+    select(
+        _users.c.id,
+        _users.c.role,
+        _users.c.locale,
+        _users.c.timezone,
+        _users.c.active,
+        _accounts.c.active,
+        _accounts.c.preferred_language,
+        _sessions.c.revoked_at,
+        _sessions.c.created_at,
+        _sessions.c.last_seen_at,
+    )
+    .add_columns(changes.as_column())
+    .select_from(
+        _users.join(_sessions, _sessions.c.user_id == _users.c.id).outerjoin(
+            _accounts, _accounts.c.id == _users.c.account_id
+        )
+    )
+    .where(_sessions.c.id == bindparam("sid"), _sessions.c.user_id == bindparam("uid"))
+)
 
-def load_signed_in_user(session_id: str | None, user_id: str, *, now: datetime | None = None) -> User | None:
-    """The user behind a session cookie, or None if the session was revoked, is older than the sign-in
-    lifetime (counted from signing in, however active the browser), or the user (or their account) was
-    switched off."""
-    if not session_id or not user_id.isdigit():
-        return None
-    row = db.session.execute(_SIGNED_IN, {"sid": session_id, "uid": int(user_id)}).first()
-    if row is None:
-        return None
-    user, revoked_at, created_at, last_seen_at, version = row
-    changes.remember(version)
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """Who a session cookie names, as plain values: enough to find a page kept for them."""
+
+    user_id: int
+    role: str
+    locale: str | None
+    timezone: str | None
+    account_language: str | None
+
+
+def _still_signed_in(
+    session_id: str,
+    revoked_at: datetime | None,
+    created_at: datetime,
+    last_seen_at: datetime,
+    may_sign_in: bool,
+    now: datetime | None,
+) -> bool:
+    """The one rule for a session that still works: not revoked, younger than the sign-in lifetime (counted
+    from signing in, however active the browser), and the user (and their account) not switched off."""
     now = now or utcnow()
-    lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
-    if revoked_at is not None or not user.may_sign_in or now - created_at > lifetime:
-        return None
+    if (
+        revoked_at is not None
+        or not may_sign_in
+        or now - created_at > current_app.config["PERMANENT_SESSION_LIFETIME"]
+    ):
+        return False
     if now - last_seen_at > LAST_SEEN_GRANULARITY:
         # Coarse on purpose: one small write every few minutes per browser, not one per request.
         db.session.execute(update(LoginSession).where(LoginSession.id == session_id).values(last_seen_at=now))
         db.session.commit()
+    return True
+
+
+def _cookie_ids(session_id: str | None, user_id: str | None) -> dict[str, object] | None:
+    if not session_id or not user_id or not user_id.isdigit():
+        return None
+    return {"sid": session_id, "uid": int(user_id)}
+
+
+def load_signed_in_user(session_id: str | None, user_id: str, *, now: datetime | None = None) -> User | None:
+    """The user behind a session cookie, or None if the session no longer works (``_still_signed_in``)."""
+    ids = _cookie_ids(session_id, user_id)
+    row = db.session.execute(_SIGNED_IN, ids).first() if ids else None
+    if row is None:
+        return None
+    user, revoked_at, created_at, last_seen_at, version = row
+    changes.remember(version)
+    if not _still_signed_in(str(session_id), revoked_at, created_at, last_seen_at, user.may_sign_in, now):
+        return None
     return user
+
+
+def read_signed_in(
+    session_id: str | None, user_id: str | None, *, now: datetime | None = None
+) -> SignedIn | None:
+    """``load_signed_in_user`` without the ORM: who the cookie names, or None — the same rule, one statement
+    (the data version comes with it). ``user_of`` makes the ORM user when a page has to be rendered."""
+    ids = _cookie_ids(session_id, user_id)
+    row = db.session.connection().execute(_WHO, ids).first() if ids else None
+    if row is None:
+        return None
+    (
+        uid,
+        role,
+        locale,
+        zone,
+        active,
+        account_active,
+        language,
+        revoked_at,
+        created_at,
+        last_seen_at,
+        version,
+    ) = row
+    changes.remember(version)
+    if not _still_signed_in(
+        str(session_id), revoked_at, created_at, last_seen_at, User.signs_in(active, account_active), now
+    ):
+        return None
+    return SignedIn(uid, role, locale, zone, language)
+
+
+def user_of(signed_in: SignedIn) -> User | None:
+    """The ORM user (with their account) of a session ``read_signed_in`` accepted in this request."""
+    return db.session.get(User, signed_in.user_id, options=[joinedload(User.account)])
 
 
 @use_case
