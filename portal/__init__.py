@@ -17,13 +17,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         errors,
         i18n,
         internal,
-        limits_storage,  # noqa: F401 - registers the portal-database:// rate-limit storage
         permissions,
+        rate_limits,
         rendering,
         security,
     )
     from portal import config as portal_config
-    from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+    from portal.extensions import babel, csrf, db, htmx, login_manager, migrate
 
     app = Flask(
         __name__, instance_path=os.environ.get("PORTAL_INSTANCE_PATH") or None, instance_relative_config=True
@@ -57,7 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     csrf.init_app(app)
     htmx.init_app(app)
-    limiter.init_app(app)
+    rate_limits.init_app(app)
     login_manager.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     security.init_app(app)

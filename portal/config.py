@@ -127,7 +127,6 @@ def finalise(config: dict[str, Any], instance_path: str) -> None:
     config["WTF_CSRF_TIME_LIMIT"] = None  # the token lives as long as the session
     # Without Redis the counters live in the database, shared by every worker and host (limits_storage.py).
     config["RATELIMIT_STORAGE_URI"] = config.get("REDIS_URL") or "portal-database://"
-    config["RATELIMIT_HEADERS_ENABLED"] = True
     if config.get("REDIS_URL"):
         config.setdefault("CACHE_TYPE", "RedisCache")
         config.setdefault("CACHE_REDIS_URL", config["REDIS_URL"])

@@ -87,7 +87,10 @@ def init_app(app: Flask) -> None:
         if error.code in REFUSALS:
             extra = {"reason": "too_large"} if error.code == 413 else {}
             audit.note_refusal(REFUSALS[error.code], **extra)
-        return render_error(error.code if error.code in MESSAGES else 400)
+        body, code, headers = render_error(error.code if error.code in MESSAGES else 400)
+        if error.code == 429:  # when to try again (rate_limits)
+            headers.update((k, v) for k, v in error.get_headers() if k == "Retry-After")
+        return body, code, headers
 
     @app.errorhandler(FileUnreadable)
     def file_unreadable(error: FileUnreadable) -> tuple[str, int, dict[str, str]]:

@@ -1,8 +1,9 @@
-"""Rate-limit counters in the portal's own database: a storage for the ``limits`` library (Flask-Limiter's
-backend), used when no Redis is configured. In-memory counters are per process, so gunicorn with 4 workers
-let 30 of 30 failed sign-ins through a limit of 20 a minute; these are shared by every worker and host.
+"""Rate-limit counters in the portal's own database: a storage for the ``limits`` library (``rate_limits``
+counts with it), used when no Redis is configured. In-memory counters are per process, so gunicorn with 4
+workers let 30 of 30 failed sign-ins through a limit of 20 a minute; these are shared by every worker and
+host.
 
-Fixed windows, as Flask-Limiter's default strategy asks: one row per key, counted up by one statement —
+Fixed windows, as ``rate_limits`` counts them: one row per key, counted up by one statement —
 ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` (SQLite ≥ 3.35 and PostgreSQL) — so that simultaneous
 hits never lose a count and a window that has run out starts again in the same statement. Each hit is its
 own short transaction on its own connection, outside the request's unit of work."""

@@ -183,11 +183,11 @@ def restore_rows(snapshot: dict[str, list[dict]]) -> None:
 @pytest.fixture(autouse=True)
 def app_ctx(app: Flask, request: pytest.FixtureRequest) -> Iterator[Flask]:
     """Every test runs inside an app context, on empty tables or on the demo company."""
-    from portal.extensions import limiter
+    from portal import rate_limits
     from portal.page_cache import cache
 
     with app.app_context():
-        limiter.reset()
+        rate_limits.reset(app)
         cache.clear()
         wants_demo = request.node.get_closest_marker("demo_data") is not None
         if wants_demo and _loaded["state"] != "demo":

@@ -66,7 +66,7 @@ def test_no_module_registers_routes_by_being_imported_at_its_bottom():
 
 
 def _queue_built_from(tmp_path: Path, config: str) -> dict:
-    """Build the app in a process of its own (the queue and the limiter are process-wide) from an
+    """Build the app in a process of its own (the queue is process-wide) from an
     instance folder holding ``config``, and report where its queue and rate limits live."""
     instance = tmp_path / "instance"
     instance.mkdir()

@@ -35,7 +35,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from portal import create_app, tasks
-from portal.extensions import db, limiter
+from portal.extensions import db
 from portal.models import Attachment, ExportJob, Notification, Statement
 from portal.services.reference_data import ensure_reference_data
 from portal.timeutil import utcnow
@@ -154,7 +154,7 @@ class Cluster:
 @pytest.fixture
 def cluster(app: Flask, redis_url: str, tmp_path: Path) -> Iterator[Cluster]:
     """The database, Redis, and this test's own app on them (for making the world and reading it back);
-    the run's app gets its rate limiter and queue back afterwards (both live on module-level objects)."""
+    the run's app gets its queue back afterwards (it lives on a module-level object)."""
     database = start_postgres()
     here = create_app(app_config(database.url, tmp_path / "test-instance", REDIS_URL=redis_url))
     cluster = Cluster(tmp_path, database, redis_url)
@@ -169,7 +169,6 @@ def cluster(app: Flask, redis_url: str, tmp_path: Path) -> Iterator[Cluster]:
         with here.app_context():
             db.engine.dispose()
         database.stop()
-        limiter.init_app(app)
         tasks.init_app(app)
 
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event
 
 from portal import create_app, tasks
-from portal.extensions import db, limiter
+from portal.extensions import db
 from portal.models import ServiceRequest
 from portal.services.requests import workflow
 from tests.conftest import PortalClient, app_config, sign_in
@@ -44,15 +44,12 @@ def _statements(worker, client, path: str) -> tuple[int, str]:  # noqa: ANN001
 
 @pytest.fixture
 def workers(app, redis_url):  # noqa: ANN001, ANN201
-    """Two apps on one database and one Redis. Flask-Limiter and the task queue keep their storage on
-    module-level objects, which each app's init_app takes over: the test's own app gets them back."""
+    """Two apps on one database and one Redis. The task queue keeps its storage on a module-level object,
+    which each app's init_app takes over: the test's own app gets it back."""
     try:
         yield _worker(app, redis_url), _worker(app, redis_url)
     finally:
-        limiter.init_app(app)
         tasks.init_app(app)
-        with app.app_context():
-            limiter.reset()
 
 
 def test_one_rendering_serves_every_worker_and_a_change_reaches_them_all(workers):

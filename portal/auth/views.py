@@ -22,8 +22,8 @@ from portal.auth.forms import (
     ResetPasswordForm,
     SignInForm,
 )
-from portal.extensions import limiter
 from portal.i18n import current_language
+from portal.rate_limits import limited
 from portal.rendering import render
 from portal.services.errors import InvalidInput, SignInRefused
 from portal.services.identity import account_users, auth
@@ -58,7 +58,7 @@ def login() -> Response:
 
 
 @bp.post("/login")
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])
+@limited(lambda: current_app.config["LOGIN_RATE_LIMIT"])
 def login_submit() -> Response:
     form = SignInForm()
     if not form.validate_on_submit():
@@ -208,7 +208,7 @@ def forgot_password() -> Response:
 
 
 @bp.post("/password/forgot")
-@limiter.limit("5 per minute")
+@limited("5 per minute")
 def send_reset_link() -> Response:
     form = ForgotPasswordForm()
     if not form.validate_on_submit():

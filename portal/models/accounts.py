@@ -173,8 +173,9 @@ class SignInThrottle(Base):
 
 
 class RateLimitCounter(Base):
-    """A rate limit's fixed window for one client (Flask-Limiter's key), held in the database so that every
-    worker and every host counts together when there is no Redis (``portal/limits_storage.py``)."""
+    """A rate limit's fixed window for one client and route (``portal/rate_limits.py``), held in the
+    database so that every worker and every host counts together when there is no Redis
+    (``portal/limits_storage.py``)."""
 
     __tablename__ = "rate_limit_counters"
 

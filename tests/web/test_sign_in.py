@@ -107,13 +107,18 @@ def test_repeated_failures_lock_without_revealing_the_address(client, email):
 
 def test_sign_in_is_rate_limited_per_client(client, app):
     app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "127.0.0.9"
     try:
-        codes = [
-            sign_in(client, "someone@example.com", password="wrong password!").status_code for _ in range(4)
-        ]
+        answers = [sign_in(client, "someone@example.com", password="wrong password!") for _ in range(4)]
+        elsewhere = sign_in(other, "someone@example.com", password="wrong password!")
     finally:
         app.config["LOGIN_RATE_LIMIT"] = "10000 per minute"
-    assert codes == [422, 422, 422, 429]
+    assert [answer.status_code for answer in answers] == [422, 422, 422, 429]
+    refused = answers[-1]
+    assert 1 <= int(refused.headers["Retry-After"]) <= 61
+    assert "短时间内请求过多" in refused.get_data(as_text=True)
+    assert elsewhere.status_code == 422  # another address is counted apart
 
 
 def test_the_reset_link_is_rate_limited_too(client):
