@@ -40,7 +40,7 @@ def _statements_of(work, *, containing: str) -> list[tuple[str, object]]:  # noq
 def _plan(statement: str, parameters: object) -> str:
     explain = "EXPLAIN QUERY PLAN " if db.engine.dialect.name == "sqlite" else "EXPLAIN "
     rows = db.session.connection().exec_driver_sql(explain + statement, parameters).all()  # type: ignore[arg-type]
-    return " | ".join(str(row[-1]) for row in rows)
+    return " | ".join(str(row[-1]).strip() for row in rows)
 
 
 def _dashboard_plans(customer: User) -> list[str]:
@@ -53,8 +53,11 @@ def _dashboard_plans(customer: User) -> list[str]:
 
 def test_the_main_queue_query_uses_indexes(postgres_only):
     lead = make_user("lead", departments=["after_sales"])
+    manager = make_user("manager")
     seed_bench(accounts=20, requests=8000, seed=3)
-    db.session.execute(text("ANALYZE"))
+    db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("VACUUM ANALYZE")  # statistics and visibility, as autovacuum keeps them
     user = db.session.get(User, lead.id)
     now = utcnow()
     query = (
@@ -79,6 +82,15 @@ def test_the_main_queue_query_uses_indexes(postgres_only):
     assert all("Seq Scan on service_requests" not in plan for plan in plans), plans
     assert sum("ix_service_requests_open_account" in plan for plan in plans) == 2, plans
     assert "ix_service_requests_needs_customer" in plans[2], plans
+
+    # Every tab is counted from an index alone (an index-only scan, never the table): at a million requests
+    # the at-risk tab read the table, 21 ms of a 44 ms queue page, until its indexes held the id.
+    for person in (user, db.session.get(User, manager.id)):
+        ((statement, parameters),) = _statements_of(
+            lambda person=person: queues.queue_counts(person, now), containing="FROM service_requests"
+        )
+        scans = [step for step in _plan(statement, parameters).split(" | ") if "Scan" in step]
+        assert len(scans) == 6 and all("Index Only Scan" in step for step in scans), (person.role, scans)
 
 
 @pytest.mark.parametrize(
