@@ -32,7 +32,7 @@ def main() -> None:
     from pypdf import PdfReader
     from sqlalchemy import select
 
-    from portal import create_app
+    from portal import create_app, uploads
     from portal.extensions import db
     from portal.models import Account, ExportJob, User
     from portal.services.reporting import exports, kpi, summaries
@@ -43,6 +43,7 @@ def main() -> None:
             "DATABASE_URL": f"sqlite:///{WORK}/portal.sqlite3",
             "UPLOAD_FOLDER": str(WORK / "uploads"),
             "RATELIMIT_ENABLED": False,
+            "PAGE_CACHE": False,  # the dashboard's own work, not a page served again
         }
     )
     with app.app_context(), app.test_request_context():
@@ -87,7 +88,7 @@ def main() -> None:
             accounts = db.session.query(Account).filter(Account.active).count()
             job = exports.start_zip(finance, *quarter)
             started = time.perf_counter()
-            exports.build_zip(job.id, WORK / "uploads")
+            exports.build_zip(job.id, uploads.file_store())
             took = time.perf_counter() - started
             done = db.session.get(ExportJob, job.id)
             print(

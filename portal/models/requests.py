@@ -108,7 +108,8 @@ class ServiceRequest(Base):
             "visit_duration_minutes IS NULL OR visit_duration_minutes > 0", name="visit_duration_positive"
         ),
         # The queues: per department and status, per assignee, at risk by due time, keyset by (created, id).
-        # The at-risk and unanswered ones end with the id: the at-risk tab is counted from them alone.
+        # The at-risk and unanswered ones include the id on PostgreSQL: the at-risk tab is counted from them
+        # alone (SQLite's indexes hold the rowid, the id, already).
         Index("ix_service_requests_department_status", "department_id", "status", "created_at", "id"),
         Index(
             "ix_service_requests_assignee_status",
@@ -118,8 +119,16 @@ class ServiceRequest(Base):
             postgresql_where=text("assignee_id IS NOT NULL"),
         ),
         Index("ix_service_requests_status_resolution_due", "status", "resolution_due_at"),
-        Index("ix_service_requests_department_risk", "department_id", "status", "resolution_at_risk_at", "id"),
-        Index("ix_service_requests_status_risk", "status", "resolution_at_risk_at", "id"),
+        Index(
+            "ix_service_requests_department_risk",
+            "department_id",
+            "status",
+            "resolution_at_risk_at",
+            postgresql_include=["id"],
+        ),
+        Index(
+            "ix_service_requests_status_risk", "status", "resolution_at_risk_at", postgresql_include=["id"]
+        ),
         # The queues' pages: open requests in queue order, per department and for everyone (partial: they
         # stay as small as the open work however long the history grows).
         Index(
@@ -170,17 +179,17 @@ class ServiceRequest(Base):
             "department_id",
             "status",
             "first_response_due_at",
-            "id",
             sqlite_where=text("first_responded_at IS NULL"),
             postgresql_where=text("first_responded_at IS NULL"),
+            postgresql_include=["id"],
         ),
         Index(
             "ix_service_requests_status_unanswered",
             "status",
             "first_response_due_at",
-            "id",
             sqlite_where=text("first_responded_at IS NULL"),
             postgresql_where=text("first_responded_at IS NULL"),
+            postgresql_include=["id"],
         ),
         Index("ix_service_requests_account_created", "account_id", "created_at", "id"),
         # A pre-sale request on a potential key account has no account yet (policy chapter 3: first contact
