@@ -246,9 +246,14 @@ def queue_counts(user: User, now: datetime, cap: int = COUNT_CAP) -> dict[str, i
     then status, then the column the queue asks about), so the tabs cost the same at a million requests as at
     a thousand; an exact count of every open request was the queue page's slowest statement (145 ms at 1M)."""
 
-    def capped(*conditions: ColumnElement[bool]) -> Any:
-        rows = select(ServiceRequest.id).where(*conditions).limit(cap + 1).subquery()
-        return select(func.count()).select_from(rows).scalar_subquery()
+    def capped(*conditions: ColumnElement[bool], sqlite_index: str | None = None) -> Any:
+        rows = select(ServiceRequest.id).where(*conditions).limit(cap + 1)
+        if sqlite_index:
+            # SQLite plans without statistics and, between indexes that look as good, takes one by the order
+            # they were made in: the unassigned count then read every open request for the few unassigned
+            # ones (380 ms at 1M) instead of its partial index. Named, it cannot go astray.
+            rows = rows.with_hint(ServiceRequest, f"INDEXED BY {sqlite_index}", dialect_name="sqlite")
+        return select(func.count()).select_from(rows.subquery()).scalar_subquery()
 
     def in_scope(queue: str) -> ColumnElement[bool]:
         return permissions.queue_condition(user, queue)
@@ -275,7 +280,11 @@ def queue_counts(user: User, now: datetime, cap: int = COUNT_CAP) -> dict[str, i
     at_risk = union(select(overdue_resolution.c.id), select(overdue_answer.c.id)).subquery()
     row = db.session.execute(
         select(
-            capped(in_scope("unassigned"), *_queue_terms("unassigned", user, now)).label("unassigned"),
+            capped(
+                in_scope("unassigned"),
+                *_queue_terms("unassigned", user, now),
+                sqlite_index="ix_service_requests_unassigned",
+            ).label("unassigned"),
             capped(in_scope("mine"), *_queue_terms("mine", user, now)).label("mine"),
             select(func.count()).select_from(at_risk).scalar_subquery().label("at_risk"),
             capped(in_scope("waiting"), *_queue_terms("waiting", user, now)).label("waiting"),
