@@ -59,7 +59,11 @@ def test_a_prospect_becomes_a_customer_filing_a_request(
     page.get_by_text("电话沟通：12 个仓库需要现场运维。").wait_for()
     page.get_by_label("了解到的情况").fill("需求分析：每年 10 天现场服务，200 小时技术支持。")
     page.get_by_role("button", name="记录", exact=True).click()
+    # The note's answer is a page of its own: clicking on before it came raced it (the link's page
+    # could be replaced by the note's, and the form below never came).
+    page.get_by_text("需求分析：每年 10 天现场服务，200 小时技术支持。").wait_for()
     page.get_by_role("link", name="起草方案").click()
+    page.wait_for_url("**/proposals/new**")
     # Sent empty-handed: every problem at once.
     page.get_by_label("现场服务天数", exact=True).fill("10")
     page.get_by_role("button", name="保存草稿").click()
