@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
-from flask.sessions import SecureCookieSessionInterface
-from itsdangerous import URLSafeTimedSerializer
+import time
+from functools import lru_cache
+
+from flask import Flask, Request, Response, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -31,8 +34,18 @@ SECURITY_HEADERS = {
 }
 
 
+@lru_cache(maxsize=4096)
+def _verified(serializer: URLSafeTimedSerializer, cookie: str) -> tuple[str, int]:
+    """A cookie's contents (as the session serializer's text) and when it was signed, if its signature holds
+    (``BadSignature`` otherwise, which is not kept). Kept for the browsers a worker serves: checking the
+    signature and unpacking the cookie again for every request was a tenth of a page served again."""
+    data, signed_at = serializer.loads(cookie, return_timestamp=True)
+    return serializer.serializer.dumps(data), int(signed_at.timestamp())
+
+
 class PortalSessionInterface(SecureCookieSessionInterface):
-    """Signed-cookie sessions whose cookie is Secure whenever the request came over HTTPS."""
+    """Signed-cookie sessions whose cookie is Secure whenever the request came over HTTPS; a cookie seen
+    before is not verified again (``_verified``), only its age is checked."""
 
     def __init__(self) -> None:
         self._serializer: tuple[tuple[object, ...], URLSafeTimedSerializer | None] | None = None
@@ -46,6 +59,22 @@ class PortalSessionInterface(SecureCookieSessionInterface):
         if self._serializer is None or self._serializer[0] != keys:
             self._serializer = (keys, super().get_signing_serializer(app))
         return self._serializer[1]
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        cookie = request.cookies.get(self.get_cookie_name(app))
+        if not cookie:
+            return self.session_class()
+        try:
+            text, signed_at = _verified(serializer, cookie)
+        except BadSignature:
+            return self.session_class()
+        age = int(time.time()) - signed_at
+        if not 0 <= age <= app.permanent_session_lifetime.total_seconds():
+            return self.session_class()  # as itsdangerous judges an expired (or future) signature
+        return self.session_class(self.serializer.loads(text))  # fresh values: a session may change them
 
 
 def _add_headers(response: Response) -> Response:

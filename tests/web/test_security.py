@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 
 import pytest
 from flask import Flask
+from flask import request as flask_request
 
-from portal import create_app
+from portal import create_app, security
 from tests.conftest import PortalClient, app_config
 from tests.factories import make_user
 
@@ -84,6 +86,32 @@ def test_session_cookie_flags_over_http_and_https(app):
         cookie = response.headers["Set-Cookie"]
         assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
         assert ("Secure" in cookie) is secure
+
+
+def _opened(app: Flask, cookie: str) -> dict:
+    with app.test_request_context("/", headers={"Cookie": f"session={cookie}"}):
+        return app.session_interface.open_session(app, flask_request)
+
+
+def test_a_cookie_seen_before_is_still_judged_by_its_signature_and_age(app, monkeypatch):
+    serializer = app.session_interface.get_signing_serializer(app)
+    cookie = serializer.dumps({"_user_id": "7", "_flashes": [["info", "saved"]]})
+    assert dict(_opened(app, cookie)) == {"_user_id": "7", "_flashes": [["info", "saved"]]}
+    # A copy with one character changed is refused, though the genuine cookie was just verified.
+    forged = cookie[:-2] + ("A" if cookie[-2] != "A" else "B") + cookie[-1]
+    assert dict(_opened(app, forged)) == {}
+    # Each request gets values of its own: what one changes in place is not what the next one reads.
+    _opened(app, cookie)["_flashes"].append(["info", "again"])
+    assert _opened(app, cookie)["_flashes"] == [["info", "saved"]]
+    # Past the session's lifetime the kept verification does not make the cookie good.
+    lifetime = app.permanent_session_lifetime.total_seconds()
+    later = time.time() + lifetime + 5
+    monkeypatch.setattr(security.time, "time", lambda: later)
+    assert dict(_opened(app, cookie)) == {}
+    # Nor does a key taken out of use.
+    monkeypatch.undo()
+    app.secret_key = "another-secret"
+    assert dict(_opened(app, cookie)) == {}
 
 
 @pytest.mark.parametrize("language, text", [("zh", "未找到"), ("en", "Not found")])
