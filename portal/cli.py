@@ -204,8 +204,36 @@ def run_job_command(job: str) -> None:
     click.echo(f"{job}: {count}")
 
 
+@click.command("mail-in")
+@click.option("--host", default=None, help="Address to listen on (MAIL_IN_HOST).")
+@click.option("--port", type=int, default=None, help="Port to listen on (MAIL_IN_PORT).")
+@click.option("--lmtp", is_flag=True, help="Speak LMTP (as Postfix's lmtp transport does) instead of SMTP.")
+@with_appcontext
+def mail_in_command(host: str | None, port: int | None, lmtp: bool) -> None:
+    """Receive the portal's mail from the mail server: replies onto their requests (see the README)."""
+    import time
+
+    from flask import current_app
+
+    from portal import mail_in
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    host, port = host or app.config["MAIL_IN_HOST"], port or int(app.config["MAIL_IN_PORT"])
+    listener = mail_in.controller(app, host=host, port=port, lmtp=lmtp)
+    listener.start()
+    click.echo(f"Mail in: {'LMTP' if lmtp else 'SMTP'} on {host}:{port}. Ctrl-C stops.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        listener.stop()
+
+
 def init_app(app: Flask) -> None:
     for command in (
+        mail_in_command,
         init_data_command,
         seed_demo_command,
         create_user_command,

@@ -58,6 +58,12 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_USER": None,
     "MAIL_PASSWORD": None,
     "MAIL_SENDER": "Key Account Service <service@portal.example>",
+    # Where mail to the portal arrives (replies are plus-addressed to it: service+<thread token>@…);
+    # None: the sender's address. ``flask mail-in`` receives it (MAIL_IN_*).
+    "MAIL_REPLY_ADDRESS": None,
+    "MAIL_IN_HOST": "127.0.0.1",
+    "MAIL_IN_PORT": 2525,
+    "MAIL_IN_MAX_BYTES": 25 * 1024 * 1024,
     "MAIL_TIMEOUT_SECONDS": 20,
     "OUTBOX_FOLDER": None,
     # A resolved request the customer leaves unanswered this many days is closed by the system.

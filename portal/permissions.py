@@ -165,6 +165,11 @@ def can_act_as_customer(user: User, request: ServiceRequest) -> bool:
     return is_customer(user) and can_view_request(user, request)
 
 
+def can_reply(user: User, request: ServiceRequest) -> bool:
+    """Write a public reply on the request — in the portal or by answering its email."""
+    return can_work_request(user, request) or can_act_as_customer(user, request)
+
+
 def can_decide_approval(user: User, request: ServiceRequest) -> bool:
     return user.role == "customer_admin" and request.account_id == user.account_id
 

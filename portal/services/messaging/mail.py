@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime as rfc2822_date
-from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,6 +24,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 
 from portal.models import Account, User
+from portal.services.messaging import threads
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class Email:
     subject: str
     text: str
     html: str
+    thread: threads.Thread | None = None  # a notice about a request: its answer comes back to the request
 
 
 def language_of(user: Recipient) -> str:
@@ -85,15 +86,22 @@ def formatters(user: Recipient) -> tuple[Callable[[datetime], str], Callable[[da
     return at, day
 
 
-def compose(user: Recipient, template: str, subject: str, **context: Any) -> Email:
-    """Render ``email/<template>.txt`` and ``.html`` for ``user``; call inside ``as_recipient(user)``."""
+REPLY_ABOVE = "##- 请在此行以上回复 · Please reply above this line -##"
+
+
+def compose(
+    user: Recipient, template: str, subject: str, *, thread: threads.Thread | None = None, **context: Any
+) -> Email:
+    """Render ``email/<template>.txt`` and ``.html`` for ``user``; call inside ``as_recipient(user)``. With a
+    ``thread``, the email can be answered: it opens with the line above which a reply is read."""
     at, day = formatters(user)
-    context.update(recipient=user, at=at, day=day, subject=subject)
+    context.update(recipient=user, at=at, day=day, subject=subject, reply_above=REPLY_ABOVE if thread else "")
     return Email(
         to=user.email,
         subject=subject,
         text=render_template(f"email/{template}.txt", **context),
         html=render_template(f"email/{template}.html", **context),
+        thread=thread,
     )
 
 
@@ -103,7 +111,12 @@ def to_message(email: Email) -> EmailMessage:
     message["To"] = email.to
     message["Subject"] = email.subject
     message["Date"] = rfc2822_date(datetime.now().astimezone())
-    message["Message-ID"] = make_msgid(domain="portal.invalid")
+    message["Message-ID"] = threads.message_id(email.thread)
+    # RFC 3834: an automatic message, which auto-responders must not answer (and ours are never answered).
+    message["Auto-Submitted"] = "auto-generated"
+    if email.thread is not None:
+        message["Reply-To"] = threads.reply_address(email.thread)
+        message["In-Reply-To"] = message["References"] = threads.thread_root(email.thread)
     message.set_content(email.text)
     message.add_alternative(email.html, subtype="html")
     return message

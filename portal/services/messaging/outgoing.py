@@ -23,7 +23,7 @@ from portal.models.accounts import CUSTOMER_ROLES
 from portal.models.base import utcnow
 from portal.services import background
 from portal.services.identity import account_users, auth
-from portal.services.messaging import mail, notifications
+from portal.services.messaging import mail, notifications, threads
 from portal.services.pipeline import proposals
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,7 @@ def send_notification_email(notification_id: int, *, last_try: bool = True) -> s
                 user,
                 "notification",
                 subject=subject + " · " + _("Key Account Service Portal"),
+                thread=threads.Thread(notice.request_id, user.id) if notice.request_id else None,
                 headline=str(kind.title),
                 sentence=notifications.describe(notice, at, day),
                 quote=(notice.data or {}).get("body") or "",

@@ -1,0 +1,265 @@
+"""Mail in: a message the mail server hands over (``flask mail-in``) becomes a reply on its request, or is
+kept for staff to look at — never answered automatically, and never twice.
+
+The order of questions, each answered once (``receive``):
+
+1. Seen before? A message is stored once by its ``Message-ID`` (of its bytes when it has none).
+2. Readable? What cannot be parsed is kept as ``malformed``.
+3. Automatic? Auto-replies, bounces, mailing lists and our own notices come back (``Auto-Submitted``,
+   ``Precedence``, ``X-Autoreply``/``X-Autorespond``, a delivery report, a ``Message-ID`` we made) are
+   ``ignored``.
+4. Which request? The thread token (``threads``) in the address it was sent to or in its threading headers;
+   otherwise a reference in the subject. A forward (``Fwd:``, ``转发:``) is new mail, never a follow-up.
+5. May the sender reply there? Whatever names the request, the reply is written as the *sender's own* user,
+   and only if that user may reply to it (``permissions.can_reply``). So a stranger's mail that quotes
+   another account's reference — or carries a forwarded notice's token — is kept ``unmatched``, not appended.
+6. What did they write? The text part (HTML made plain text), cut at our "reply above this line" marker or
+   the quoting header of the usual mail clients (Outlook, Foxmail, Gmail, Apple Mail, in Chinese and English);
+   attachments pass the upload checks, and a refused one is left out and named in the record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import getaddresses, parseaddr
+
+import html2text
+from flask_babel import lazy_gettext as _l
+from mailparser_reply import EmailReplyParser
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from portal import permissions
+from portal.extensions import db
+from portal.models import InboundMail, ServiceRequest, User
+from portal.models.base import utcnow
+from portal.services.errors import DomainError
+from portal.services.messaging import threads
+from portal.services.requests import attachments, workflow
+from portal.services.storage import FileStore
+from portal.services.unit_of_work import use_case
+
+log = logging.getLogger(__name__)
+
+FORWARD = re.compile(r"^\s*(?:fwd?|fw|转发|轉寄|转寄|转)\s*[:：]", re.IGNORECASE)
+AUTOMATIC_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
+# Where the quoted history begins, as the mail clients our customers use write it (the reply parser below
+# knows the English ones; its Chinese ones do not match what Foxmail, QQ Mail or NetEase send).
+_LINE = re.MULTILINE
+_QUOTE_STARTS = [
+    re.compile(r"##-\s*请在此行以上回复"),  # our marker (mail.REPLY_ABOVE), however a client quoted it
+    re.compile(r"^[>\s]*-{2,}\s*(?:原始邮件|原始郵件|Original Message)\s*-{2,}", _LINE | re.IGNORECASE),
+    re.compile(r"^[>\s]*在\s*\d{4}\s*年.{0,80}?写道\s*[:：]", _LINE),
+    re.compile(r"^[>\s]*於\s*\d{4}\s*年.{0,80}?寫道\s*[:：]", _LINE),
+    re.compile(
+        r"^[>\s]*\*?(?:发件人|發件人)\s*[:：].*\n[>\s]*\*?(?:发送时间|發送時間|日期|时间)\s*[:：]", _LINE
+    ),
+]
+
+
+def _key(message_id: str, raw: bytes) -> str:
+    return hashlib.sha256(message_id.strip().encode() if message_id.strip() else raw).hexdigest()
+
+
+def _parse(raw: bytes) -> EmailMessage:
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    assert isinstance(message, EmailMessage)
+    if message.defects and not message.keys():
+        raise ValueError("; ".join(type(defect).__name__ for defect in message.defects))
+    return message
+
+
+def _header(message: EmailMessage, name: str) -> str:
+    try:
+        return str(message.get(name, "") or "")
+    except Exception:  # a header the policy cannot decode: what it says cannot be trusted either
+        return ""
+
+
+def _automatic(message: EmailMessage) -> str | None:
+    """Why this message answers itself (and must never be answered or appended), or None."""
+    auto = _header(message, "Auto-Submitted").strip().lower()
+    if auto and auto != "no":
+        return f"Auto-Submitted: {auto}"
+    precedence = _header(message, "Precedence").strip().lower()
+    if precedence in AUTOMATIC_PRECEDENCE:
+        return f"Precedence: {precedence}"
+    for name in ("X-Autoreply", "X-Autorespond", "X-Auto-Response"):
+        if _header(message, name):
+            return name
+    if message.get_content_type() == "multipart/report" or _header(message, "Return-Path").strip() == "<>":
+        return "delivery report"
+    sender = parseaddr(_header(message, "From"))[1].lower()
+    if sender.split("@")[0] in ("mailer-daemon", "postmaster"):
+        return "delivery report"
+    if threads.is_ours(_header(message, "Message-ID")) or sender == threads.service_address():
+        return "our own message"
+    return None
+
+
+def _text(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        return ""
+    content = part.get_content()
+    if part.get_content_type() == "text/html":
+        converter = html2text.HTML2Text(bodywidth=0)
+        converter.ignore_images = True
+        content = converter.handle(content)
+    return str(content).replace("\r\n", "\n")
+
+
+def latest_reply(text: str) -> str:
+    """What the sender wrote above the quoted history and their signature."""
+    cut = min((m.start() for pattern in _QUOTE_STARTS if (m := pattern.search(text))), default=len(text))
+    text = text[:cut]
+    parsed = EmailReplyParser(languages=["en", "zh"]).read(text)
+    body = parsed.replies[0].body if parsed.replies else text
+    return body.strip() or text.strip()
+
+
+def _uploads(message: EmailMessage) -> list[attachments.Upload]:
+    found = []
+    for part in message.iter_attachments():
+        if part.get("Content-ID") and part.get_content_disposition() != "attachment":
+            continue  # an image inside the HTML (a signature's logo), not a file the sender attached
+        data = part.get_payload(decode=True)
+        if isinstance(data, bytes):
+            found.append(attachments.Upload(part.get_filename() or "", data))
+    return found
+
+
+def _sender_user(address: str) -> User | None:
+    if not address:
+        return None
+    return db.session.scalar(select(User).where(func.lower(User.email) == address.lower()))
+
+
+@use_case
+def receive(
+    raw: bytes,
+    *,
+    files: FileStore,
+    max_bytes: int,
+    recipients: Sequence[str] = (),
+    now: datetime | None = None,
+) -> InboundMail:
+    """Store one delivered message and do what it asks (see the module); the same message again returns the
+    first record unchanged. ``recipients`` are the envelope's (the SMTP ``RCPT TO`` addresses)."""
+    now = now or utcnow()
+    try:
+        message: EmailMessage | None = _parse(raw)
+    except Exception as error:  # kept and reported, never the listener's end
+        log.warning("unreadable mail (%s bytes): %s", len(raw), error)
+        message = None
+    message_id = _header(message, "Message-ID").strip() if message is not None else ""
+    key = _key(message_id, raw)
+    existing = db.session.scalar(select(InboundMail).where(InboundMail.message_key == key))
+    if existing is not None:
+        return existing
+    stored_name, storage = files.put(raw)
+    record = InboundMail(
+        message_key=key,
+        message_id=message_id[:998],
+        stored_name=stored_name,
+        storage=storage,
+        size_bytes=len(raw),
+        sha256=hashlib.sha256(raw).hexdigest(),
+        received_at=now,
+        outcome="malformed",
+        reason="the message could not be read" if message is None else "",
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(record)
+    except IntegrityError:  # the same message, delivered twice at once: the other delivery stored it
+        return db.session.scalars(select(InboundMail).where(InboundMail.message_key == key)).one()
+    if message is not None:
+        _handle(record, message, recipients, files=files, max_bytes=max_bytes, now=now)
+    return record
+
+
+def _handle(
+    record: InboundMail,
+    message: EmailMessage,
+    recipients: Sequence[str],
+    *,
+    files: FileStore,
+    max_bytes: int,
+    now: datetime,
+) -> None:
+    record.subject = _header(message, "Subject")[:2000]
+    record.sender = parseaddr(_header(message, "From"))[1].lower()[:320]
+    automatic = _automatic(message)
+    if automatic:
+        record.outcome, record.reason = "ignored", automatic
+        return
+    request, found_by = _request_of(message, record.subject, recipients)
+    author = _sender_user(record.sender)
+    record.outcome = "unmatched"
+    if request is None:
+        record.reason = "no request named (new mail)" if found_by == "forward" else "no request named"
+        return
+    record.request_id = request.id
+    if author is None or not author.may_sign_in or not permissions.can_reply(author, request):
+        record.reason = f"the sender may not reply to {request.reference} (found by {found_by})"
+        return
+    record.author_id = author.id
+    try:
+        body = latest_reply(_text(message))
+    except Exception as error:  # an undecodable body: keep the message for staff
+        record.reason = f"the text could not be read: {error}"
+        return
+    uploads, refused = [], []
+    for upload in _uploads(message):
+        try:
+            attachments.check(upload, max_bytes)
+            uploads.append(upload)
+        except DomainError as error:
+            refused.append(f"{attachments.safe_name(upload.filename) or '?'}: {error}")
+    if not body and not uploads:
+        record.outcome, record.reason = "ignored", "an empty reply"
+        return
+    try:
+        with db.session.begin_nested():
+            event = workflow.reply_with_files(
+                request,
+                author,
+                body or str(_l("(files sent by email)")),
+                uploads,
+                files=files,
+                max_bytes=max_bytes,
+                now=now,
+            )
+            db.session.flush()
+    except DomainError as error:
+        record.reason = f"the reply was refused: {error}"
+        return
+    record.outcome, record.event_id = "reply", event.id
+    record.reason = "; ".join([f"found by {found_by}", *(f"file left out: {r}" for r in refused)])
+
+
+def _request_of(
+    message: EmailMessage, subject: str, recipients: Sequence[str]
+) -> tuple[ServiceRequest | None, str]:
+    if FORWARD.match(subject):
+        return None, "forward"
+    addressed = [*recipients, *(a for _n, a in getaddresses([_header(message, h) for h in ("To", "Cc")]))]
+    headers = [_header(message, h) for h in ("Delivered-To", "X-Original-To", "In-Reply-To", "References")]
+    thread = threads.found_in(*addressed, *headers)
+    if thread is not None:
+        return db.session.get(ServiceRequest, thread.request_id), "thread token"
+    reference = threads.REFERENCE.search(subject)
+    if reference is not None:
+        found = db.session.scalar(
+            select(ServiceRequest).where(ServiceRequest.reference == reference[0].upper())
+        )
+        return found, "subject reference"
+    return None, "nothing"

@@ -1,0 +1,78 @@
+"""The mail listener over real SMTP and LMTP on loopback: what a mail server forwarding the portal's mail
+does."""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+from collections.abc import Iterator
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from portal import mail_in
+from portal.extensions import db
+from portal.models import InboundMail, TimelineEvent
+from portal.services.messaging import threads
+from tests.factories import make_request, make_user
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(params=["smtp", "lmtp"])
+def listener(app: Flask, request: pytest.FixtureRequest) -> Iterator[tuple[str, int]]:
+    port = _free_port()
+    controller = mail_in.controller(app, host="127.0.0.1", port=port, lmtp=request.param == "lmtp")
+    controller.start()
+    try:
+        yield request.param, port
+    finally:
+        controller.stop()
+
+
+def _client(kind: str, port: int) -> smtplib.SMTP:
+    """An SMTP client, or an LMTP one (smtplib.LMTP greets with LHLO)."""
+    connect = smtplib.LMTP if kind == "lmtp" else smtplib.SMTP
+    return connect("127.0.0.1", port, timeout=10)
+
+
+def test_a_reply_delivered_over_the_wire_joins_its_request(listener):
+    kind, port = listener
+    customer = make_user("customer", email="lin@tianyi.example")
+    request = make_request(customer)
+    address = threads.reply_address(threads.Thread(request.id, customer.id))
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = customer.email, address, f"Re: [{request.reference}]"
+    message["Message-ID"] = make_msgid(domain="tianyi.example")
+    message.set_content("收到，谢谢。")
+    with _client(kind, port) as client:
+        refused = client.send_message(message, to_addrs=[address])
+        assert refused == {}
+        # The same message again (the mail server retrying): accepted, stored once.
+        client.send_message(message, to_addrs=[address])
+        with pytest.raises(smtplib.SMTPRecipientsRefused):
+            client.send_message(message, to_addrs=["someone-else@portal.example"])
+    db.session.expire_all()
+    (stored,) = db.session.scalars(select(InboundMail)).all()
+    assert stored.outcome == "reply"
+    bodies = db.session.scalars(
+        select(TimelineEvent.body).where(
+            TimelineEvent.request_id == request.id, TimelineEvent.kind == "public_reply"
+        )
+    ).all()
+    assert bodies == ["收到，谢谢。"]
+
+
+def test_a_malformed_message_is_accepted_and_kept(listener):
+    kind, port = listener
+    with _client(kind, port) as client:
+        client.sendmail("x@y.example", ["service@portal.example"], b"\x00\xff not mail at all\r\n")
+    db.session.expire_all()
+    assert [m.outcome for m in db.session.scalars(select(InboundMail))] == ["malformed"]
