@@ -87,6 +87,24 @@ def roles_required(*roles: str) -> Callable[[F], F]:
     return decorator
 
 
+def allowed_by(check: Callable[[User], bool]) -> Callable[[F], F]:
+    """Only signed-in users the permission allows (``permissions``, the rule's one owner); others are sent
+    to sign in or told 403."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not check(current_user):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
 customer_required = roles_required("customer_admin", "customer")
 staff_required = roles_required("agent", "lead")
 internal_viewer_required = roles_required("agent", "lead", "manager", "admin")

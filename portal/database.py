@@ -47,7 +47,8 @@ def _begin_sqlite(connection: Any) -> None:
 def _sqlite_from_hint(compiler: Any, table: Any, text: str | None) -> str | None:
     """SQLAlchemy writes no table hints for SQLite; SQLite's ``INDEXED BY`` goes exactly where one goes. A
     query names an index this way only where SQLite, which plans without statistics, would otherwise
-    collect every open request and sort them (``queues.queue_page``); PostgreSQL ignores the hint."""
+    collect every open request and sort them (``queues.queue_page``, ``overview.customer_home``); PostgreSQL
+    ignores the hint."""
     return text
 
 

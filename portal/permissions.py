@@ -30,6 +30,8 @@ The rules (DESIGN.md §1):
   leads and technical support; administrators too. They are seen by whoever sees the prospect or the
   account among staff (finance and managers read-only), and — once sent — by the account's customer
   administrators, who answer them. A prospect's contact answers by the link in the email instead.
+- **Mail that matched no request** is read by the leads, managers and administrators; leads and
+  administrators put it aside.
 - **The back office** (accounts, staff, departments) is the administrators'. An account's people are managed
   by its customer administrator and by the administrators.
 """
@@ -170,6 +172,12 @@ def can_reply(user: User, request: ServiceRequest) -> bool:
     return can_work_request(user, request) or can_act_as_customer(user, request)
 
 
+def can_file_request(user: User, account: Account) -> bool:
+    """File a new request for the account — by its form in the portal or by mail to the service address:
+    the account's own people."""
+    return is_customer(user) and user.account_id == account.id
+
+
 def can_decide_approval(user: User, request: ServiceRequest) -> bool:
     return user.role == "customer_admin" and request.account_id == user.account_id
 
@@ -252,6 +260,19 @@ def follow_up_condition(user: User) -> ColumnElement[bool]:
 
 def can_close_follow_up(user: User, task: FollowUpTask) -> bool:
     return is_staff(user) and task.owner_id == user.id or user.role == "admin"
+
+
+# --- mail in ------------------------------------------------------------------------------------------------
+
+
+def can_review_mail(user: User) -> bool:
+    """Read the mail that matched no request and put it aside: the leads, who triage, and the
+    administrators; managers read it."""
+    return user.role in ("lead", *READ_ALL_ROLES)
+
+
+def can_dismiss_mail(user: User) -> bool:
+    return user.role in ("lead", "admin")
 
 
 # --- the back office and the account's users ---------------------------------------------------------------

@@ -28,7 +28,7 @@ from portal.rendering import render
 from portal.services.engagement import surveys
 from portal.services.errors import InvalidInput
 from portal.services.requests import attachments
-from portal.services.storage import FileUnreadable
+from portal.services.storage import FileUnreadable, Stored
 from portal.uploads import file_store
 
 ALL_SUBTYPES = sorted({s for subs in SUBTYPES.values() for s in subs})
@@ -168,19 +168,21 @@ def login_url_for(next_path: str | None) -> str:
 
 
 def send_stored(attachment: Attachment) -> Response:
-    """A stored file, always as a download under its original name (never rendered inline), streamed from
-    its store a chunk at a time and checked against its SHA-256 on the way (``storage.FileStore.chunks``):
-    a missing file, or a damaged one that fits in a chunk, fails here, before anything is sent; a larger
-    damaged one breaks off before its last chunk, so no one receives it whole."""
-    chunks = file_store().chunks(attachment)
+    """An attachment, under its original name (``send_stored_as``)."""
+    return send_stored_as(attachment, attachment.original_name, attachment.content_type)
+
+
+def send_stored_as(file: Stored, name: str, mimetype: str) -> Response:
+    """A stored file, always as a download (never rendered inline), streamed from its store a chunk at a
+    time and checked against its SHA-256 on the way (``storage.FileStore.chunks``): a missing file, or a
+    damaged one that fits in a chunk, fails here, before anything is sent; a larger damaged one breaks off
+    before its last chunk, so no one receives it whole."""
+    chunks = file_store().chunks(file)
     first = next(chunks)
     return Response(
         _stream(current_app._get_current_object(), first, chunks),  # type: ignore[attr-defined]
-        mimetype=attachment.content_type,
-        headers={
-            "Content-Disposition": _disposition(attachment.original_name),
-            "Content-Length": str(attachment.size_bytes),
-        },
+        mimetype=mimetype,
+        headers={"Content-Disposition": _disposition(name), "Content-Length": str(file.size_bytes)},
     )
 
 

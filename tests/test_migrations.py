@@ -44,7 +44,7 @@ def test_migrations_upgrade_a_populated_database(scratch_database_url, tmp_path)
     """The demo company's database taken back to the first revision and up to head again: every batch
     migration that re-creates a table runs over rows that other rows point at. The defect found: on SQLite
     "FOREIGN KEY constraint failed", and a copy of service_requests left behind made a retry fail too."""
-    from portal.models import Attachment, ServiceRequest
+    from portal.models import Attachment, InboundMail, ServiceRequest
     from tests.conftest import demo_rows, restore_rows
 
     rows = demo_rows()  # the run's one seeding of the demo company, copied into the scratch database
@@ -66,6 +66,8 @@ def test_migrations_upgrade_a_populated_database(scratch_database_url, tmp_path)
         with pytest.raises(SystemExit):
             downgrade(revision=FIRST_REVISION)
         stored = db.session.query(Attachment.id).count()
+        if inspect(db.engine).has_table("inbound_mail"):  # PostgreSQL undid the refused way down whole
+            stored += db.session.query(InboundMail.id).count()
         assert FileStore("filesystem", tmp_path).migrate("filesystem").count == stored > 0
         db.session.remove()
         downgrade(revision=FIRST_REVISION)

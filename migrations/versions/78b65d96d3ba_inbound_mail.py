@@ -48,6 +48,11 @@ def upgrade():
 
 
 def downgrade():
+    # The messages go with their table: their bytes in the database store too (a folder's files stay).
+    op.execute(
+        "DELETE FROM file_chunks WHERE stored_name IN "
+        "(SELECT stored_name FROM inbound_mail WHERE storage = 'database')"
+    )
     with op.batch_alter_table('inbound_mail', schema=None) as batch_op:
         batch_op.drop_index('ix_inbound_mail_outcome')
 

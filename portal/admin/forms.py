@@ -15,11 +15,13 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from portal.labels import LazyLabel
 from portal.models.accounts import INDUSTRIES, INTERNAL_ROLES, SIZES, TIERS
 from portal.models.contracts import ENTITLEMENT_KINDS
-from portal.models.requests import CATEGORIES, PRIORITIES
+from portal.models.requests import CATEGORIES, PRIORITIES, SUBTYPES
 from portal.web import ALL_SUBTYPES, choices, id_field, optional_id, options
 
 
@@ -46,6 +48,25 @@ class RuleForm(FlaskForm):
     )
     default_assignee = SelectField(_l("Default assignee"), choices=[], validate_choice=False)
     active = BooleanField(_l("Active"), default=True)
+
+
+class MailIntakeForm(FlaskForm):
+    """Whether a known contact's new mail to the service address becomes a request, and which service and
+    priority it is filed under (the routing rules then choose its department)."""
+
+    accepts_new_requests = BooleanField(_l("New mail from a known contact becomes a request"))
+    service = SelectField(
+        _l("File it under"),
+        choices=[
+            SelectChoice(f"{category}/{subtype}", LazyLabel("subtype", subtype), optgroup=group)  # type: ignore[arg-type]
+            for category, group in ((c, LazyLabel("category", c)) for c in CATEGORIES)
+            for subtype in SUBTYPES[category]
+        ],
+        validate_choice=False,
+    )
+    priority = SelectField(
+        _l("Priority"), choices=choices("priority", PRIORITIES, "–")[1:], validate_choice=False
+    )
 
 
 class SampleForm(FlaskForm):

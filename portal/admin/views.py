@@ -90,17 +90,56 @@ def _rule_or_404(rule_id: int) -> RoutingRule:
     return rule
 
 
-@bp.get("/routing")
-@admin_required
-def routing_rules():
+def _intake_form() -> forms.MailIntakeForm:
+    form = forms.MailIntakeForm()
+    if request.method == "GET":
+        intake = routing.mail_intake()
+        form.accepts_new_requests.data = intake.accepts_new_requests
+        form.service.data = f"{intake.category}/{intake.subtype}"
+        form.priority.data = intake.priority
+    return form
+
+
+def _routing_page(status: int = 200, **forms_shown: Any) -> Response:
     return render(
         "admin/routing.html",
+        status=status,
         rules=routing.all_rules(),
-        form=_rule_form(),
+        form=forms_shown.get("form") or _rule_form(),
+        intake=forms_shown.get("intake") or _intake_form(),
         sample=forms.SampleForm(),
         confirm=forms.ConfirmForm(),
         departments=_departments(),
     )
+
+
+@bp.get("/routing")
+@admin_required
+def routing_rules():
+    return _routing_page()
+
+
+@bp.post("/routing/email")
+@admin_required
+def update_mail_intake():
+    """The "requests by email" settings: every problem shown in place, nothing saved until all are right."""
+    intake = _intake_form()
+    if not intake.validate_on_submit():
+        return _routing_page(422, intake=intake)
+    category, _slash, subtype = (intake.service.data or "").partition("/")
+    try:
+        routing.update_mail_intake(
+            bool(intake.accepts_new_requests.data),
+            category,
+            subtype,
+            intake.priority.data or "",
+            current_user,
+        )
+    except InvalidInput as error:
+        web.show_errors(intake, error.errors, fallback="service")
+        return _routing_page(422, intake=intake)
+    flash(_("The settings for requests by email are saved."), "info")
+    return redirect(url_for("admin.routing_rules", _anchor="email-title"), code=303)
 
 
 @bp.post("/departments/<int:department_id>/auto-assign")
@@ -123,16 +162,14 @@ def edit_rule(rule_id: int):
 
 def _save(rule: RoutingRule | None) -> Response:
     form = _rule_form(rule)
-    template = "admin/rule.html" if rule else "admin/routing.html"
-    context: dict[str, Any] = {
-        "rule": rule,
-        "rules": routing.all_rules(),
-        "sample": forms.SampleForm(),
-        "confirm": forms.ConfirmForm(),
-        "departments": _departments(),
-    }
+
+    def refused() -> Response:
+        if rule is None:
+            return _routing_page(422, form=form)
+        return render("admin/rule.html", form=form, status=422, rule=rule, sample=forms.SampleForm())
+
     if not form.validate_on_submit():
-        return render(template, form=form, status=422, **context)
+        return refused()
     try:
         if rule is None:
             routing.create_rule(_draft(form), current_user)
@@ -141,7 +178,7 @@ def _save(rule: RoutingRule | None) -> Response:
     except InvalidInput as error:
         field = getattr(form, error.field.removesuffix("_id"), form.name)
         field.errors = [str(error)]
-        return render(template, form=form, status=422, **context)
+        return refused()
     flash(_("The routing rules are saved."), "info")
     return redirect(url_for("admin.routing_rules"), code=303)
 

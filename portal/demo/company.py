@@ -9,6 +9,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from email.message import EmailMessage
+from email.utils import format_datetime
 
 from sqlalchemy import and_, func, or_, select
 
@@ -33,7 +35,7 @@ from portal.models import (
 from portal.models.requests import SUBTYPES
 from portal.services.contracts import contracts as contract_services
 from portal.services.identity import auth
-from portal.services.messaging import notifications
+from portal.services.messaging import inbound, notifications
 from portal.services.reference_data import ensure_reference_data
 from portal.services.requests import workflow
 from portal.services.requests.attachments import Upload, store_file
@@ -195,12 +197,47 @@ def _seed_demo(*, seed: int, password: str, today: date | None, files: FileStore
         staff["sales@portal.example"], staff["support@portal.example"], prospects, today
     )
     db.session.commit()
+    _unmatched_mail(today, files)
     return DemoSummary(
         users=len(STAFF) + len(CUSTOMERS),
         accounts=len(accounts),
         contracts=sum(len(c) for c in contracts.values()),
         requests=request_count,
     )
+
+
+# Mail to the service address that the leads find in "Unmatched mail": a stranger's enquiry, and a message
+# that names a customer as its sender although their domain did not send it (DMARC failed).
+DEMO_MAIL = [
+    (
+        2,
+        "陈刚 <chen.gang@xinghe-logistics.example>",
+        "咨询：贵公司的存储扩容方案",
+        "您好，\n\n我们是星河物流，想了解贵公司的存储扩容方案和报价，"
+        "能否安排售前工程师联系我？\n\n陈刚\n星河物流 IT 部",
+        "",
+    ),
+    (
+        1,
+        "李娜 <li.na@huaxin-bank.example>",
+        "紧急：请更新收款账户",
+        "请将本月服务费汇入以下新账户，原账户停用。",
+        "mx.portal.example; spf=fail smtp.mailfrom=huaxin-bank.example;"
+        " dmarc=fail header.from=huaxin-bank.example",
+    ),
+]
+
+
+def _unmatched_mail(today: date, files: FileStore) -> None:
+    for number, (days_ago, sender, subject, body, verdict) in enumerate(DEMO_MAIL, start=1):
+        sent = datetime.combine(today - timedelta(days=days_ago), time(9, 30), tzinfo=UTC)
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = sender, "service@portal.example", subject
+        message["Date"], message["Message-ID"] = format_datetime(sent), f"<demo-mail-{number}@mail.example>"
+        if verdict:
+            message["Authentication-Results"] = verdict
+        message.set_content(body)
+        inbound.receive(bytes(message), files=files, max_bytes=MAX_DEMO_FILE, now=sent + timedelta(minutes=1))
 
 
 def _user(email: str, name: str, role: str, password_hash: str, **kwargs: object) -> User:

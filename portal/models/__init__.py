@@ -7,7 +7,7 @@ from portal.models.changes import DataVersion
 from portal.models.contracts import Contract, Entitlement
 from portal.models.files import FileChunk
 from portal.models.kpi import KpiWeight
-from portal.models.mail import InboundMail
+from portal.models.mail import InboundMail, MailIntake
 from portal.models.notifications import Notification, NotificationPreference
 from portal.models.pipeline import Proposal, ProposalLine, Prospect, ProspectActivity
 from portal.models.relations import ContactLog, FollowUpTask, ReturnVisitCadence
@@ -40,6 +40,7 @@ __all__ = [
     "ExportJob",
     "FileChunk",
     "InboundMail",
+    "MailIntake",
     "FollowUpTask",
     "KpiWeight",
     "LoginSession",

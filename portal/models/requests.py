@@ -39,6 +39,8 @@ CATEGORIES = tuple(SUBTYPES)
 # A potential key account's pre-sale requests are answered as a key account's (DESIGN.md, SLA by tier).
 PROSPECT_TIER = "key"
 PRIORITIES = ("low", "normal", "high", "urgent")
+# Where a request came in: its form in the portal, or an email to the service address (mail in).
+INTAKE_CHANNELS = ("portal", "email")
 STATUSES = (
     "submitted",
     "open",
@@ -74,7 +76,7 @@ TIMELINE_KINDS = (
 )
 
 
-def _subtype_pairs_check() -> CheckConstraint:
+def subtype_pairs_check() -> CheckConstraint:
     pairs = " OR ".join(
         f"(category = '{c}' AND subtype IN ({', '.join(repr(s) for s in subs)}))"
         for c, subs in SUBTYPES.items()
@@ -95,9 +97,10 @@ class ServiceRequest(Base):
     __tablename__ = "service_requests"
     __table_args__ = (
         one_of("category", CATEGORIES),
-        _subtype_pairs_check(),
+        subtype_pairs_check(),
         one_of("priority", PRIORITIES),
         one_of("status", STATUSES),
+        one_of("channel", INTAKE_CHANNELS),
         one_of("approval", APPROVAL_STATES),
         CheckConstraint(
             "severity IS NULL OR severity IN ('minor', 'major', 'critical')", name="severity_valid"
@@ -244,6 +247,7 @@ class ServiceRequest(Base):
     priority: Mapped[str] = mapped_column(String(10), default="normal")
     status: Mapped[str] = mapped_column(String(20), default="submitted")
     shared_with_account: Mapped[bool] = mapped_column(Boolean, default=True)
+    channel: Mapped[str] = mapped_column(String(10), default="portal", server_default="portal")
 
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="RESTRICT"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -5,7 +5,9 @@ runs it is registered by the app (``portal/tasks.py``'s ``init_app`` puts the qu
 ``app.extensions``), so services never import the queue.
 
 Work enqueued inside a use case leaves only when that use case commits — a worker never sees a row that is
-not there yet, and a rolled-back change tells nobody. Outside a use case it leaves at once. A queue that
+not there yet, and a rolled-back change tells nobody: not when a savepoint inside it is released (SQLAlchemy
+calls ``after_commit`` for those too; the work waits for the transaction's own commit), and work enqueued
+inside a savepoint that is rolled back goes with it. Outside a use case it leaves at once. A queue that
 cannot take the work never fails the person's action: the failure is logged (periodic sweeps pick up what
 is left, e.g. emails still pending).
 """
@@ -32,9 +34,17 @@ HandOver = Callable[..., None]
 
 def enqueue(job: str, *args: Any) -> None:
     if in_use_case():
-        db.session().info.setdefault(_WAITING, []).append((job, args))
+        after_commit(job, *args)
     else:
         send_now(job, *args)
+
+
+def after_commit(job: str, *args: Any, session: Session | None = None) -> None:
+    """Hand the work over when the session's transaction commits (for session hooks, which run inside one,
+    use case or not)."""
+    session = session or db.session()
+    current = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_WAITING, []).append((current, job, args))
 
 
 def send_now(job: str, *args: Any) -> None:
@@ -48,13 +58,26 @@ def send_now(job: str, *args: Any) -> None:
 
 
 def _after_commit(session: Session) -> None:
-    for job, args in session.info.pop(_WAITING, []):
+    if session.in_nested_transaction():  # a savepoint released: the transaction has not committed yet
+        return
+    for _transaction, job, args in session.info.pop(_WAITING, []):
         send_now(job, *args)
 
 
+def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False
+
+
 def _after_soft_rollback(session: Session, previous: SessionTransaction) -> None:
-    if not getattr(previous, "nested", False):
+    if not previous.nested:
         session.info.pop(_WAITING, None)
+        return
+    waiting = session.info.get(_WAITING, [])
+    session.info[_WAITING] = [entry for entry in waiting if not _within(entry[0], previous)]
 
 
 def install() -> None:

@@ -11,12 +11,14 @@ from portal.extensions import db
 from portal.models import (
     BusinessCalendar,
     Department,
+    MailIntake,
     ReturnVisitCadence,
     RoutingRule,
     SlaPolicy,
     SurveyQuestion,
     SurveyTemplate,
 )
+from portal.services.requests import routing
 from portal.services.unit_of_work import use_case
 
 DEPARTMENT_NAMES = {
@@ -102,6 +104,8 @@ def ensure_reference_data() -> None:
     _ensure_sla_policies()
     _ensure_calendar()
     _ensure_cadences()
+    if db.session.get(MailIntake, 1) is None:
+        db.session.add(routing.mail_intake())
     _ensure_survey_template(
         "csat_default", "csat", "服务满意度调查", "Service satisfaction survey", CSAT_QUESTIONS
     )

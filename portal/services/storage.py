@@ -6,6 +6,7 @@ statements: one interface, two stores.
 - ``filesystem``: a folder (a volume every host mounts), each file under its random name; a rollback
   removes what the transaction wrote (``unit_of_work.write_new_file``).
 
+Two tables own stored files (``OWNERS``): attachments, and the mail the portal received (``InboundMail``).
 A row says which store holds its bytes (``Attachment.storage``); new files go to the configured one, so
 ``migrate`` can move files one at a time while the portal runs and every file stays readable throughout.
 Reading streams a chunk at a time and checks the SHA-256: a file whose bytes no longer match its row is
@@ -22,24 +23,43 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, inspect, select
 
 from portal.extensions import db
-from portal.models import Attachment, FileChunk
+from portal.models import Attachment, FileChunk, InboundMail
 from portal.services.unit_of_work import use_case, write_new_file
 
 log = logging.getLogger(__name__)
 
 KINDS = ("database", "filesystem")
 CHUNK = 512 * 1024
+# Every table whose rows own a stored file: migrated, read through and checked alike.
+OWNERS: tuple[Any, ...] = (Attachment, InboundMail)
+
+
+class Stored(Protocol):
+    """What reading needs of a row that owns a stored file (``OWNERS``)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def stored_name(self) -> str: ...
+    @property
+    def storage(self) -> str: ...
+    @property
+    def size_bytes(self) -> int: ...
+    @property
+    def sha256(self) -> str: ...
 
 
 class FileUnreadable(Exception):
     """A stored file is missing from its store or its bytes do not match its SHA-256."""
 
-    def __init__(self, attachment: Attachment | _File, problem: str) -> None:
-        super().__init__(f"file {attachment.stored_name} (attachment {attachment.id}): {problem}")
+    def __init__(self, attachment: Stored, problem: str) -> None:
+        owner = attachment.owner if isinstance(attachment, _File) else type(attachment).__name__
+        super().__init__(f"file {attachment.stored_name} ({owner} {attachment.id}): {problem}")
         self.problem = problem
 
 
@@ -53,6 +73,7 @@ class _File:
     storage: str
     size_bytes: int
     sha256: str
+    owner: str
 
 
 @dataclass(frozen=True)
@@ -87,7 +108,7 @@ class FileStore:
 
     # --- reading ------------------------------------------------------------------------------------------
 
-    def chunks(self, attachment: Attachment) -> Iterator[bytes]:
+    def chunks(self, attachment: Stored) -> Iterator[bytes]:
         """The file's bytes, a chunk at a time, checked against its SHA-256 and size: raises
         ``FileUnreadable`` before the last chunk if they do not match (and at once if the file is missing)."""
         file = _File(
@@ -96,6 +117,7 @@ class FileStore:
             attachment.storage,
             attachment.size_bytes,
             attachment.sha256,
+            type(attachment).__name__,
         )
         digest, size = hashlib.sha256(), 0
         raw = self._raw(file)
@@ -113,10 +135,10 @@ class FileStore:
             raise FileUnreadable(file, "damaged: its bytes do not match its SHA-256")
         yield held
 
-    def read(self, attachment: Attachment) -> bytes:
+    def read(self, attachment: Stored) -> bytes:
         return b"".join(self.chunks(attachment))
 
-    def _raw(self, attachment: _File) -> Iterator[bytes]:
+    def _raw(self, attachment: Stored) -> Iterator[bytes]:
         if attachment.storage == "filesystem":
             try:
                 handle = open(self.folder / attachment.stored_name, "rb")  # noqa: SIM115 - closed below
@@ -144,7 +166,7 @@ class FileStore:
     def _chunk_count(name: str) -> int:
         return db.session.scalar(select(func.count()).where(FileChunk.stored_name == name)) or 0
 
-    def exists(self, attachment: Attachment) -> bool:
+    def exists(self, attachment: Stored) -> bool:
         if attachment.storage == "filesystem":
             return (self.folder / attachment.stored_name).is_file()
         return self._chunk_count(attachment.stored_name) > 0
@@ -159,45 +181,52 @@ class FileStore:
         if to not in KINDS:
             raise ValueError(f"database or filesystem, not {to!r}")
         moved = Moved()
-        ids = db.session.scalars(
-            select(Attachment.id).where(Attachment.storage != to).order_by(Attachment.id)
-        )
-        for attachment_id in list(ids):
-            try:
-                left = self._move_one(attachment_id, to)
-            except FileUnreadable as error:
-                moved.failed.append(str(error))
-                continue
-            if left is not None:
-                left.unlink(missing_ok=True)
-            moved.count += 1
+        for owner in self._owners():
+            ids = list(db.session.scalars(select(owner.id).where(owner.storage != to).order_by(owner.id)))
+            for row_id in ids:
+                try:
+                    left = self._move_one(owner, row_id, to)
+                except FileUnreadable as error:
+                    moved.failed.append(str(error))
+                    continue
+                if left is not None:
+                    left.unlink(missing_ok=True)
+                moved.count += 1
         return moved
 
     @use_case
-    def _move_one(self, attachment_id: int, to: str) -> Path | None:
-        attachment = db.session.get(Attachment, attachment_id)
-        if attachment is None or attachment.storage == to:
+    def _move_one(self, owner: Any, row_id: int, to: str) -> Path | None:
+        row = db.session.get(owner, row_id)
+        if row is None or row.storage == to:
             return None
-        data = self.read(attachment)
-        self._write(to, attachment.stored_name, data)
-        source, attachment.storage = attachment.storage, to
-        if self.read(attachment) != data:  # pragma: no cover - a store that loses what it just took
-            raise FileUnreadable(attachment, f"not the same after copying to {to}")
+        data = self.read(row)
+        self._write(to, row.stored_name, data)
+        source, row.storage = row.storage, to
+        if self.read(row) != data:  # pragma: no cover - a store that loses what it just took
+            raise FileUnreadable(row, f"not the same after copying to {to}")
         if source == "database":
-            db.session.execute(delete(FileChunk).where(FileChunk.stored_name == attachment.stored_name))
+            db.session.execute(delete(FileChunk).where(FileChunk.stored_name == row.stored_name))
             return None
-        return self.folder / attachment.stored_name
+        return self.folder / row.stored_name
+
+    @staticmethod
+    def _owners() -> list[Any]:
+        """The owners whose tables the database has: moving files out is the step before ``flask db
+        downgrade`` past the file store, which may meet a schema older than the received mail."""
+        present = inspect(db.session.connection())
+        return [owner for owner in OWNERS if present.has_table(owner.__tablename__)]
 
     def read_through(self) -> Iterator[tuple[str, FileUnreadable | None]]:
         """Each row's file read through a chunk at a time: (stored name, why it cannot be read, or None)."""
-        for attachment in db.session.scalars(select(Attachment).order_by(Attachment.id)).yield_per(500):
-            try:
-                for _ in self.chunks(attachment):
-                    pass
-            except FileUnreadable as error:
-                yield attachment.stored_name, error
-            else:
-                yield attachment.stored_name, None
+        for owner in self._owners():
+            for row in db.session.scalars(select(owner).order_by(owner.id)).yield_per(500):
+                try:
+                    for _ in self.chunks(row):
+                        pass
+                except FileUnreadable as error:
+                    yield row.stored_name, error
+                else:
+                    yield row.stored_name, None
 
     def check(self) -> Checked:
         """Every row's file present and matching its SHA-256; every file in either store has a row."""
@@ -206,12 +235,14 @@ class FileStore:
             found.files += 1
             if error is not None:
                 found.unreadable.append(str(error))
-        in_folder = set(
-            db.session.scalars(select(Attachment.stored_name).where(Attachment.storage == "filesystem"))
-        )
-        in_database = set(
-            db.session.scalars(select(Attachment.stored_name).where(Attachment.storage == "database"))
-        )
+        in_folder, in_database = set(), set()
+        for owner in OWNERS:
+            in_folder |= set(
+                db.session.scalars(select(owner.stored_name).where(owner.storage == "filesystem"))
+            )
+            in_database |= set(
+                db.session.scalars(select(owner.stored_name).where(owner.storage == "database"))
+            )
         if self.folder.is_dir():
             found.orphans += [
                 f"{self.folder / entry.name}"

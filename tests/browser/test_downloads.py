@@ -22,6 +22,7 @@ from portal.models import (
     Contract,
     Deliverable,
     ExportJob,
+    InboundMail,
     Proposal,
     ServiceRequest,
     Statement,
@@ -31,8 +32,10 @@ from portal.services.pipeline import proposals
 from tests.browser.test_journeys import sign_in, sign_out
 
 
-def _stored(endpoint: str, args: dict) -> Attachment | None:
+def _stored(endpoint: str, args: dict) -> Attachment | InboundMail | None:
     """The stored file a download link names, or None for one generated on the fly."""
+    if endpoint == "internal.mail_download":
+        return db.session.get(InboundMail, args["mail_id"])
     if endpoint.endswith("download_attachment"):
         return db.session.get(Attachment, args["attachment_id"])
     if endpoint == "customer.download_report":
@@ -81,9 +84,10 @@ class Downloads:
             body = saved.read()
         stored = _stored(endpoint, args)
         if stored is not None:
-            assert download.suggested_filename == stored.original_name, what
+            name = f"mail-{stored.id}.eml" if isinstance(stored, InboundMail) else stored.original_name
+            assert download.suggested_filename == name, what
             assert hashlib.sha256(body).hexdigest() == stored.sha256 and len(body) == stored.size_bytes, what
-            if stored.original_name.endswith(".zip"):
+            if name.endswith(".zip"):
                 assert zipfile.ZipFile(io.BytesIO(body)).namelist()
         else:
             _check_generated(download.suggested_filename, body)
@@ -139,6 +143,16 @@ def test_every_file_link_downloads_in_the_browser(page):
     sign_in(page, delivered.assignee.email)
     page.wait_for_url("**/staff/**")
     downloads.every_link(f"/staff/requests/{delivered.id}")
+    sign_out(page)
+
+    # The after-sales lead: a message that matched no request, reached from the navigation, as it arrived.
+    sign_in(page, "aftersales@portal.example")
+    page.wait_for_url("**/staff/**")
+    page.get_by_role("navigation", name="主导航").get_by_role("link", name="未匹配邮件").click()
+    page.wait_for_url("**/staff/mail")
+    page.get_by_role("link", name="咨询：贵公司的存储扩容方案").click()
+    page.wait_for_url("**/staff/mail/*")
+    downloads.check(page.locator("main a[download]").first, what="unmatched mail")
     sign_out(page)
 
     # A proposal's PDF: for sales, from the emailed link, for the account's administrator.

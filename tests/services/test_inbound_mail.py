@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from email import message_from_bytes, policy
 from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -12,10 +13,13 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import Attachment, InboundMail, ServiceRequest, TimelineEvent, User
+from portal.models import Attachment, InboundMail, Notification, ServiceRequest, TimelineEvent, User
 from portal.models.base import utcnow
+from portal.services.errors import InvalidInput
 from portal.services.messaging import inbound, mail, threads
-from tests.factories import department, make_request, make_user
+from portal.services.reference_data import ensure_reference_data
+from portal.services.requests import routing
+from tests.factories import department, make_account, make_contract, make_request, make_user
 
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 
@@ -213,15 +217,18 @@ def test_staff_of_the_department_may_answer_by_email(request_, customer):
 
 @pytest.mark.parametrize("subject", ["Fwd: [{ref}] 有新的回复", "转发: [{ref}] 有新的回复", "FW：[{ref}]"])
 def test_a_forward_is_new_mail_not_a_follow_up(request_, customer, subject):
+    ensure_reference_data()
     raw = message(
         customer.email,
-        "FYI",
+        "FYI\n\n---------- Forwarded message ---------\nFrom: 王工 <wang@partner.example>\n打印机又坏了",
         subject=subject.format(ref=request_.reference),
         to=_reply_address(request_, customer),
     )
     record = receive(raw)
-    assert record.outcome == "unmatched" and record.request_id is None
+    assert record.outcome == "filed" and record.request_id != request_.id
     assert replies(request_) == []
+    # A forward keeps all it carries: what was forwarded is the point of it.
+    assert "打印机又坏了" in db.session.get(ServiceRequest, record.request_id).description
 
 
 # --- ignored, kept, once ---------------------------------------------------------------------------------
@@ -279,7 +286,7 @@ def test_a_message_delivered_twice_is_stored_once(request_, customer):
 
 def test_a_malformed_message_is_kept(store):
     record = receive(b"\x00\xff\xfe garbage without headers \x00")
-    assert record.outcome == "malformed"
+    assert (record.outcome, record.cause) == ("malformed", "unreadable")
     assert b"".join(store.chunks(record)) == b"\x00\xff\xfe garbage without headers \x00"
     # Broken encodings (a bad RFC 2047 word, an unknown charset, bad base64) are read as far as they go.
     broken = (
@@ -312,3 +319,139 @@ def test_attachments_pass_the_upload_checks(request_, customer):
     names = db.session.scalars(select(Attachment.original_name).where(Attachment.request_id == request_.id))
     assert list(names) == ["报告.pdf"]
     assert "tool.exe" in record.reason and "fake.pdf" in record.reason
+
+
+def test_a_forged_sender_acts_for_nobody(request_, customer):
+    ensure_reference_data()
+    verdict = {
+        "Authentication-Results": "mx.portal.example; spf=fail smtp.mailfrom=x; dmarc=fail header.from=x"
+    }
+    reply = receive(
+        message(customer.email, "Pay here.", to=_reply_address(request_, customer), headers=verdict)
+    )
+    new = receive(message(customer.email, "Pay here.", subject="Invoice", headers=verdict))
+    assert [reply.outcome, new.outcome] == ["unmatched", "unmatched"]
+    assert [reply.cause, new.cause] == ["unconfirmed_sender", "unconfirmed_sender"]
+    assert "dmarc=fail" in reply.reason and new.request_id is None
+    assert replies(request_) == []
+    passed = {"Authentication-Results": "mx.portal.example; dkim=pass; dmarc=pass header.from=tianyi.example"}
+    assert (
+        receive(
+            message(customer.email, "Real.", to=_reply_address(request_, customer), headers=passed)
+        ).outcome
+        == "reply"
+    )
+
+
+# --- new requests by email -------------------------------------------------------------------------------
+
+
+def _filed(record: InboundMail) -> ServiceRequest:
+    assert record.outcome == "filed", record.reason
+    return db.session.get(ServiceRequest, record.request_id)
+
+
+@pytest.mark.parametrize("charset", ["gb2312", "gb18030", "utf-8"])
+def test_new_mail_from_a_contact_becomes_a_request_with_its_acknowledgement(customer, outbox, charset):
+    ensure_reference_data()
+    raw = message(
+        customer.email,
+        "打印服务器又离线了，请尽快处理。\n\n--\n林霞\n天翼科技",
+        subject="回复: 打印服务器离线",
+        charset=charset,
+    )
+    request = _filed(receive(raw))
+    assert (request.title, request.channel, request.requester_id) == ("打印服务器离线", "email", customer.id)
+    assert request.account_id == customer.account_id
+    assert request.description.startswith("打印服务器又离线了") and "天翼科技" not in request.description
+    assert (request.category, request.subtype, request.priority) == (
+        "after_sale",
+        "technical_support",
+        "normal",
+    )
+    assert request.department_id is not None and request.first_response_due_at is not None
+    (ack,) = db.session.scalars(select(Notification).where(Notification.user_id == customer.id))
+    assert ack.kind == "request_acknowledged" and ack.email_state == "sent"
+    # The acknowledgement answers their own mail: it sits under it in their mail client.
+    (sent,) = [
+        m for m in (message_from_bytes(p.read_bytes(), policy=policy.default) for p in outbox.glob("*.eml"))
+    ]
+    original = message_from_bytes(raw, policy=policy.default)["Message-ID"]
+    assert sent["In-Reply-To"] == original and sent["References"].startswith(original)
+    assert threads.found_in(sent["Reply-To"]) == threads.Thread(request.id, customer.id)
+
+
+def test_new_mail_from_anyone_else_creates_nothing_and_answers_nobody(customer, outbox):
+    ensure_reference_data()
+    gone = make_user("customer", email="left@tianyi.example", active=False)
+    switched_off = make_user("customer", email="a@closed.example", account=make_account(active=False))
+    agent = make_user("agent", email="agent@portal.example", departments=["after_sales"])
+    for sender, cause in [
+        ("stranger@nowhere.example", "unknown_sender"),
+        (gone.email, "sender_disabled"),
+        (switched_off.email, "sender_disabled"),
+        (agent.email, "unknown_sender"),
+    ]:
+        record = receive(message(sender, "请帮忙看看", subject="新问题"))
+        assert (record.outcome, record.cause, record.request_id) == ("unmatched", cause, None), sender
+    assert db.session.scalar(select(func.count()).select_from(ServiceRequest)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Notification)) == 0
+    assert list(outbox.glob("*.eml")) == []
+
+
+def test_the_administrator_sets_how_mail_is_filed(customer):
+    ensure_reference_data()
+    admin = make_user("admin")
+    with pytest.raises(InvalidInput) as refused:
+        routing.update_mail_intake(True, "on_site", "warranty", "someday", admin)
+    assert set(refused.value.errors) == {"service", "priority"}
+    assert routing.mail_intake().category == "after_sale"  # nothing changed
+    routing.update_mail_intake(True, "after_sale", "troubleshooting", "high", admin)
+    request = _filed(receive(message(customer.email, "故障", subject="系统故障")))
+    assert (request.subtype, request.priority) == ("troubleshooting", "high")
+    routing.update_mail_intake(False, "after_sale", "troubleshooting", "high", admin)
+    record = receive(message(customer.email, "again", subject="另一个问题"))
+    assert (record.outcome, record.cause) == ("unmatched", "intake_off") and "switched off" in record.reason
+
+
+def test_a_request_by_email_beyond_the_contract_waits_for_approval():
+    ensure_reference_data()
+    account = make_account()
+    admin = make_user("customer_admin", email="boss@tianyi.example", account=account)
+    contract = make_contract(account, entitlements={"support_hours": 100})  # no on-site days
+    routing.update_mail_intake(True, "on_site", "installation", "normal", make_user("admin"))
+    request = _filed(receive(message(admin.email, "请派人安装", subject="安装新设备")))
+    assert request.contract_id == contract.id
+    # Even the administrator's own: a mail does not say it means to go over the contract.
+    assert (request.over_entitlement, request.approval) == (True, "pending")
+
+
+def test_a_new_request_by_email_keeps_its_good_files_and_names_the_others(customer):
+    ensure_reference_data()
+    raw = EmailMessage()
+    raw["From"], raw["To"], raw["Subject"] = customer.email, "service@portal.example", "日志"
+    raw["Message-ID"] = make_msgid(domain="tianyi.example")
+    raw.set_content("见附件。")
+    raw.add_attachment(PDF, maintype="application", subtype="pdf", filename="日志.pdf")
+    raw.add_attachment(b"MZ\x90\x00", maintype="application", subtype="octet-stream", filename="x.exe")
+    record = receive(bytes(raw))
+    request = _filed(record)
+    names = db.session.scalars(select(Attachment.original_name).where(Attachment.request_id == request.id))
+    assert list(names) == ["日志.pdf"] and "x.exe" in record.reason
+    again = receive(bytes(raw))  # delivered twice: one request
+    assert again.id == record.id
+    assert db.session.scalar(select(func.count()).select_from(ServiceRequest)) == 1
+
+
+@pytest.mark.parametrize(
+    "subject, text, title",
+    [
+        ("Re: 回复: Fwd: 问题", "", "问题"),
+        ("答复：RE[2]: AW: Status", "", "Status"),
+        ("", "\n  first line\nsecond", "first line"),
+        ("  ", "", "邮件请求"),  # in the portal's default language
+        ("长" * 300, "", "长" * 200),
+    ],
+)
+def test_a_title_from_the_subject(subject, text, title):
+    assert inbound.title_of(subject, text) == title

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from portal.extensions import db
-from portal.models import Attachment, FileChunk
+from portal.models import Attachment, FileChunk, InboundMail
 from portal.services.requests.attachments import store_file
 from portal.services.storage import CHUNK, FileStore, FileUnreadable
 from portal.services.unit_of_work import use_case
@@ -176,3 +176,22 @@ def test_an_unknown_store_is_refused_in_the_configuration():
 
     with pytest.raises(ValueError, match="FILE_STORAGE"):
         create_app({"TESTING": True, "SECRET_KEY": "x", "FILE_STORAGE": "s3"})
+
+
+def test_received_mail_is_a_stored_file_like_any_other(store):
+    """The mail the portal keeps (unmatched, malformed, and every other) is moved, read through and checked
+    with the attachments: it is not a file without a row."""
+    from portal.services.messaging import inbound
+
+    _keep(store, b"an attachment")
+    raw = b"From: someone@nowhere.example\r\nSubject: hello\r\nMessage-ID: <m1@nowhere.example>\r\n\r\nHi\r\n"
+    mail = inbound.receive(raw, files=store, max_bytes=10**6)
+    db.session.commit()
+    assert store.check().ok and store.check().files == 2
+    assert store.migrate("filesystem").count == 2
+    db.session.expire_all()
+    moved = db.session.get(InboundMail, mail.id)
+    assert moved.storage == "filesystem" and store.read(moved) == raw
+    assert db.session.scalar(select(func.count(FileChunk.stored_name))) == 0 and store.check().ok
+    _damage(store, moved, at=0)
+    assert "InboundMail" in " ".join(store.check().unreadable)

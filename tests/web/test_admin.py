@@ -10,7 +10,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import AuditEvent, BusinessCalendar, RoutingRule, SlaPolicy
 from portal.services.reference_data import ensure_reference_data
-from portal.services.requests import workflow
+from portal.services.requests import routing, workflow
 from tests.factories import department, make_user
 
 
@@ -180,3 +180,43 @@ def test_switching_automatic_assignment_on_for_a_department(client, login_as):
     )
     assert request.assignee_id == agent.id
     assert db.session.scalar(select(AuditEvent.action).where(AuditEvent.action == "department.auto_assign"))
+
+
+def test_the_requests_by_email_settings_are_shown_saved_and_refused_whole(client, login_as):
+    login_as("admin")
+    page = client.get("/admin/routing", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert re.search(
+        r'<input[^>]*checked[^>]*name="accepts_new_requests"|name="accepts_new_requests"[^>]*checked', page
+    )
+    assert re.search(r'<optgroup label="After-sale service">', page)
+    assert re.search(
+        r'<option selected value="after_sale/technical_support">'
+        r'|value="after_sale/technical_support" selected',
+        page,
+    )
+    token = client.csrf_token("/admin/routing")
+    bad = client.post(
+        "/admin/routing/email",
+        data={"csrf_token": token, "service": "after_sale/market_analysis", "priority": "soonish"},
+        headers={"Accept-Language": "en"},
+    )
+    body = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "Choose one of the services." in body and "Choose a priority." in body
+    assert routing.mail_intake().accepts_new_requests is True
+    assert not db.session.scalar(select(AuditEvent).where(AuditEvent.action == "mail_intake.updated"))
+    good = client.post(
+        "/admin/routing/email",
+        data={"csrf_token": token, "service": "after_sale/troubleshooting", "priority": "high"},
+    )
+    assert good.status_code == 303 and good.headers["Location"].endswith("/admin/routing#email-title")
+    db.session.expire_all()
+    intake = routing.mail_intake()
+    assert (intake.accepts_new_requests, intake.category, intake.subtype, intake.priority) == (
+        False,
+        "after_sale",
+        "troubleshooting",
+        "high",
+    )
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "mail_intake.updated"))
+    again = client.get("/admin/routing").get_data(as_text=True)
+    assert not re.search(r'name="accepts_new_requests"[^>]*checked', again)

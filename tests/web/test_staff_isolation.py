@@ -36,6 +36,7 @@ ROLE_GATED_IDS = {
     "statement_id": "monthly statements (finance sees every account's)",
     "user_id": "people in the back office (admin)",
     "prospect_id": "prospects (marketing, sales, managers, admins: tests/web/test_prospects.py)",
+    "mail_id": "mail that matched no account (leads, managers and admins: tests/web/test_unmatched_mail.py)",
 }
 
 

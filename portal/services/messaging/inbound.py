@@ -1,5 +1,5 @@
-"""Mail in: a message the mail server hands over (``flask mail-in``) becomes a reply on its request, or is
-kept for staff to look at — never answered automatically, and never twice.
+"""Mail in: a message the mail server hands over (``flask mail-in``) becomes a reply on its request or a new
+request, or is kept for staff to look at — never answered automatically, and never twice.
 
 The order of questions, each answered once (``receive``):
 
@@ -8,14 +8,19 @@ The order of questions, each answered once (``receive``):
 3. Automatic? Auto-replies, bounces, mailing lists and our own notices come back (``Auto-Submitted``,
    ``Precedence``, ``X-Autoreply``/``X-Autorespond``, a delivery report, a ``Message-ID`` we made) are
    ``ignored``.
-4. Which request? The thread token (``threads``) in the address it was sent to or in its threading headers;
+4. Forged? When our mail server says the sender's domain did not send it (DMARC in
+   ``Authentication-Results``), it is kept ``unmatched`` — a forged ``From`` acts for nobody.
+5. Which request? The thread token (``threads``) in the address it was sent to or in its threading headers;
    otherwise a reference in the subject. A forward (``Fwd:``, ``转发:``) is new mail, never a follow-up.
-5. May the sender reply there? Whatever names the request, the reply is written as the *sender's own* user,
+6. May the sender reply there? Whatever names the request, the reply is written as the *sender's own* user,
    and only if that user may reply to it (``permissions.can_reply``). So a stranger's mail that quotes
    another account's reference — or carries a forwarded notice's token — is kept ``unmatched``, not appended.
-6. What did they write? The text part (HTML made plain text), cut at our "reply above this line" marker or
+7. What did they write? The text part (HTML made plain text), cut at our "reply above this line" marker or
    the quoting header of the usual mail clients (Outlook, Foxmail, Gmail, Apple Mail, in Chinese and English);
    attachments pass the upload checks, and a refused one is left out and named in the record.
+8. No request named (new mail, or a forward)? From an active contact of an account, it is ``filed`` as a
+   new request as the administrator set mail intake up (``routing.mail_intake``), and the usual
+   acknowledgement answers it; from anyone else it is kept ``unmatched`` and never answered.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from email import policy
 from email.message import EmailMessage
@@ -42,13 +48,19 @@ from portal.models import InboundMail, ServiceRequest, User
 from portal.models.base import utcnow
 from portal.services.errors import DomainError
 from portal.services.messaging import threads
-from portal.services.requests import attachments, workflow
+from portal.services.requests import attachments, routing, workflow
+from portal.services.requests import intake as requests_intake
 from portal.services.storage import FileStore
 from portal.services.unit_of_work import use_case
+from portal.timeutil import today_for
 
 log = logging.getLogger(__name__)
 
 FORWARD = re.compile(r"^\s*(?:fwd?|fw|转发|轉寄|转寄|转)\s*[:：]", re.IGNORECASE)
+_PREFIX = re.compile(
+    r"^\s*(?:re|aw|sv|fwd?|fw|回复|回覆|答复|答覆|转发|轉寄|转寄|转)\s*(?:\[\d+\])?\s*[:：]\s*", re.IGNORECASE
+)
+_DMARC = re.compile(r"\bdmarc\s*=\s*([a-z]+)", re.IGNORECASE)
 AUTOMATIC_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
 # Where the quoted history begins, as the mail clients our customers use write it (the reply parser below
 # knows the English ones; its Chinese ones do not match what Foxmail, QQ Mail or NetEase send).
@@ -136,6 +148,43 @@ def _uploads(message: EmailMessage) -> list[attachments.Upload]:
     return found
 
 
+@dataclass(frozen=True)
+class ReadBack:
+    """A stored message as staff read it: its headers in words, its text (HTML made plain text, never
+    rendered) and the names of its files. ``problem`` says why the text could not be read."""
+
+    sender: str
+    to: str
+    date: str
+    subject: str
+    text: str
+    files: list[tuple[str, int]]
+    problem: str = ""
+
+
+def read_back(raw: bytes) -> ReadBack:
+    """What a person sees of a message that matched nothing — also of one that could not be parsed (its
+    bytes decoded as far as they go)."""
+    try:
+        message = _parse(raw)
+    except Exception as error:
+        return ReadBack("", "", "", "", raw.decode("utf-8", "replace"), [], problem=str(error))
+    try:
+        text, problem = _text(message), ""
+    except Exception as error:  # a body no charset decodes
+        text, problem = "", str(error)
+    files = [(upload.filename or "—", len(upload.data)) for upload in _uploads(message)]
+    return ReadBack(
+        _header(message, "From"),
+        _header(message, "To"),
+        _header(message, "Date"),
+        _header(message, "Subject"),
+        text,
+        files,
+        problem,
+    )
+
+
 def _sender_user(address: str) -> User | None:
     if not address:
         return None
@@ -174,6 +223,7 @@ def receive(
         sha256=hashlib.sha256(raw).hexdigest(),
         received_at=now,
         outcome="malformed",
+        cause="unreadable",
         reason="the message could not be read" if message is None else "",
     )
     try:
@@ -199,31 +249,32 @@ def _handle(
     record.sender = parseaddr(_header(message, "From"))[1].lower()[:320]
     automatic = _automatic(message)
     if automatic:
-        record.outcome, record.reason = "ignored", automatic
+        record.outcome, record.cause, record.reason = "ignored", "", automatic
+        return
+    spoofed = _failed_authentication(message)
+    if spoofed:
+        record.outcome, record.cause, record.reason = "unmatched", "unconfirmed_sender", spoofed
         return
     request, found_by = _request_of(message, record.subject, recipients)
     author = _sender_user(record.sender)
-    record.outcome = "unmatched"
+    record.outcome, record.cause = "unmatched", ""
     if request is None:
-        record.reason = "no request named (new mail)" if found_by == "forward" else "no request named"
+        _file_new(
+            record, message, author, forward=found_by == "forward", files=files, max_bytes=max_bytes, now=now
+        )
         return
     record.request_id = request.id
     if author is None or not author.may_sign_in or not permissions.can_reply(author, request):
+        record.cause = "may_not_reply"
         record.reason = f"the sender may not reply to {request.reference} (found by {found_by})"
         return
     record.author_id = author.id
     try:
         body = latest_reply(_text(message))
     except Exception as error:  # an undecodable body: keep the message for staff
-        record.reason = f"the text could not be read: {error}"
+        record.cause, record.reason = "unreadable", f"the text could not be read: {error}"
         return
-    uploads, refused = [], []
-    for upload in _uploads(message):
-        try:
-            attachments.check(upload, max_bytes)
-            uploads.append(upload)
-        except DomainError as error:
-            refused.append(f"{attachments.safe_name(upload.filename) or '?'}: {error}")
+    uploads, refused = _checked_uploads(message, max_bytes)
     if not body and not uploads:
         record.outcome, record.reason = "ignored", "an empty reply"
         return
@@ -240,10 +291,101 @@ def _handle(
             )
             db.session.flush()
     except DomainError as error:
-        record.reason = f"the reply was refused: {error}"
+        record.cause, record.reason = "refused", f"the reply was refused: {error}"
         return
     record.outcome, record.event_id = "reply", event.id
     record.reason = "; ".join([f"found by {found_by}", *(f"file left out: {r}" for r in refused)])
+
+
+def _failed_authentication(message: EmailMessage) -> str | None:
+    """Our mail server's verdict that the sender's domain did not send this (DMARC failed): a forged
+    ``From`` must not reply or file as the person it names. The server stamps ``Authentication-Results``
+    (RFC 8601) and removes any the sender wrote; without one, there is no verdict to go by."""
+    for result in message.get_all("Authentication-Results") or ():
+        verdict = _DMARC.search(str(result))
+        if verdict and verdict[1].lower() in ("fail", "reject", "quarantine"):
+            return f"the sender's domain did not send it (dmarc={verdict[1].lower()})"
+    return None
+
+
+def _checked_uploads(message: EmailMessage, max_bytes: int) -> tuple[list[attachments.Upload], list[str]]:
+    """The attachments that pass the upload checks, and what was refused of the others (and why)."""
+    uploads, refused = [], []
+    for upload in _uploads(message):
+        try:
+            attachments.check(upload, max_bytes)
+            uploads.append(upload)
+        except DomainError as error:
+            refused.append(f"{attachments.safe_name(upload.filename) or '?'}: {error}")
+    return uploads, refused
+
+
+def title_of(subject: str, text: str) -> str:
+    """A request's title from a mail: its subject without the reply and forward prefixes of any client,
+    else its first line."""
+    title = subject
+    while (prefix := _PREFIX.match(title)) is not None:
+        title = title[prefix.end() :]
+    title = " ".join(title.split()) or next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return title[:200] or str(_l("Request by email"))
+
+
+def _file_new(
+    record: InboundMail,
+    message: EmailMessage,
+    author: User | None,
+    *,
+    forward: bool,
+    files: FileStore,
+    max_bytes: int,
+    now: datetime,
+) -> None:
+    """New mail names no request: from a known contact it becomes one (a forward keeps all it carries);
+    from anyone else it is kept for staff, and nobody is answered."""
+    new_mail = "a forward, new mail" if forward else "no request named"
+    if author is None or author.account is None or not permissions.can_file_request(author, author.account):
+        record.cause, record.reason = (
+            "unknown_sender",
+            f"{new_mail}; the sender is not a contact of an account",
+        )
+        return
+    if not author.may_sign_in:
+        record.cause, record.reason = "sender_disabled", f"{new_mail}; the sender may not sign in"
+        return
+    intake = routing.mail_intake()
+    if not intake.accepts_new_requests:
+        record.cause, record.reason = "intake_off", f"{new_mail}; new requests by email are switched off"
+        return
+    try:
+        text = _text(message)
+        description = text.strip() if forward else latest_reply(text)
+    except Exception as error:  # an undecodable body: keep the message for staff
+        record.cause, record.reason = "unreadable", f"{new_mail}; the text could not be read: {error}"
+        return
+    uploads, refused = _checked_uploads(message, max_bytes)
+    if not description and not uploads and not _PREFIX.sub("", record.subject).strip():
+        record.outcome, record.reason = "ignored", "an empty message"
+        return
+    try:
+        with db.session.begin_nested():
+            filed = requests_intake.file_by_email(
+                author.account,
+                author,
+                title_of(record.subject, description),
+                description,
+                uploads,
+                intake=intake,
+                today=today_for(author, now),
+                files=files,
+                max_bytes=max_bytes,
+                now=now,
+            )
+            db.session.flush()
+    except DomainError as error:
+        record.cause, record.reason = "refused", f"{new_mail}; the request was refused: {error}"
+        return
+    record.outcome, record.request_id, record.author_id = "filed", filed.id, author.id
+    record.reason = "; ".join([new_mail, *(f"file left out: {r}" for r in refused)])
 
 
 def _request_of(

@@ -49,6 +49,7 @@ class Email:
     text: str
     html: str
     thread: threads.Thread | None = None  # a notice about a request: its answer comes back to the request
+    answers: str = ""  # the Message-ID of the person's own mail this answers (their request by email)
 
 
 def language_of(user: Recipient) -> str:
@@ -90,7 +91,13 @@ REPLY_ABOVE = "##- 请在此行以上回复 · Please reply above this line -##"
 
 
 def compose(
-    user: Recipient, template: str, subject: str, *, thread: threads.Thread | None = None, **context: Any
+    user: Recipient,
+    template: str,
+    subject: str,
+    *,
+    thread: threads.Thread | None = None,
+    answers: str = "",
+    **context: Any,
 ) -> Email:
     """Render ``email/<template>.txt`` and ``.html`` for ``user``; call inside ``as_recipient(user)``. With a
     ``thread``, the email can be answered: it opens with the line above which a reply is read."""
@@ -102,6 +109,7 @@ def compose(
         text=render_template(f"email/{template}.txt", **context),
         html=render_template(f"email/{template}.html", **context),
         thread=thread,
+        answers=answers,
     )
 
 
@@ -116,7 +124,11 @@ def to_message(email: Email) -> EmailMessage:
     message["Auto-Submitted"] = "auto-generated"
     if email.thread is not None:
         message["Reply-To"] = threads.reply_address(email.thread)
-        message["In-Reply-To"] = message["References"] = threads.thread_root(email.thread)
+        root = threads.thread_root(email.thread)
+        # Answering their own mail, it sits under it in their mail client; every later notice of the
+        # request under the same root.
+        message["In-Reply-To"] = email.answers or root
+        message["References"] = f"{email.answers} {root}" if email.answers else root
     message.set_content(email.text)
     message.add_alternative(email.html, subtype="html")
     return message

@@ -343,8 +343,6 @@ def from_timeline(session: Session, event: TimelineEvent) -> None:
 
 # --- the session hooks -----------------------------------------------------------------------------------
 
-_PENDING = "notifications_to_email"
-
 
 def _before_flush(session: Session, flush_context: object, instances: object) -> None:
     for obj in list(session.new):
@@ -354,23 +352,10 @@ def _before_flush(session: Session, flush_context: object, instances: object) ->
 
 
 def _after_flush(session: Session, flush_context: object) -> None:
+    # Each email leaves when its notice is committed (and not if it is rolled back, savepoint or all).
     for obj in session.new:
         if isinstance(obj, Notification) and obj.email_state == "pending":
-            session.info.setdefault(_PENDING, []).append(obj.id)
-
-
-def _after_commit(session: Session) -> None:
-    ids = session.info.pop(_PENDING, [])
-    if ids:
-        for notification_id in ids:
-            background.send_now("notification_email", notification_id)
-
-
-def _after_soft_rollback(session: Session, previous: Any) -> None:
-    # A savepoint's rollback leaves the outer transaction's notices to be sent (a notice that went with
-    # the savepoint is simply not found by the task); only the whole transaction's rollback forgets them.
-    if not getattr(previous, "nested", False):
-        session.info.pop(_PENDING, None)
+            background.after_commit("notification_email", obj.id, session=session)
 
 
 def install() -> None:
@@ -379,8 +364,6 @@ def install() -> None:
     if not event.contains(target, "before_flush", _before_flush):
         event.listen(target, "before_flush", _before_flush)
         event.listen(target, "after_flush", _after_flush)
-        event.listen(target, "after_commit", _after_commit)
-        event.listen(target, "after_soft_rollback", _after_soft_rollback)
 
 
 # --- reading and marking ---------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from portal.extensions import db
 from portal.labels import label
-from portal.models import Notification, Proposal, SurveyInvitation, User
+from portal.models import InboundMail, Notification, Proposal, SurveyInvitation, User
 from portal.models.accounts import CUSTOMER_ROLES
 from portal.models.base import utcnow
 from portal.services import background
@@ -85,6 +85,7 @@ def send_notification_email(notification_id: int, *, last_try: bool = True) -> s
                 "notification",
                 subject=subject + " · " + _("Key Account Service Portal"),
                 thread=threads.Thread(notice.request_id, user.id) if notice.request_id else None,
+                answers=_answered_mail(session, notice),
                 headline=str(kind.title),
                 sentence=notifications.describe(notice, at, day),
                 quote=(notice.data or {}).get("body") or "",
@@ -106,6 +107,18 @@ def send_notification_email(notification_id: int, *, last_try: bool = True) -> s
         notice.email_state, notice.emailed_at = "sent", utcnow()
         session.commit()
         return "sent"
+
+
+def _answered_mail(session: Session, notice: Notification) -> str:
+    """The Message-ID of the mail that filed the request, when this acknowledges it."""
+    if notice.kind != "request_acknowledged" or notice.request_id is None:
+        return ""
+    found = session.scalar(
+        select(InboundMail.message_id).where(
+            InboundMail.request_id == notice.request_id, InboundMail.outcome == "filed"
+        )
+    )
+    return found or ""
 
 
 def _survey_of(session: Session, notice: Notification, user: User) -> SurveyInvitation | None:

@@ -1,6 +1,6 @@
-"""Filing a request from the customer portal (the rules of each service's form, what the request will use
-of its contract, over-entitlement approval by the account's administrator) — and, by sales, a pre-sale
-request on a potential key account that has no portal users yet."""
+"""Filing a request from the customer portal or by email (the rules of each service's form, what the request
+will use of its contract, over-entitlement approval by the account's administrator) — and, by sales, a
+pre-sale request on a potential key account that has no portal users yet."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from portal import permissions
 from portal.extensions import db
-from portal.models import Account, Contract, Prospect, ServiceRequest, TimelineEvent, User
+from portal.models import Account, Contract, MailIntake, Prospect, ServiceRequest, TimelineEvent, User
 from portal.models.base import utcnow
 from portal.services import submissions
 from portal.services.contracts import entitlements
@@ -148,13 +148,84 @@ def file_request(
     """Check everything, then create the request, route it, start its clock and store its files — all in
     one transaction. Over entitlement: the account administrator's own request counts as approved; anyone
     else's waits for the administrator's approval."""
-    now = now or utcnow()
-    if requester.account_id != account.id or requester.role not in ("customer", "customer_admin"):
+    if not permissions.can_file_request(requester, account):
         raise NotAllowed(str(_l("Only the account's own users can file requests for it.")))
     problems = Problems()
     check_details(new.category, new.subtype, new.details or {}, today, problems)
     check_files(uploads, max_bytes, problems)
     problems.raise_any()
+    once = submissions.claim(requester, idempotency_key, "new_request")
+    request = _file(
+        account,
+        requester,
+        new,
+        uploads,
+        today=today,
+        files=files,
+        max_bytes=max_bytes,
+        now=now or utcnow(),
+        approved_over=requester.role == "customer_admin",
+    )
+    submissions.made(once, request.id)
+    return request
+
+
+@use_case
+def file_by_email(
+    account: Account,
+    requester: User,
+    title: str,
+    description: str,
+    uploads: list[attachments.Upload],
+    *,
+    intake: MailIntake,
+    today: date,
+    files: FileStore,
+    max_bytes: int,
+    now: datetime | None = None,
+) -> ServiceRequest:
+    """A new request from a known contact's mail to the service address, as the mail intake settings file
+    it: their service and priority, the account's running contract that ends first (the form's default).
+    A mail has no form: the service's own fields stay for staff to ask about. Beyond the contract it waits
+    for the account administrator's approval — the administrator's own too, since a mail does not say it
+    means to go over. The caller has checked the files (a refused one is left out, not the whole mail)."""
+    if not permissions.can_file_request(requester, account):
+        raise NotAllowed(str(_l("Only the account's own users can file requests for it.")))
+    contracts = active_contracts(account, today)
+    new = NewRequest(
+        intake.category,
+        intake.subtype,
+        title,
+        description,
+        intake.priority,
+        contracts[0] if contracts else None,
+        channel="email",
+    )
+    return _file(
+        account,
+        requester,
+        new,
+        uploads,
+        today=today,
+        files=files,
+        max_bytes=max_bytes,
+        now=now or utcnow(),
+        approved_over=False,
+    )
+
+
+def _file(
+    account: Account,
+    requester: User,
+    new: NewRequest,
+    uploads: list[attachments.Upload],
+    *,
+    today: date,
+    files: FileStore,
+    max_bytes: int,
+    now: datetime,
+    approved_over: bool,
+) -> ServiceRequest:
     visit_days = (new.details or {}).get("visit_days")
     use = preview_use(
         new.contract,
@@ -163,12 +234,10 @@ def file_request(
         visit_days if isinstance(visit_days, Decimal) else None,
         today,
     )
-    once = submissions.claim(requester, idempotency_key, "new_request")
     request = workflow.submit_request(account, requester, new, now=now)
-    submissions.made(once, request.id)
     if use.over:
         request.over_entitlement = True
-        request.approval = "approved" if requester.role == "customer_admin" else "pending"
+        request.approval = "approved" if approved_over else "pending"
         db.session.add(
             TimelineEvent(
                 request_id=request.id,

@@ -9,10 +9,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import Department, RoutingRule, ServiceRequest, User
-from portal.models.requests import SUBTYPES
+from portal.models import Department, MailIntake, RoutingRule, ServiceRequest, User
+from portal.models.requests import PRIORITIES, SUBTYPES
 from portal.services import audit
-from portal.services.errors import DomainError, InvalidInput
+from portal.services.errors import DomainError, InvalidInput, Problems
 from portal.services.unit_of_work import use_case
 
 CRITERIA = ("category", "subtype", "tier", "industry", "priority")
@@ -168,3 +168,45 @@ def set_auto_assign(department: Department, enabled: bool, actor: User) -> None:
     """Whether new requests of the department go straight to its least-loaded agent."""
     department.auto_assign = enabled
     audit.record("department.auto_assign", actor=actor, obj=department, enabled=enabled)
+
+
+# --- requests by email --------------------------------------------------------------------------------------
+
+
+def mail_intake() -> MailIntake:
+    """How a known contact's new mail to the service address is filed (before the rules above route it):
+    the administrator's settings, or the defaults until they save their own."""
+    return db.session.get(MailIntake, 1) or MailIntake(
+        id=1, accepts_new_requests=True, category="after_sale", subtype="technical_support", priority="normal"
+    )
+
+
+@use_case
+def update_mail_intake(accepts: bool, category: str, subtype: str, priority: str, actor: User) -> MailIntake:
+    """Whether new mail becomes a request, and which service and priority it gets — all problems at once."""
+    problems = Problems()
+    if subtype not in SUBTYPES.get(category, ()):
+        problems.add("service", _l("Choose one of the services."))
+    if priority not in PRIORITIES:
+        problems.add("priority", _l("Choose a priority."))
+    problems.raise_any()
+    intake = db.session.get(MailIntake, 1)
+    if intake is None:
+        intake = mail_intake()
+        db.session.add(intake)
+    intake.accepts_new_requests, intake.category, intake.subtype, intake.priority = (
+        accepts,
+        category,
+        subtype,
+        priority,
+    )
+    audit.record(
+        "mail_intake.updated",
+        actor=actor,
+        obj=intake,
+        accepts_new_requests=accepts,
+        category=category,
+        subtype=subtype,
+        priority=priority,
+    )
+    return intake

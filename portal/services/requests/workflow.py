@@ -122,6 +122,7 @@ class NewRequest:
     contract: Contract | None = None
     shared_with_account: bool = True
     details: dict[str, Any] | None = None  # category-specific columns, e.g. {"site_address": ...}
+    channel: str = "portal"  # INTAKE_CHANNELS
 
 
 @use_case
@@ -151,6 +152,7 @@ def submit_request(
         priority=new.priority,
         status="submitted",
         shared_with_account=new.shared_with_account,
+        channel=new.channel,
         created_at=now,
         updated_at=now,
         **(new.details or {}),
