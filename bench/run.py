@@ -334,6 +334,24 @@ def scale_out(target: Target, page: dict, email: str, postgres: Postgres) -> str
     return "\n".join(lines)
 
 
+def searches(target: Target) -> str:
+    """The search box's service in process (bench/search.py): p50/p99 per query and person."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "search.py"), target.url, "--json"],
+        cwd=ROOT,
+        env=env(target),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    import search as search_bench  # bench/search.py, beside this file
+
+    rows = json.loads(out.strip().splitlines()[-1])
+    worst = max(r["p99"] for r in rows)
+    title = f"\nSearch, {target.backend}, {target.size:,} requests (in process, wall ms; worst p99 {worst:.0f} ms)"
+    return title + "\n" + search_bench.table(rows)
+
+
 def table(target: Target, rows: list[dict]) -> str:
     lines = [
         f"\n{target.backend}, {target.size:,} requests · wrk {CONNECTIONS} connections, {SECONDS} s · "
@@ -410,6 +428,8 @@ def main() -> None:
                 targets.append(target)
                 results[(backend, size)], people = measure(target)
                 report.append(table(target, results[(backend, size)]))
+                print(report[-1], flush=True)
+                report.append(searches(target))
                 print(report[-1], flush=True)
                 if postgres and size == min(SIZES):
                     page = next(r for r in results[(backend, size)] if r["name"] == "request workspace")

@@ -44,6 +44,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
     from portal import logs, metrics
+    from portal.models import search as search_schema
 
     logs.init_app(app)
     metrics.init_app(app)
@@ -54,6 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
         render_as_batch=True,
         compare_type=True,
+        include_object=search_schema.include_object,
     )
     csrf.init_app(app)
     htmx.init_app(app)
@@ -76,10 +78,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from portal import tasks
     from portal.services import background, unit_of_work
     from portal.services.messaging import notifications
+    from portal.services.search import index as search_index
 
     notifications.install()
     unit_of_work.install()
     background.install()
+    search_index.install()
     tasks.init_app(app)
 
     from portal import web
@@ -90,6 +94,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from portal.finance import views as finance_views
     from portal.inbox import views as inbox_views
     from portal.manager import views as manager_views
+    from portal.search import views as search_views
     from portal.survey import views as survey_views
 
     # A blueprint split over several modules names them (ROUTE_MODULES); their routes are added here.
@@ -101,6 +106,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         metrics.bp,
         auth_views.bp,
         inbox_views.bp,
+        search_views.bp,
         survey_views.bp,
         customer.bp,
         internal.bp,

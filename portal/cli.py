@@ -244,6 +244,7 @@ def init_app(app: Flask) -> None:
         backup_command,
         restore_command,
         storage_group,
+        search_group,
     ):
         app.cli.add_command(command)
 
@@ -317,3 +318,20 @@ def storage_check_command() -> None:
         click.echo(f"  {line}")
     if not found.ok:
         raise click.ClickException("the stored files are not all in order")
+
+
+@click.group("search")
+def search_group() -> None:
+    """The search index: made afresh from the tables when something went round it."""
+
+
+@search_group.command("reindex")
+@with_appcontext
+def search_reindex_command() -> None:
+    """Make every search entry afresh from the requests, replies, notes, reports, accounts and contracts, in
+    one transaction (searches keep reading the old entries until it commits). Safe to run again."""
+    from portal.services.search import index
+
+    with db.engine.begin() as connection:
+        count = index.rebuild(connection)
+    click.echo(f"Indexed {count} entries for search.")

@@ -109,6 +109,18 @@ LABELS = {
     },
     # What staff call a status when the customer's word is about the customer ("Waiting for you").
     "status_staff": {"waiting_customer": _l("Waiting for the customer")},
+    "search_section": {
+        "requests": _l("Requests"),
+        "reports": _l("Reports"),
+        "accounts": _l("Accounts"),
+        "contracts": _l("Contracts"),
+    },
+    # Where a request's match was found.
+    "search_found_in": {
+        "request": _l("In the request"),
+        "reply": _l("In a reply"),
+        "note": _l("In an internal note"),
+    },
     "contract_status": {
         "draft": _l("Draft"),
         "active": _l("Active"),

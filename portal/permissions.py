@@ -32,6 +32,8 @@ The rules (DESIGN.md §1):
   administrators, who answer them. A prospect's contact answers by the link in the email instead.
 - **Mail that matched no request** is read by the leads, managers and administrators; leads and
   administrators put it aside.
+- **Search** finds only what these rules let the person open, and internal notes only for the company's
+  people (never customers).
 - **The back office** (accounts, staff, departments) is the administrators'. An account's people are managed
   by its customer administrator and by the administrators.
 """
@@ -376,3 +378,16 @@ def can_view_proposal(user: User, proposal: Proposal) -> bool:
 def can_answer_proposal(user: User, proposal: Proposal) -> bool:
     """Accept, ask for changes or decline: an administrator of the account it is made to."""
     return user.role == "customer_admin" and proposal.account_id == user.account_id
+
+
+# --- search ---------------------------------------------------------------------------------------------
+
+
+def sees_requests(user: User) -> bool:
+    """Whether any request is visible to this person at all (finance sees none)."""
+    return user.role in (*INTERNAL_ROLES, *CUSTOMER_ROLES)
+
+
+def sees_internal_notes(user: User) -> bool:
+    """Internal notes are for the company's people who see the request, never for its customers."""
+    return user.role in INTERNAL_ROLES

@@ -71,3 +71,20 @@ def test_seed_demo_if_empty_runs_once(app):
     assert second.exit_code == 0 and "already has users" in second.output
     third = runner.invoke(args=["seed-demo"])
     assert third.exit_code != 0
+
+
+def test_search_reindex_mends_entries_lost_round_the_session(app):
+    from portal.models import SearchEntry
+    from portal.services.search import finding
+    from tests.factories import make_request, make_user
+
+    customer = make_user("customer")
+    request = make_request(customer, title="机房空调漏水")
+    db.session.execute(SearchEntry.__table__.delete())  # as a bulk load that went round the session would
+    db.session.commit()
+    assert finding.search(customer, "漏水").empty
+    result = app.test_cli_runner().invoke(args=["search", "reindex"])
+    assert result.exit_code == 0, result.output
+    assert "Indexed 2 entries" in result.output  # the request and its account
+    hits = finding.search(customer, "漏水").sections["requests"]
+    assert [h.request_id for h in hits] == [request.id]

@@ -76,3 +76,46 @@ def test_a_malformed_message_is_accepted_and_kept(listener):
         client.sendmail("x@y.example", ["service@portal.example"], b"\x00\xff not mail at all\r\n")
     db.session.expire_all()
     assert [m.outcome for m in db.session.scalars(select(InboundMail))] == ["malformed"]
+
+
+def test_the_same_new_mail_delivered_at_once_on_many_connections_files_one_request(listener):
+    """A mail server retrying on several connections at the same moment (or two MX hosts delivering the same
+    message): every delivery is answered 250, the message is stored once and becomes one request, on SQLite
+    (writers queue for the lock) and on PostgreSQL (the unique Message-ID key; the loser reads the winner's
+    row)."""
+    import threading
+
+    from portal.models import ServiceRequest
+    from portal.services.reference_data import ensure_reference_data
+
+    kind, port = listener
+    ensure_reference_data()
+    customer = make_user("customer", email="lin@tianyi.example")
+    db.session.commit()
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = customer.email, "service@portal.example", "机房断电"
+    message["Message-ID"] = make_msgid(domain="tianyi.example")
+    message.set_content("今早机房断电，请派人检查。")
+    deliveries = 6
+    ready = threading.Barrier(deliveries, timeout=20)
+    answers: list[object] = []
+
+    def deliver() -> None:
+        with _client(kind, port) as client:
+            ready.wait()  # every connection open and greeted: the messages go at the same moment
+            try:
+                answers.append(client.send_message(message, to_addrs=["service@portal.example"]))
+            except smtplib.SMTPException as error:
+                answers.append(error)
+
+    workers = [threading.Thread(target=deliver) for _ in range(deliveries)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert answers == [{}] * deliveries
+    db.session.expire_all()
+    (stored,) = db.session.scalars(select(InboundMail)).all()
+    assert stored.outcome == "filed"
+    (filed,) = db.session.scalars(select(ServiceRequest)).all()
+    assert (filed.title, filed.channel, filed.requester_id) == ("机房断电", "email", customer.id)

@@ -11,12 +11,14 @@ from sqlalchemy import inspect
 from portal import create_app
 from portal.extensions import db
 from portal.models import Base
+from portal.models.search import include_object
 from portal.services.storage import FileStore
 
 
 def test_the_migrated_schema_matches_the_models(app):
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_object": include_object}
+        context = MigrationContext.configure(connection, opts=opts)
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
 

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from portal import permissions
 from portal.extensions import db
-from portal.models import Account, Contract, FollowUpTask, ServiceRequest
+from portal.models import Account, Contract, FollowUpTask, ServiceRequest, TimelineEvent
+from portal.services.search import finding
 from tests.factories import department, make_account, make_contract, make_request, make_user
 
 # viewer -> (sees a private request, sees it when shared with the account, may work on it)
@@ -103,6 +104,31 @@ def test_who_sees_and_works_a_request(world, relation):
 
 
 @pytest.mark.parametrize("relation", sorted(REQUEST_TABLE))
+def test_search_finds_a_request_exactly_when_the_person_sees_it(world, relation):
+    """The same table through the search box: the request by its title, a reply and a report; an internal
+    note only for the company's people who see the request, never for a customer."""
+    request, viewers = world
+    viewer = viewers[relation]
+    request.title = "机房维修"
+    db.session.add_all(
+        [
+            TimelineEvent(request_id=request.id, kind="public_reply", body="回复：更换电源"),
+            TimelineEvent(request_id=request.id, kind="internal_note", internal=True, body="备注：保修已过"),
+        ]
+    )
+    db.session.commit()
+    for shared in (False, True):
+        request.shared_with_account = shared
+        db.session.commit()
+        sees = REQUEST_TABLE[relation][1 if shared else 0]
+        for query in ("维修", "电源", "维"):
+            found = finding.search(viewer, query).sections.get("requests", [])
+            assert [h.request_id for h in found] == ([request.id] if sees else []), (query, shared)
+        notes = finding.search(viewer, "保修").sections.get("requests", [])
+        assert bool(notes) is (sees and viewer.role in permissions.INTERNAL_ROLES), shared
+
+
+@pytest.mark.parametrize("relation", sorted(REQUEST_TABLE))
 def test_a_queue_never_lists_more_than_the_person_may_see(world, relation):
     request, viewers = world
     viewer = viewers[relation]
@@ -168,6 +194,23 @@ def test_who_sees_an_account_and_its_contracts(accounts, relation):
         select(func.count()).where(Contract.id == draft.id, permissions.contract_condition(viewer))
     )
     assert bool(listed) is sees_draft
+
+
+@pytest.mark.parametrize("relation", sorted(ACCOUNT_TABLE))
+def test_search_finds_an_account_and_its_contracts_exactly_when_the_person_sees_them(accounts, relation):
+    account, contract, _, viewers = accounts
+    viewer = viewers[relation]
+    sees, _records, sees_draft, _drafts = ACCOUNT_TABLE[relation]
+    account.name, contract.title = "华北电网集团", "电网年度维保"
+    draft = make_contract(account, state="draft", title="电网续约草案")
+    results = finding.search(viewer, "电网")
+    if permissions.is_customer(viewer):
+        assert "accounts" not in results.sections  # their own account is no result; no other account is
+    else:
+        assert [h.object_id for h in results.sections["accounts"]] == ([account.id] if sees else [])
+    expected = {contract.id} if sees else set()
+    expected |= {draft.id} if sees_draft else set()
+    assert {h.object_id for h in results.sections["contracts"]} == expected
 
 
 @pytest.mark.parametrize("relation", sorted(ACCOUNT_TABLE))

@@ -26,8 +26,35 @@ from portal.models.requests import PRIORITIES, SUBTYPES
 from portal.services.reference_data import ensure_reference_data
 from portal.services.requests import sla
 from portal.services.requests.routing import first_matching_rule
+from portal.services.search import index
 
 BATCH = 5000
+# What the requests are about, in Chinese and English (search is measured on these words): a product and
+# what is wrong with it; the first reply names the product again.
+PRODUCTS = [
+    ("打印机", "printer"),
+    ("核心交换机", "core switch"),
+    ("存储控制器", "storage controller"),
+    ("边界路由器", "edge router"),
+    ("数据库集群", "database cluster"),
+    ("网络防火墙", "network firewall"),
+    ("批处理服务器", "batch server"),
+    ("监控平台", "monitoring platform"),
+    ("备份磁带库", "backup tape library"),
+    ("虚拟化主机", "virtualisation host"),
+    ("无线网络", "wireless network"),
+    ("终端设备", "branch terminal"),
+]
+SYMPTOMS = [
+    ("间歇性故障", "fails now and then"),
+    ("响应缓慢", "responds slowly"),
+    ("无法连接", "cannot be reached"),
+    ("告警灯常亮", "shows a steady alarm light"),
+    ("需要升级固件", "needs a firmware upgrade"),
+    ("配置变更", "needs a configuration change"),
+    ("性能下降", "lost performance"),
+    ("日志报错", "logs errors"),
+]
 # Mostly finished work, as in a real portal after two years.
 STATUS_WEIGHTS = {
     "closed": 70,
@@ -46,6 +73,7 @@ def seed_bench(
 ) -> int:
     ensure_reference_data()
     rng = random.Random(seed)
+    words = random.Random(seed * 7919)  # the texts apart, so that the rest of the data stays as it was
     now = datetime.combine(today or datetime.now(UTC).date(), datetime.min.time(), UTC)
     requester_ids, account_rows = (
         _accounts_and_people(rng, accounts) if accounts else _existing_bench_accounts()
@@ -93,6 +121,7 @@ def seed_bench(
                 else None
             )
             first_target, resolution_target = targets[(tier, priority)]
+            product, symptom = words.choice(PRODUCTS), words.choice(SYMPTOMS)
             year_counters[created.year] = year_counters.get(created.year, start_number) + 1
             done = status in ("resolved", "closed")
             responded_after, resolved_after = rng.randint(10, 600), rng.randint(2, 200)
@@ -103,8 +132,8 @@ def seed_bench(
                     requester_id=rng.choice(requester_ids[account_id]),
                     category=category,
                     subtype=subtype,
-                    title=f"{subtype.replace('_', ' ').title()} request {made + len(rows) + 1}",
-                    description="Generated for the benchmark.",
+                    title=f"{product[0]}{symptom[0]}（{made + len(rows) + 1}）",
+                    description=f"{product[0]}{symptom[0]}，详细情况见附件。The {product[1]} {symptom[1]}.",
                     priority=priority,
                     status=status,
                     shared_with_account=True,
@@ -140,8 +169,13 @@ def seed_bench(
                 )
             )
             plans.append((created, status, assignee))
+        last_event = db.session.scalar(select(func.max(TimelineEvent.id))) or 0
         ids = _insert_requests(rows)
         _insert_timelines(ids, plans, rows)
+        # Bulk inserts go round the session, and with it round the search index: index them here.
+        connection = db.session.connection()
+        index.add_after(connection, ServiceRequest, min(ids) - 1)
+        index.add_after(connection, TimelineEvent, last_event)
         made += len(rows)
         db.session.commit()  # batch by batch: one transaction of a million rows would fill the WAL
     for year, last in year_counters.items():
@@ -269,7 +303,7 @@ def _insert_timelines(
                     kind="public_reply",
                     actor_id=assignee,
                     internal=False,
-                    body="We are on it.",
+                    body=f"已收到，正在检查{row['title'].split('（')[0]}。We are on it.",
                     data={},
                     created_at=row["first_responded_at"],
                 )

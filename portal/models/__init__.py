@@ -20,6 +20,7 @@ from portal.models.requests import (
     TimelineEvent,
 )
 from portal.models.routing import BusinessCalendar, CalendarException, RoutingRule, SlaPolicy
+from portal.models.search import SearchEntry
 from portal.models.statements import ExportJob, Statement
 from portal.models.submissions import Submission
 from portal.models.surveys import SurveyAnswer, SurveyInvitation, SurveyQuestion, SurveyTemplate
@@ -53,6 +54,7 @@ __all__ = [
     "ReferenceCounter",
     "ReturnVisitCadence",
     "RoutingRule",
+    "SearchEntry",
     "ServiceRequest",
     "RateLimitCounter",
     "SignInThrottle",

@@ -21,6 +21,8 @@ pytestmark = pytest.mark.demo_data
 WORDS = {"finance", "key", "other", "public", "retail", "energy", "healthcare", "manufacturing", "telecom"}
 # The import's sheets, named by their codes in a workbook and in sentences alike.
 WORDS |= {"accounts", "contacts", "contracts", "entitlements"}
+# What search finds, named by the plain words (a unit "reports", a heading "Requests").
+WORDS |= {"requests", "reports", "request", "reply", "note"}
 
 
 def _codes() -> tuple[set[str], re.Pattern[str]]:

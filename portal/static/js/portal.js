@@ -60,3 +60,21 @@ document.addEventListener("click", function (event) {
       if (first) { first.focus(); }
     });
 }, true);
+
+// htmx keeps a copy of the page's markup for Back; what a person typed or chose lives in the fields'
+// properties, not their markup, so Back would show a filter or search box as the server first sent it
+// beside results of what was typed since. Write the fields' current state into the markup first.
+document.addEventListener("htmx:beforeHistorySave", function () {
+  document.querySelectorAll("input, select, textarea").forEach(function (field) {
+    if (field.type === "password" || field.type === "file" || field.type === "hidden") { return; }
+    if (field.type === "checkbox" || field.type === "radio") {
+      field.toggleAttribute("checked", field.checked);
+    } else if (field.tagName === "SELECT") {
+      Array.prototype.forEach.call(field.options, function (option) { option.toggleAttribute("selected", option.selected); });
+    } else if (field.tagName === "TEXTAREA") {
+      field.textContent = field.value;
+    } else {
+      field.setAttribute("value", field.value);
+    }
+  });
+});
