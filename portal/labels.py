@@ -294,6 +294,7 @@ LABELS = {
         "department.auto_assign": _l("Automatic assignment changed"),
         "mail_intake.updated": _l("Requests by email changed"),
         "inbound_mail.dismissed": _l("Unmatched mail put aside"),
+        "inbound_mail.filed": _l("Unmatched mail filed as a request"),
         "department.renamed": _l("Department renamed"),
         "finance.billable_exported": _l("Billable work exported"),
         "finance.statement_downloaded": _l("Statement downloaded"),

@@ -31,7 +31,7 @@ The rules (DESIGN.md §1):
   account among staff (finance and managers read-only), and — once sent — by the account's customer
   administrators, who answer them. A prospect's contact answers by the link in the email instead.
 - **Mail that matched no request** is read by the leads, managers and administrators; leads and
-  administrators put it aside.
+  administrators put it aside or file it as a request for a contact they choose.
 - **Search** finds only what these rules let the person open, and internal notes only for the company's
   people (never customers).
 - **The back office** (accounts, staff, departments) is the administrators'. An account's people are managed
@@ -273,7 +273,8 @@ def can_review_mail(user: User) -> bool:
     return user.role in ("lead", *READ_ALL_ROLES)
 
 
-def can_dismiss_mail(user: User) -> bool:
+def can_handle_mail(user: User) -> bool:
+    """Put such mail aside, or file it as a request for a contact they choose: leads and administrators."""
     return user.role in ("lead", "admin")
 
 

@@ -269,3 +269,11 @@ class ProposalForm(FlaskForm):
         choices=choices("entitlement", ENTITLEMENT_KINDS, "–")[1:],
         validate_choice=False,
     )
+
+
+class FileMailForm(FlaskForm):
+    """File an unmatched message as a request: for whom (the choices, grouped by account, set by the view)."""
+
+    contact = SelectField(
+        _l("File it as a request by"), coerce=int, validators=[InputRequired(_l("Choose a contact."))]
+    )

@@ -137,3 +137,53 @@ def test_a_request_by_email_says_so_to_the_customer_and_to_staff(client, login_a
     login_as("lead", departments=[request.department.code])
     theirs = client.get(f"/staff/requests/{request.id}", headers={"Accept-Language": "en"})
     assert theirs.status_code == 200 and "· by email" in theirs.get_data(as_text=True)
+
+
+def test_a_strangers_mail_is_filed_as_a_request_by_a_chosen_contact(client, login_as, kept):
+    from portal.models import Notification, ServiceRequest, User
+
+    contact = db.session.scalar(select(User).where(User.email == "lin@tianyi.example"))
+    gone = make_user("customer", account=contact.account, email="gone@tianyi.example", active=False)
+    stranger = kept["stranger"]
+    lead = login_as("lead", departments=["after_sales"])
+    page = client.get(f"/staff/mail/{stranger.id}").get_data(as_text=True)
+    assert f'<optgroup label="{contact.account.name}">' in page and f'value="{contact.id}"' in page
+    assert f'value="{gone.id}"' not in page  # nobody who may not sign in
+    before = db.session.scalar(select(func.count()).select_from(ServiceRequest))
+    token = client.csrf_token("/staff/mail")
+    for wrong in ("", str(gone.id), "999999"):
+        refused = client.post(f"/staff/mail/{stranger.id}/file", data={"csrf_token": token, "contact": wrong})
+        assert refused.status_code == 422 and 'class="error"' in refused.get_data(as_text=True), wrong
+    assert db.session.scalar(select(func.count()).select_from(ServiceRequest)) == before
+
+    answer = client.post(f"/staff/mail/{stranger.id}/file", data={"csrf_token": token, "contact": contact.id})
+    assert answer.status_code == 303
+    db.session.expire_all()
+    mail = db.session.get(InboundMail, stranger.id)
+    filed = mail.request
+    assert answer.headers["Location"].endswith(f"/staff/requests/{filed.id}")
+    assert (mail.outcome, mail.cause, filed.requester_id, filed.channel) == ("filed", "", contact.id, "email")
+    assert filed.title == "<b>Quote</b> wanted" and "我们的服务器坏了" in filed.description
+    assert "<script>" not in filed.description
+    told = db.session.scalars(select(Notification.kind).where(Notification.user_id == contact.id)).all()
+    assert "request_acknowledged" in told
+    (event,) = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "inbound_mail.filed"))
+    assert (event.actor_id, event.object_id) == (lead.id, str(stranger.id))
+    # Sent twice (a double click, Back and send): the first request opens, no second one.
+    again = client.post(f"/staff/mail/{stranger.id}/file", data={"csrf_token": token, "contact": contact.id})
+    assert again.status_code == 303 and again.headers["Location"].endswith(f"/staff/requests/{filed.id}")
+    assert db.session.scalar(select(func.count()).select_from(ServiceRequest)) == before + 1
+    assert "1 message waits" in client.get("/staff/mail", headers={"Accept-Language": "en"}).get_data(
+        as_text=True
+    )
+
+
+@pytest.mark.parametrize("role", ["manager", "agent", "customer"])
+def test_only_leads_and_admins_file_mail(client, login_as, kept, role):
+    login_as(role)
+    stranger = kept["stranger"]
+    token = client.csrf_token("/profile")
+    answer = client.post(f"/staff/mail/{stranger.id}/file", data={"csrf_token": token, "contact": 1})
+    assert answer.status_code == 403
+    db.session.expire_all()
+    assert db.session.get(InboundMail, stranger.id).outcome == "unmatched"

@@ -80,7 +80,7 @@ def _key(message_id: str, raw: bytes) -> str:
     return hashlib.sha256(message_id.strip().encode() if message_id.strip() else raw).hexdigest()
 
 
-def _parse(raw: bytes) -> EmailMessage:
+def parse(raw: bytes) -> EmailMessage:
     message = BytesParser(policy=policy.default).parsebytes(raw)
     assert isinstance(message, EmailMessage)
     if message.defects and not message.keys():
@@ -166,7 +166,7 @@ def read_back(raw: bytes) -> ReadBack:
     """What a person sees of a message that matched nothing — also of one that could not be parsed (its
     bytes decoded as far as they go)."""
     try:
-        message = _parse(raw)
+        message = parse(raw)
     except Exception as error:
         return ReadBack("", "", "", "", raw.decode("utf-8", "replace"), [], problem=str(error))
     try:
@@ -204,7 +204,7 @@ def receive(
     first record unchanged. ``recipients`` are the envelope's (the SMTP ``RCPT TO`` addresses)."""
     now = now or utcnow()
     try:
-        message: EmailMessage | None = _parse(raw)
+        message: EmailMessage | None = parse(raw)
     except Exception as error:  # kept and reported, never the listener's end
         log.warning("unreadable mail (%s bytes): %s", len(raw), error)
         message = None
@@ -330,6 +330,18 @@ def title_of(subject: str, text: str) -> str:
     return title[:200] or str(_l("Request by email"))
 
 
+def request_contents(
+    message: EmailMessage, *, forward: bool, max_bytes: int
+) -> tuple[str, list[attachments.Upload], list[str]]:
+    """What a new request made from this mail holds: its text (the latest reply; a forward all it
+    carries), the files that pass the upload checks, and the names of those that did not. Raises when the
+    text cannot be decoded."""
+    text = _text(message)
+    description = text.strip() if forward else latest_reply(text)
+    uploads, refused = _checked_uploads(message, max_bytes)
+    return description, uploads, refused
+
+
 def _file_new(
     record: InboundMail,
     message: EmailMessage,
@@ -357,12 +369,10 @@ def _file_new(
         record.cause, record.reason = "intake_off", f"{new_mail}; new requests by email are switched off"
         return
     try:
-        text = _text(message)
-        description = text.strip() if forward else latest_reply(text)
+        description, uploads, refused = request_contents(message, forward=forward, max_bytes=max_bytes)
     except Exception as error:  # an undecodable body: keep the message for staff
         record.cause, record.reason = "unreadable", f"{new_mail}; the text could not be read: {error}"
         return
-    uploads, refused = _checked_uploads(message, max_bytes)
     if not description and not uploads and not _PREFIX.sub("", record.subject).strip():
         record.outcome, record.reason = "ignored", "an empty message"
         return
