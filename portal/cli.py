@@ -231,9 +231,28 @@ def mail_in_command(host: str | None, port: int | None, lmtp: bool) -> None:
         listener.stop()
 
 
+@click.command("mail-poll")
+@with_appcontext
+def mail_poll_command() -> None:
+    """Read the IMAP mailbox (MAIL_IMAP_*) once: its unread messages, each marked read once stored (the
+    worker does this every minute)."""
+    from flask import current_app
+
+    from portal import mail_in
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.config["MAIL_IMAP_HOST"]:
+        raise click.ClickException("no IMAP mailbox is set: MAIL_IMAP_HOST")
+    polled = mail_in.poll_mailbox(app)
+    click.echo(f"Mail from IMAP: {polled.stored} stored, {polled.failed} left for the next round.")
+    if polled.failed:
+        raise click.ClickException("some messages could not be stored")
+
+
 def init_app(app: Flask) -> None:
     for command in (
         mail_in_command,
+        mail_poll_command,
         init_data_command,
         seed_demo_command,
         create_user_command,

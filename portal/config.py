@@ -64,6 +64,13 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_IN_HOST": "127.0.0.1",
     "MAIL_IN_PORT": 2525,
     "MAIL_IN_MAX_BYTES": 25 * 1024 * 1024,
+    # Or an IMAP mailbox the worker reads every minute (unread messages; each marked read once stored).
+    "MAIL_IMAP_HOST": None,
+    "MAIL_IMAP_PORT": 993,
+    "MAIL_IMAP_SECURITY": "ssl",  # ssl | starttls | none
+    "MAIL_IMAP_USER": None,
+    "MAIL_IMAP_PASSWORD": None,
+    "MAIL_IMAP_FOLDER": "INBOX",
     "MAIL_TIMEOUT_SECONDS": 20,
     "OUTBOX_FOLDER": None,
     # A resolved request the customer leaves unanswered this many days is closed by the system.

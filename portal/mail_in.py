@@ -1,5 +1,7 @@
-"""The mail listener (``flask mail-in``): the company's mail server forwards the portal's mail to it over
-SMTP or LMTP (aiosmtpd), and each message is handed to ``services/messaging/inbound.receive``.
+"""Mail in, by either road: the listener (``flask mail-in``), to which the company's mail server forwards the
+portal's mail over SMTP or LMTP (aiosmtpd), or the mailbox (``poll_mailbox``: an IMAP mailbox the worker
+reads every minute, or ``flask mail-poll``). Each message is handed to
+``services/messaging/inbound.receive``.
 
 Only the service address and its plus addresses (``service+<thread token>@…``) are accepted as recipients;
 a message is answered ``250`` once it is stored — whatever became of it, a malformed one included — and
@@ -10,7 +12,13 @@ it and tries again. With LMTP each recipient gets its own answer, as the protoco
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import imaplib
 import logging
+import re
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.utils import getaddresses
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -79,3 +87,67 @@ def controller(app: Flask, *, host: str, port: int, lmtp: bool = False) -> Contr
         data_size_limit=int(app.config["MAIL_IN_MAX_BYTES"]),
         decode_data=False,
     )
+
+
+# --- the mailbox (IMAP) ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Polled:
+    stored: int = 0  # messages handed over and marked read
+    failed: int = 0  # left unread, for the next round (the database was away, say)
+
+
+def _connect(config: Any) -> imaplib.IMAP4:
+    host, port, security = (
+        config["MAIL_IMAP_HOST"],
+        int(config["MAIL_IMAP_PORT"]),
+        config["MAIL_IMAP_SECURITY"],
+    )
+    timeout = float(config["MAIL_TIMEOUT_SECONDS"])
+    if security == "ssl":
+        return imaplib.IMAP4_SSL(host, port, timeout=timeout)
+    client = imaplib.IMAP4(host, port, timeout=timeout)
+    if security == "starttls":
+        client.starttls()
+    return client
+
+
+def _envelope_recipients(raw: bytes) -> list[str]:
+    """What the mail server recorded of the envelope (an IMAP message has none of its own)."""
+    headers = BytesHeaderParser().parsebytes(raw)
+    return [
+        a
+        for _n, a in getaddresses(headers.get_all("Delivered-To", []) + headers.get_all("X-Original-To", []))
+    ]
+
+
+def poll_mailbox(app: Flask) -> Polled:
+    """Read the unread messages of the IMAP mailbox (MAIL_IMAP_*), hand each over, and mark it read once it is
+    stored; one that could not be stored stays unread for the next round. Nothing is deleted: the mailbox
+    keeps its copy, and a message seen twice is stored once (by its Message-ID)."""
+    config, polled = app.config, Polled()
+    client = _connect(config)
+    try:
+        client.login(config["MAIL_IMAP_USER"], config["MAIL_IMAP_PASSWORD"])
+        status, _ = client.select(config["MAIL_IMAP_FOLDER"])
+        if status != "OK":
+            raise RuntimeError(f"the IMAP folder {config['MAIL_IMAP_FOLDER']!r} cannot be opened")
+        _status, found = client.uid("SEARCH", "UNSEEN")
+        for uid in (found[0] or b"").decode().split():
+            _status, parts = client.uid("FETCH", uid, "(BODY.PEEK[])")
+            raw = next((p[1] for p in parts if isinstance(p, tuple) and re.search(rb"BODY\[\]", p[0])), None)
+            if raw is None:
+                continue
+            try:
+                Handler(app).receive(raw, _envelope_recipients(raw))
+            except Exception:
+                log.exception("mail in: IMAP message %s could not be stored", uid)
+                polled.failed += 1
+                continue
+            client.uid("STORE", uid, "+FLAGS", "(\\Seen)")
+            polled.stored += 1
+    finally:
+        with contextlib.suppress(imaplib.IMAP4.error, OSError):
+            client.logout()
+    return polled

@@ -189,6 +189,18 @@ def recover_exports() -> int:
     return exports.recover_jobs()
 
 
+@huey.periodic_task(crontab(minute="*"))
+@in_app
+def poll_mailbox() -> int:
+    """The IMAP mailbox, when one is set (MAIL_IMAP_HOST): its unread messages."""
+    app = _app()
+    if not app.config["MAIL_IMAP_HOST"]:
+        return 0
+    from portal import mail_in
+
+    return mail_in.poll_mailbox(app).stored
+
+
 @huey.periodic_task(crontab(minute="*/10"))
 @in_app
 def retry_pending_emails() -> int:

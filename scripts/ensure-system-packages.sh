@@ -9,7 +9,7 @@ purpose=${1:-run}
 required=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)  # WeasyPrint renders PDFs with Pango
 optional=(fonts-wqy-microhei)          # Chinese glyphs in PDF summaries
 if [ "$purpose" = test ]; then
-  required+=(postgresql chromium fonts-wqy-microhei redis-server)  # test database; the browser; the PDFs' CJK font; the shared page cache
+  required+=(postgresql chromium fonts-wqy-microhei redis-server dovecot-imapd)  # test database; the browser; the PDFs' CJK font; the shared page cache; the IMAP server mail is polled from
 elif [ "$purpose" = bench ]; then
   required+=(wrk postgresql)           # the load generator of make bench; its PostgreSQL runs
 fi
@@ -46,7 +46,7 @@ still_required=$(missing "${required[@]}")
 echo "Cannot install system packages here (not root, no password-less sudo). Please run:"
 echo "    sudo apt-get install $want"
 echo "  fonts-wqy-microhei: Chinese text in PDF summaries (optional for running the portal)"
-[ "$purpose" = test ] && echo "  postgresql, chromium, redis-server: the PostgreSQL test run, the browser tests, the shared page cache test"
+[ "$purpose" = test ] && echo "  postgresql, chromium, redis-server, dovecot-imapd: the PostgreSQL test run, the browser tests, the shared page cache test, the IMAP test"
 if [ -n "$still_required" ]; then
   echo "Missing required packages: $still_required" >&2
   exit 1

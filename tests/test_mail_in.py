@@ -119,3 +119,100 @@ def test_the_same_new_mail_delivered_at_once_on_many_connections_files_one_reque
     assert stored.outcome == "filed"
     (filed,) = db.session.scalars(select(ServiceRequest)).all()
     assert (filed.title, filed.channel, filed.requester_id) == ("机房断电", "email", customer.id)
+
+
+# --- the IMAP mailbox, on a real Dovecot ------------------------------------------------------------------
+
+
+@pytest.fixture
+def mailbox(app: Flask) -> Iterator[object]:
+    from tests.imap_server import PASSWORD, USER, start_imap
+
+    server = start_imap()
+    settings = {
+        "MAIL_IMAP_HOST": "127.0.0.1",
+        "MAIL_IMAP_PORT": server.port,
+        "MAIL_IMAP_SECURITY": "none",
+        "MAIL_IMAP_USER": USER,
+        "MAIL_IMAP_PASSWORD": PASSWORD,
+    }
+    before = {name: app.config[name] for name in settings}
+    app.config.update(settings)
+    try:
+        yield server
+    finally:
+        app.config.update(before)
+        server.stop()
+
+
+def _imap(server) -> "imaplib.IMAP4":  # noqa: ANN001
+    import imaplib
+
+    from tests.imap_server import PASSWORD, USER
+
+    client = imaplib.IMAP4("127.0.0.1", server.port, timeout=10)
+    client.login(USER, PASSWORD)
+    client.select("INBOX")
+    return client
+
+
+def _deliver(server, *messages: bytes) -> None:  # noqa: ANN001
+    client = _imap(server)
+    for raw in messages:
+        assert client.append("INBOX", None, None, raw)[0] == "OK"
+    client.logout()
+
+
+def _unseen(server) -> int:  # noqa: ANN001
+    client = _imap(server)
+    found = client.uid("SEARCH", "UNSEEN")[1][0].split()
+    client.logout()
+    return len(found)
+
+
+def test_the_mailbox_is_read_once_and_its_messages_kept(app, mailbox):
+    from portal.models import ServiceRequest
+    from portal.services.reference_data import ensure_reference_data
+    from tests.services.test_inbound_mail import message
+
+    ensure_reference_data()
+    customer = make_user("customer", email="lin@tianyi.example")
+    request = make_request(customer)
+    address = threads.reply_address(threads.Thread(request.id, customer.id))
+    db.session.commit()
+    _deliver(
+        mailbox,
+        message(customer.email, "已经好了，谢谢。", to=address, subject="Re: 打印机"),
+        message(customer.email, "机房空调漏水。", subject="空调漏水", charset="gb2312"),
+        message("stranger@nowhere.example", "想了解报价。", subject="报价"),
+    )
+    polled = mail_in.poll_mailbox(app)
+    assert (polled.stored, polled.failed) == (3, 0)
+    assert _unseen(mailbox) == 0  # read, and still there: nothing is deleted
+    db.session.expire_all()
+    outcomes = sorted(m.outcome for m in db.session.scalars(select(InboundMail)))
+    assert outcomes == ["filed", "reply", "unmatched"]
+    titles = set(db.session.scalars(select(ServiceRequest.title)))
+    assert "空调漏水" in titles
+    assert mail_in.poll_mailbox(app).stored == 0  # the next round finds nothing new
+
+
+def test_a_message_that_could_not_be_stored_waits_for_the_next_round(app, mailbox, monkeypatch):
+    from portal.services.messaging import inbound
+    from tests.services.test_inbound_mail import message
+
+    _deliver(mailbox, message("someone@nowhere.example", "Hello", subject="Hi"))
+    real = inbound.receive
+
+    def away(*_args: object, **_kwargs: object) -> None:
+        raise OSError("the database is away")
+
+    monkeypatch.setattr(inbound, "receive", away)
+    polled = mail_in.poll_mailbox(app)
+    assert (polled.stored, polled.failed) == (0, 1) and _unseen(mailbox) == 1
+    monkeypatch.setattr(inbound, "receive", real)
+    result = app.test_cli_runner().invoke(args=["mail-poll"])
+    assert result.exit_code == 0 and "1 stored" in result.output, result.output
+    assert _unseen(mailbox) == 0
+    db.session.expire_all()
+    assert [m.outcome for m in db.session.scalars(select(InboundMail))] == ["unmatched"]

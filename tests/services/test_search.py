@@ -211,7 +211,8 @@ def test_a_search_is_a_few_statements_however_much_matches(customer, count_queri
         results = finding.search(admin, "网络")
     assert len(results.sections["requests"]) == finding.SHOWN["requests"]
     assert "requests" in results.more
-    assert counted.n <= 5, counted.statements  # requests, their details, reports, accounts, contracts
+    # requests, their details, reports, accounts, contracts (and on PostgreSQL whether the word is common)
+    assert counted.n <= 6, counted.statements
 
 
 def test_many_matches_show_the_best_of_the_newest(customer, monkeypatch):

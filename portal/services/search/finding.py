@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, column, select, table, text
+from sqlalchemy import ColumnElement, column, func, select, table, text
 from sqlalchemy.orm import defer
 
 from portal import permissions
@@ -81,12 +81,15 @@ def _candidates(
         holds = text(
             "array_to_tsvector(string_to_array(search_entries.grams, ' ')) @@ CAST(:terms AS tsquery)"
         ).bindparams(terms=tsquery(terms))
-        query = (
-            select(SearchEntry, *columns)
-            .join(scope, on)
-            .where(holds, wanted, condition)
-            .order_by(SearchEntry.id.desc())
-        )
+        query = select(SearchEntry, *columns)
+        if drive == "matches" and not _common(holds):
+            # A rare word: walking the entries newest first would read them all to find few (a word
+            # nothing holds: 250-450 ms at 100,000 requests); take its matches from the index first.
+            found = select(SearchEntry.id).where(holds, wanted).offset(0).subquery()  # OFFSET 0: not merged
+            query = query.join(found, found.c.id == SearchEntry.id)
+        else:
+            query = query.where(holds, wanted)
+        query = query.join(scope, on).where(condition).order_by(SearchEntry.id.desc())
     else:
         index = table(FTS_TABLE, column("rowid"))
         holds = text(f"{FTS_TABLE} MATCH :terms").bindparams(terms=fts5_query(terms))
@@ -119,6 +122,15 @@ def _candidates(
             )
     query = query.options(defer(SearchEntry.grams)).limit(CANDIDATES + 1)
     return list(db.session.execute(query))
+
+
+_COMMON = 5000
+
+
+def _common(holds: Any) -> bool:
+    """Whether at least ``_COMMON`` entries hold the terms (PostgreSQL; read from the index, stops there)."""
+    sample = select(SearchEntry.id).where(holds).limit(_COMMON).subquery()
+    return (db.session.scalar(select(func.count()).select_from(sample)) or 0) >= _COMMON
 
 
 def _request_entries(user: User, terms: list[Term], kinds: tuple[str, ...], drive: str) -> list[Any]:
