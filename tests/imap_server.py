@@ -100,7 +100,8 @@ def start_imap() -> ImapServer:
     server = ImapServer(root, port, run_as)
     # Dovecot goes into the background: its output to a file, not to a pipe it would hold open.
     with open(root / "start.log", "w") as out:
-        subprocess.run([*run_as, DOVECOT, "-c", str(root / "dovecot.conf")], check=True, stdout=out, stderr=out)
+        command = [*run_as, DOVECOT, "-c", str(root / "dovecot.conf")]
+        subprocess.run(command, check=True, stdout=out, stderr=out)
     deadline = time.monotonic() + 20
     while True:
         try:

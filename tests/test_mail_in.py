@@ -3,6 +3,7 @@ does."""
 
 from __future__ import annotations
 
+import imaplib
 import smtplib
 import socket
 from collections.abc import Iterator
@@ -145,9 +146,7 @@ def mailbox(app: Flask) -> Iterator[object]:
         server.stop()
 
 
-def _imap(server) -> "imaplib.IMAP4":  # noqa: ANN001
-    import imaplib
-
+def _imap(server) -> imaplib.IMAP4:  # noqa: ANN001
     from tests.imap_server import PASSWORD, USER
 
     client = imaplib.IMAP4("127.0.0.1", server.port, timeout=10)
