@@ -228,9 +228,10 @@ def wrk(
     return _wrk_result(url, subprocess.run(command, capture_output=True, text=True, check=True).stdout)
 
 
-def in_process(target: Target, *flags: str) -> dict:
+def _json_of(script: str, target: Target, *flags: str):  # noqa: ANN202
+    """The last line of a bench script run on the target with --json, read back."""
     out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "pages.py"), target.url, "--json", *flags],
+        [sys.executable, str(ROOT / "bench" / script), target.url, "--json", *flags],
         cwd=ROOT,
         env=env(target),
         capture_output=True,
@@ -238,6 +239,10 @@ def in_process(target: Target, *flags: str) -> dict:
         check=True,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def in_process(target: Target, *flags: str) -> dict:
+    return _json_of("pages.py", target, *flags)
 
 
 def measure(target: Target) -> tuple[list[dict], dict[str, str]]:
@@ -336,17 +341,9 @@ def scale_out(target: Target, page: dict, email: str, postgres: Postgres) -> str
 
 def searches(target: Target) -> str:
     """The search box's service in process (bench/search.py): p50/p99 per query and person."""
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "search.py"), target.url, "--json"],
-        cwd=ROOT,
-        env=env(target),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
     import search as search_bench  # bench/search.py, beside this file
 
-    rows = json.loads(out.strip().splitlines()[-1])
+    rows = _json_of("search.py", target)
     worst = max(r["p99"] for r in rows)
     title = f"\nSearch, {target.backend}, {target.size:,} requests (in process, wall ms; worst p99 {worst:.0f} ms)"
     return title + "\n" + search_bench.table(rows)
