@@ -9,6 +9,7 @@ import socket
 from collections.abc import Iterator
 from email.message import EmailMessage
 from email.utils import make_msgid
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -215,3 +216,57 @@ def test_a_message_that_could_not_be_stored_waits_for_the_next_round(app, mailbo
     assert _unseen(mailbox) == 0
     db.session.expire_all()
     assert [m.outcome for m in db.session.scalars(select(InboundMail))] == ["unmatched"]
+
+
+# --- real clients' messages (tests/mail/*.eml: each as its client builds it) -------------------------------
+
+MAIL = Path(__file__).parent / "mail"
+# sample -> what joins its request: the reply, without the history the client quoted under it
+REPLIES = {
+    "outlook.eml": "好的，明天上午九点可以到现场。",
+    "foxmail.eml": "已经按您说的重启了，现在正常。",
+    "gmail.eml": "收到，我们这边确认一下备件型号后回复您。",
+    "apple_mail.eml": "可以，周五下午安排培训。",
+}
+
+
+def _sample(name: str, reply_to: str = "") -> bytes:
+    return (MAIL / name).read_bytes().replace(b"{REPLY_TO}", reply_to.encode())
+
+
+@pytest.mark.parametrize("name", sorted(REPLIES))
+def test_a_real_clients_reply_delivered_to_the_listener_joins_its_request(listener, name):
+    kind, port = listener
+    customer = make_user("customer", email="lin@tianyi.example")
+    request = make_request(customer)
+    address = threads.reply_address(threads.Thread(request.id, customer.id))
+    with _client(kind, port) as client:
+        assert client.sendmail(customer.email, [address], _sample(name, address)) == {}
+    db.session.expire_all()
+    (stored,) = db.session.scalars(select(InboundMail)).all()
+    assert (stored.outcome, stored.request_id) == ("reply", request.id), stored.reason
+    (body,) = db.session.scalars(
+        select(TimelineEvent.body).where(
+            TimelineEvent.request_id == request.id, TimelineEvent.kind == "public_reply"
+        )
+    ).all()
+    assert body.startswith(REPLIES[name]), body
+    assert "service@portal.example" not in body and "原始邮件" not in body and "Original Message" not in body
+
+
+def test_a_foxmail_forward_delivered_to_the_listener_is_a_new_request_with_all_it_carries(listener):
+    from portal.models import ServiceRequest
+    from portal.services.reference_data import ensure_reference_data
+
+    kind, port = listener
+    ensure_reference_data()
+    customer = make_user("customer", email="lin@tianyi.example")
+    db.session.commit()
+    with _client(kind, port) as client:
+        client.sendmail(customer.email, ["service@portal.example"], _sample("foxmail_forward.eml"))
+    db.session.expire_all()
+    (stored,) = db.session.scalars(select(InboundMail)).all()
+    assert stored.outcome == "filed", stored.reason
+    filed = db.session.get(ServiceRequest, stored.request_id)
+    assert filed.title == "分行终端无法打印" and filed.requester_id == customer.id
+    assert "0x0000011b" in filed.description and "赵敏" in filed.description  # a forward keeps its history
