@@ -3,7 +3,7 @@ htmx asks the server with ``HX-History-Restore-Request``): the whole page comes 
 
 from __future__ import annotations
 
-from tests.browser.test_journeys import sign_in
+from tests.browser.test_journeys import settled, sign_in
 
 # htmx keeps its copies of pages in sessionStorage; removing them makes the next back/forward a cache miss.
 FORGET_CACHED_PAGES = "sessionStorage.removeItem('htmx-history-cache')"
@@ -20,6 +20,7 @@ def test_back_and_forward_after_filtering_restore_whole_pages(page):
     page.wait_for_url("**/my/")
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="请求").click()
     page.wait_for_url("**/my/requests")
+    settled(page)
     page.get_by_label("状态").select_option(index=1)  # htmx swaps the results and pushes the URL
     page.wait_for_url("**/my/requests?*")
     filtered = page.url

@@ -20,6 +20,15 @@ def sign_in(page, email: str) -> None:
     page.get_by_role("button", name="登录").click()
 
 
+def settled(page) -> None:
+    """Wait until htmx has finished swapping and settling. A boosted link pushes the new address while htmx
+    is still settling (its default 20 ms), and only then are the new page's ``hx-`` attributes live: a
+    change made in that window sends nothing."""
+    page.wait_for_function(
+        "() => window.htmx && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
+
+
 def sign_out(page) -> None:
     page.get_by_role("button", name="退出登录").click()
     page.wait_for_url("**/login")

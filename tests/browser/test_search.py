@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.browser.test_journeys import sign_in
+from tests.browser.test_journeys import settled, sign_in
 
 
 def test_a_customer_searches_from_the_header_opens_a_result_and_comes_back(page):
@@ -18,6 +18,7 @@ def test_a_customer_searches_from_the_header_opens_a_result_and_comes_back(page)
     results = page.locator("#search-results")
     first = results.get_by_role("link").first
     first.wait_for()
+    settled(page)
     assert results.locator("mark", has_text="保修").count() >= 1
     assert "内部备注" not in results.inner_text()
 
